@@ -1,0 +1,69 @@
+// Bounded polling: every wait in this project has a deadline and says what it waited for.
+
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
+export interface PollOptions {
+  /** What is awaited, for the timeout message: "the Service federation-system/apiserver to get an address". */
+  what: string;
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Called after each unsuccessful check with the time spent so far and the reason it gave. */
+  onWait?: (elapsedMs: number, reason: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A check's answer: done with a value, or not yet with a reason worth reporting. */
+export type CheckResult<T> = { done: true; value: T } | { done: false; reason: string };
+
+export const done = <T>(value: T): CheckResult<T> => ({ done: true, value });
+export const notYet = (reason: string): CheckResult<never> => ({ done: false, reason });
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * Calls check until it reports done or the deadline passes. A check that throws counts as "not yet"
+ * with the error as reason; the last reason ends up in the timeout message.
+ */
+export async function poll<T>(check: () => Promise<CheckResult<T>>, options: PollOptions): Promise<T> {
+  const started = Date.now();
+  const interval = options.intervalMs ?? 500;
+  let reason = 'no answer yet';
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      const result = await check();
+      if (result.done) return result.value;
+      reason = result.reason;
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    const elapsed = Date.now() - started;
+    if (elapsed >= options.timeoutMs) {
+      throw new WaitTimeoutError(
+        `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what} (last: ${reason})`,
+      );
+    }
+    options.onWait?.(elapsed, reason);
+    await sleep(Math.min(interval, options.timeoutMs - elapsed), options.signal);
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;
+}

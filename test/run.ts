@@ -1,0 +1,29 @@
+// `make test`: starts the shared local control planes once, runs every test file with node's test
+// runner against them, and stops them at the end, whether the tests passed or not.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { startPlanes } from './support/localcluster.ts';
+
+const sharedPlanes = ['host', 'member-1', 'member-2'];
+const files = process.argv.slice(2);
+const testFiles = files.length > 0 ? files : ['test/**/*.test.ts'];
+
+const planes = await startPlanes(sharedPlanes);
+console.log(
+  `# localcluster: ${sharedPlanes.length} control planes (${sharedPlanes.join(', ')}) up in ${planes.startSeconds.toFixed(1)}s`,
+);
+let code = 1;
+try {
+  const runner = spawn(process.execPath, ['--test', '--test-concurrency=2', ...testFiles], {
+    stdio: 'inherit',
+    env: { ...process.env, LOCALCLUSTER_DIR: planes.dir },
+  });
+  const stopRunner = () => runner.kill('SIGTERM');
+  process.once('SIGINT', stopRunner);
+  process.once('SIGTERM', stopRunner);
+  code = await new Promise<number>((resolve) => runner.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+} finally {
+  await planes.stop();
+  rmSync(planes.dir, { recursive: true, force: true });
+}
+process.exit(code);
