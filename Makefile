@@ -49,7 +49,7 @@ lint: node_modules/.package-lock.json
 	cd test/localcluster && go vet ./...
 
 # Every test: unit tests and integration tests against real local control planes.
-test: build localcluster
+test: build lint localcluster
 	node test/run.ts
 
 demo: build localcluster

@@ -14,14 +14,16 @@ console.log(
 );
 let code = 1;
 try {
-  const runner = spawn(process.execPath, ['--test', '--test-concurrency=2', ...testFiles], {
+  const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...testFiles], {
     stdio: 'inherit',
     env: { ...process.env, LOCALCLUSTER_DIR: planes.dir },
   });
   const stopRunner = () => runner.kill('SIGTERM');
   process.once('SIGINT', stopRunner);
   process.once('SIGTERM', stopRunner);
-  code = await new Promise<number>((resolve) => runner.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  code = await new Promise<number>((resolve) =>
+    runner.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
+  );
 } finally {
   await planes.stop();
   rmSync(planes.dir, { recursive: true, force: true });

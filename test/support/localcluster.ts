@@ -70,7 +70,10 @@ export function attachPlanes(dir: string): Planes {
 }
 
 /** Starts named control planes and resolves once all answer; rejects with up's own message. */
-export async function startPlanes(names: string[], dir = mkdtempSync(join(tmpdir(), 'localcluster-'))): Promise<Planes> {
+export async function startPlanes(
+  names: string[],
+  dir = mkdtempSync(join(tmpdir(), 'localcluster-')),
+): Promise<Planes> {
   const began = performance.now();
   const child: ChildProcess = spawn(requireTool(localclusterBin), ['up', '--dir', dir, ...names], {
     stdio: ['ignore', 'pipe', 'pipe'],
