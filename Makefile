@@ -45,7 +45,7 @@ bundle: node_modules/.package-lock.json
 build: typecheck bundle
 
 lint: node_modules/.package-lock.json
-	biome check .
+	eslint --max-warnings=0 .
 	cd test/localcluster && go vet ./...
 
 # Every test: unit tests and integration tests against real local control planes.

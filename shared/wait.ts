@@ -27,7 +27,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       'abort',
       () => {
         clearTimeout(timer);
-        reject(signal.reason);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       },
       { once: true },
     );
@@ -40,7 +40,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function poll<T>(check: () => Promise<CheckResult<T>>, options: PollOptions): Promise<T> {
   const started = Date.now();
   const interval = options.intervalMs ?? 500;
-  let reason = 'no answer yet';
+  let reason: string;
   for (;;) {
     options.signal?.throwIfAborted();
     try {

@@ -12,7 +12,7 @@ const planes = await startPlanes(sharedPlanes);
 console.log(
   `# localcluster: ${sharedPlanes.length} control planes (${sharedPlanes.join(', ')}) up in ${planes.startSeconds.toFixed(1)}s`,
 );
-let code = 1;
+let code: number;
 try {
   const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...testFiles], {
     stdio: 'inherit',
