@@ -1,7 +1,8 @@
 // Bundles each executable into one CommonJS file under dist/ (CommonJS because Node's single
 // executable applications run CommonJS only). Heavy modules stay behind dynamic imports, which
 // esbuild turns into lazily evaluated wrappers, so `--help` does not pay for them.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const pkg = (await import('../package.json', { with: { type: 'json' } })).default;
@@ -14,20 +15,40 @@ export const entries: Record<string, string> = {
   'controller-manager': 'controller-manager/main.ts',
 };
 
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  // import.meta serves only the run-from-source paths, which bundles never take.
+  logOverride: { 'empty-import-meta': 'silent' },
+  logLevel: 'warning',
+} as const;
+
 mkdirSync('dist', { recursive: true });
-for (const [name, entry] of Object.entries(entries)) {
-  if (!existsSync(entry)) continue;
+// The controller manager first: the plugins carry its bundle (gzipped) for init to ship.
+let controllerGz = '';
+if (existsSync(entries['controller-manager']!)) {
   await build({
+    ...common,
+    entryPoints: [entries['controller-manager']!],
+    outfile: 'dist/controller-manager.cjs',
+    define: { __VERSION__: JSON.stringify(pkg.version) },
+  });
+  controllerGz = gzipSync(readFileSync('dist/controller-manager.cjs'), { level: 9 }).toString('base64');
+}
+for (const [name, entry] of Object.entries(entries)) {
+  if (name === 'controller-manager' || !existsSync(entry)) continue;
+  await build({
+    ...common,
     entryPoints: [entry],
     outfile: `dist/${name}.cjs`,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    define: { __VERSION__: JSON.stringify(pkg.version) },
-    logLevel: 'warning',
+    define: {
+      __VERSION__: JSON.stringify(pkg.version),
+      ...(controllerGz ? { __CONTROLLER_BUNDLE_GZ__: JSON.stringify(controllerGz) } : {}),
+    },
   });
 }

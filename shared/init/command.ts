@@ -1,0 +1,52 @@
+// What `kubectl federation init` does with its flags: resolve the contexts, run the steps, and say
+// what happened. Loaded only when init runs (plugins/init/command.ts imports it lazily).
+import { parseDuration } from '../duration.ts';
+import { Kubeconfig } from '../kubeconfig.ts';
+import { Output } from '../output.ts';
+import { formatObjects } from '../print.ts';
+import { parseOneOf } from '../flags.ts';
+import type { InitFlags } from './options.ts';
+import { initConfigFromFlags } from './options.ts';
+import { runInit } from './init.ts';
+
+export interface InitCommandInput extends Omit<InitFlags, 'hostContext'> {
+  hostContext?: string;
+  kubeconfig?: string;
+  requestTimeout: string;
+  dryRun: boolean;
+  output: string;
+}
+
+interface Streams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+}
+
+export async function initCommand(input: InitCommandInput, streams: Streams): Promise<number> {
+  const format = parseOneOf(input.output, ['yaml', 'json'] as const, '--output');
+  const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
+  const kubeconfig = Kubeconfig.load(input.kubeconfig);
+  const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');
+  const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
+  // A dry run's stdout is the objects; its progress would only get in the way.
+  const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun });
+  if (!input.dryRun) {
+    out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
+  }
+  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun: input.dryRun, requestTimeoutMs, out });
+  if (input.dryRun) {
+    streams.stdout.write(formatObjects(result.objects, format));
+    return 0;
+  }
+  out.line();
+  out.line(`Federation API server is running at: ${result.endpoint?.url}`);
+  out.line(
+    cfg.switchContext
+      ? `Switched to context "${cfg.name}".`
+      : `Added context "${cfg.name}"; the current context is unchanged (--switch-context=false).`,
+  );
+  if (!cfg.join) {
+    out.line(`Next, join a cluster: kubectl federation join CLUSTER${cfg.switchContext ? '' : ` --context=${cfg.name}`}`);
+  }
+  return 0;
+}

@@ -1,0 +1,101 @@
+// The federation's credentials, reused wherever they already exist: re-running init must not
+// rotate a CA or a key that clients already trust (kubeadm keeps an existing CA the same way).
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { CREDENTIAL_KEYS, type FederationCredentials } from '../manifests/credentials.ts';
+import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
+import {
+  type CertAndKey,
+  isSignedBy,
+  newCertificateAuthority,
+  newKeyPair,
+  newSignedCertificate,
+  subjectAltNames,
+} from '../pki.ts';
+import type { InitConfig } from './config.ts';
+
+const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+
+export const ADMIN_USER = 'admin';
+
+function decode(data: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data ?? {})) out[k] = Buffer.from(v, 'base64').toString();
+  return out;
+}
+
+/** A certificate worth keeping: signed by ca, not close to expiry, naming every required name. */
+function usable(pair: Partial<CertAndKey>, ca: CertAndKey, requiredNames: string[] = []): pair is CertAndKey {
+  if (!pair.cert || !pair.key) return false;
+  try {
+    if (!isSignedBy(pair.cert, ca.cert)) return false;
+    if (Date.parse(new X509Certificate(pair.cert).validTo) - Date.now() < RENEW_BEFORE_MS) return false;
+    const names = new Set(subjectAltNames(pair.cert));
+    return requiredNames.every((n) => names.has(n));
+  } catch {
+    return false;
+  }
+}
+
+export interface CredentialsResult {
+  credentials: FederationCredentials;
+  /** What was made new this time (empty on a re-run that changed nothing). */
+  created: string[];
+}
+
+export async function ensureCredentials(
+  cfg: InitConfig,
+  existingSecretData: Record<string, string> | undefined,
+  serverNames: string[],
+): Promise<CredentialsResult> {
+  const k = CREDENTIAL_KEYS;
+  const old = decode(existingSecretData);
+  const created: string[] = [];
+
+  let ca: CertAndKey;
+  const oldCA = { cert: old[k.caCert], key: old[k.caKey] };
+  if (oldCA.cert && oldCA.key) {
+    ca = { cert: oldCA.cert, key: oldCA.key };
+  } else {
+    ca = await newCertificateAuthority(cfg.name);
+    created.push('CA');
+  }
+
+  // The certificates and keys that are missing or unusable are made at once, in parallel.
+  const oldServer = { cert: old[k.serverCert], key: old[k.serverKey] };
+  const oldCM = { cert: old[k.controllerManagerCert], key: old[k.controllerManagerKey] };
+  const oldSAKey = old[k.serviceAccountKey];
+  const oldSAPub = old[k.serviceAccountPub];
+  const [server, controllerManager, serviceAccount] = await Promise.all([
+    usable(oldServer, ca, serverNames)
+      ? oldServer
+      : (created.push('server certificate'),
+        newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames }, ca)),
+    usable(oldCM, ca)
+      ? oldCM
+      : (created.push('controller manager certificate'),
+        newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca)),
+    oldSAKey && oldSAPub
+      ? { privateKey: oldSAKey, publicKey: oldSAPub }
+      : (created.push('service-account key'), newKeyPair()),
+  ]);
+  const credentials: FederationCredentials = { ca, server, controllerManager, serviceAccount };
+  if (cfg.tokenAuth) {
+    const oldToken = old[k.tokens]?.split(',')[0];
+    if (oldToken) credentials.token = oldToken;
+    else {
+      credentials.token = randomBytes(32).toString('hex');
+      created.push('token');
+    }
+  }
+  return { credentials, created };
+}
+
+/** The admin's client certificate: the one in the kubeconfig if this CA signed it, else a new one. */
+export async function ensureAdminCertificate(
+  ca: CertAndKey,
+  existing: { cert?: string; key?: string },
+): Promise<{ admin: CertAndKey; created: boolean }> {
+  if (usable(existing, ca)) return { admin: existing, created: false };
+  const admin = await newSignedCertificate({ commonName: ADMIN_USER, organizations: ['system:masters'], usage: 'client' }, ca);
+  return { admin, created: true };
+}

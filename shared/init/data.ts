@@ -1,0 +1,43 @@
+// What init's steps share: the validated configuration, the host cluster (live, or recording for
+// --dry-run), and what earlier steps found out for later ones.
+import type { Kubeconfig } from '../kubeconfig.ts';
+import type { RestClient } from '../kube/rest.ts';
+import type { Target } from '../kube/target.ts';
+import type { FederationCredentials } from '../manifests/credentials.ts';
+import type { Output } from '../output.ts';
+import type { CertAndKey } from '../pki.ts';
+import type { InitConfig } from './config.ts';
+
+export interface Endpoint {
+  /** Address clients use: an IP or a host name. */
+  host: string;
+  port: number;
+  url: string;
+}
+
+export interface InitData {
+  readonly cfg: InitConfig;
+  readonly host: Target;
+  /** The host cluster's client; undefined in a dry run, which sends no request at all. */
+  readonly hostClient: RestClient | undefined;
+  readonly kubeconfig: Kubeconfig;
+  readonly out: Output;
+  readonly controllerBundle: () => Promise<Buffer>;
+  /** Milliseconds spent waiting on the clusters (load balancer, API server start). */
+  waitedMs: number;
+
+  endpoint?: Endpoint;
+  credentials?: FederationCredentials;
+  admin?: CertAndKey;
+  /** The federation API server; a recording target in a dry run. */
+  federation?: Target;
+  federationClient?: RestClient;
+  /** Whether this run made a new CA (so the kubeconfig entries must change). */
+  kubeconfigPaths?: string[];
+}
+
+/** The step's value, or an error naming the step that should have provided it (a bug). */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal error: ${what} is not known yet`);
+  return value;
+}

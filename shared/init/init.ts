@@ -1,0 +1,159 @@
+// `kubectl federation init`: the whole flow in one place. The seven steps of the design, in its
+// order, then the wait for the new API server, the federation API, and the user's kubeconfig.
+import { UserError } from '../errors.ts';
+import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
+import { describePermission, missingPermissions, type Permission, permissions } from '../kube/access.ts';
+import { credentialsFor } from '../kube/credentials.ts';
+import { pluginCredentials } from '../kube/plugin-credentials.ts';
+import type { KubeObject } from '../kube/resources.ts';
+import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
+import { LiveTarget, RecordingTarget } from '../kube/target.ts';
+import type { Output } from '../output.ts';
+import { runSteps, type Step, StepError } from '../steps.ts';
+import type { InitConfig } from './config.ts';
+import { controllerBundle } from './controller-bundle.ts';
+import type { Endpoint, InitData } from './data.ts';
+import { createAPIServer } from './steps/create-apiserver.ts';
+import { createControllerManager } from './steps/create-controller-manager.ts';
+import { createControllerManagerKubeconfig } from './steps/create-controller-manager-kubeconfig.ts';
+import { createEtcdStorage } from './steps/create-etcd-storage.ts';
+import { createNamespace } from './steps/create-namespace.ts';
+import { exposeAPIServer } from './steps/expose-apiserver.ts';
+import { generateCredentials } from './steps/generate-credentials.ts';
+import { installFederationAPI } from './steps/install-federation-api.ts';
+import { updateKubeconfig } from './steps/update-kubeconfig.ts';
+import { waitForAPIServer } from './steps/wait-for-apiserver.ts';
+
+export const initSteps: Step<InitData>[] = [
+  createNamespace, // 1. a namespace for the federation's components
+  exposeAPIServer, // 2. a Service, and the address it gets
+  generateCredentials, // 3. CA, certificates, keys, tokens
+  createControllerManagerKubeconfig, // 4. the controller manager's kubeconfig Secret
+  createEtcdStorage, // 5. a claim for etcd's data
+  createAPIServer, // 6. the API server Deployment (etcd + kube-apiserver)
+  createControllerManager, // 7. the controller manager Deployment
+  waitForAPIServer, // then: until the new API server answers
+  installFederationAPI, // the Cluster resource, in the federation
+  updateKubeconfig, // cluster, user and context NAME; switch to it
+];
+
+export interface InitRequest {
+  cfg: InitConfig;
+  kubeconfig: Kubeconfig;
+  hostContext: ResolvedContext;
+  dryRun: boolean;
+  requestTimeoutMs: number;
+  out: Output;
+  /** Overrides where the controller manager's code comes from (tests). */
+  controllerBundle?: () => Promise<Buffer>;
+}
+
+export interface InitResult {
+  endpoint?: Endpoint;
+  /** Everything applied, in order (to the host, then to the federation): what --dry-run prints. */
+  objects: KubeObject[];
+  requests: number;
+  elapsedMs: number;
+  waitedMs: number;
+}
+
+/** What init must be allowed to do in the host cluster. */
+function neededPermissions(cfg: InitConfig): Permission[] {
+  const rw = ['get', 'create', 'patch'];
+  const needed = [
+    ...permissions('', ['namespaces', 'services', 'secrets', 'configmaps', 'serviceaccounts'], rw),
+    ...permissions('apps', ['deployments'], ['create', 'patch']),
+    ...permissions('rbac.authorization.k8s.io', ['roles', 'rolebindings'], ['create', 'patch']),
+    // Granting a Role needs the rights it grants: the controller manager reads Secrets.
+    ...permissions('', ['secrets'], ['list', 'watch']),
+  ];
+  if (cfg.etcd.persistentStorage && !cfg.etcd.servers) needed.push(...permissions('', ['persistentvolumeclaims'], ['create', 'patch']));
+  if (cfg.serviceType === 'NodePort' && !cfg.advertiseAddress) needed.push(...permissions('', ['nodes'], ['list']));
+  return needed;
+}
+
+/** Checks before writing anything that the host answers and lets this user do what init does. */
+export async function checkHost(client: RestClient, cfg: InitConfig, contextName: string): Promise<void> {
+  let missing: Permission[];
+  try {
+    missing = await missingPermissions(client, cfg.namespace, neededPermissions(cfg));
+  } catch (err) {
+    throw describeHostError(err, contextName);
+  }
+  if (missing.length > 0) {
+    throw new UserError(
+      `forbidden: context "${contextName}" may not ${missing.map(describePermission).join(', ')} in namespace ${cfg.namespace} of the host cluster; ` +
+        'ask a cluster administrator for these permissions, or use another --host-cluster-context',
+    );
+  }
+}
+
+/** One line for a failed request to the host cluster. */
+export function describeHostError(err: unknown, contextName: string): unknown {
+  if (err instanceof ConnectionError) {
+    return new UserError(`cannot reach the host cluster (context "${contextName}") at ${err.server}: ${err.reason}; check that it is up and that --host-cluster-context names it`);
+  }
+  if (err instanceof ApiError && err.status === 401) {
+    return new UserError(`the host cluster (context "${contextName}") did not accept the context's credentials: ${err.message}; log in again or check the kubeconfig`);
+  }
+  if (err instanceof ApiError && err.status === 403) {
+    return new UserError(`forbidden: ${err.message}; ask a cluster administrator for this permission`);
+  }
+  return err;
+}
+
+/** Steps that talk to the federation API server rather than to the host cluster. */
+const federationSteps = new Set([installFederationAPI.name]);
+
+/** The one line a failed step ends in: its own message, or the request that failed and where. */
+function explainStepFailure(err: StepError, hostContext: string): unknown {
+  const cause = err.cause;
+  if (cause instanceof UserError) return cause;
+  if (!federationSteps.has(err.step)) {
+    const described = describeHostError(cause, hostContext);
+    if (described instanceof UserError) return described;
+  }
+  if (cause instanceof ApiError || cause instanceof ConnectionError) {
+    const where = federationSteps.has(err.step) ? 'the federation API server' : `the host cluster (context "${hostContext}")`;
+    return new UserError(`step ${err.step}: ${where}: ${cause.message}; run init again to continue where it stopped`);
+  }
+  return cause;
+}
+
+export async function runInit(req: InitRequest): Promise<InitResult> {
+  const started = Date.now();
+  let hostClient: RestClient | undefined;
+  if (!req.dryRun) {
+    hostClient = new RestClient(await credentialsFor(req.hostContext, pluginCredentials), req.requestTimeoutMs);
+    await checkHost(hostClient, req.cfg, req.hostContext.name);
+  }
+  const host = hostClient ? new LiveTarget(hostClient) : new RecordingTarget();
+  const data: InitData = {
+    cfg: req.cfg,
+    host,
+    hostClient,
+    kubeconfig: req.kubeconfig,
+    out: req.out,
+    controllerBundle: req.controllerBundle ?? controllerBundle,
+    waitedMs: 0,
+  };
+  try {
+    await runSteps(initSteps, data, req.out);
+  } catch (err) {
+    throw err instanceof StepError ? explainStepFailure(err, req.hostContext.name) : err;
+  } finally {
+    hostClient?.close();
+    data.federationClient?.close();
+  }
+  const objects = [
+    ...(host instanceof RecordingTarget ? host.applied : []),
+    ...(data.federation instanceof RecordingTarget ? data.federation.applied : []),
+  ];
+  return {
+    endpoint: data.endpoint,
+    objects,
+    requests: (hostClient?.requests ?? 0) + (data.federationClient?.requests ?? 0),
+    elapsedMs: Date.now() - started,
+    waitedMs: data.waitedMs,
+  };
+}

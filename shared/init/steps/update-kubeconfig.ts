@@ -1,0 +1,32 @@
+import { CONTEXT_EXTENSION } from '../../constants.ts';
+import type { Step } from '../../steps.ts';
+import { type InitData, need } from '../data.ts';
+
+/** What init records in the federation's context: where the federation lives. */
+export interface FederationContextExtension {
+  hostContext: string;
+  namespace: string;
+  federation: string;
+}
+
+/** Adds cluster, user and context NAME to the kubeconfig and, unless told not to, switches to it. */
+export const updateKubeconfig: Step<InitData> = {
+  name: 'update-kubeconfig',
+  title: () => 'Updating kubeconfig',
+  skip: (d) => d.hostClient === undefined,
+  run: async (d) => {
+    const { cfg } = d;
+    const endpoint = need(d.endpoint, 'the endpoint');
+    const creds = need(d.credentials, 'the credentials');
+    const admin = need(d.admin, 'the admin certificate');
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const extension: FederationContextExtension = { hostContext: cfg.hostContext, namespace: cfg.namespace, federation: cfg.name };
+    d.kubeconfigPaths = d.kubeconfig.write({
+      clusters: { [cfg.name]: { server: endpoint.url, 'certificate-authority-data': b64(creds.ca.cert) } },
+      users: { [cfg.name]: { 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } },
+      contexts: { [cfg.name]: { cluster: cfg.name, user: cfg.name, extensions: [{ name: CONTEXT_EXTENSION, extension }] } },
+      ...(cfg.switchContext ? { currentContext: cfg.name } : {}),
+    });
+    return d.kubeconfigPaths.join(', ');
+  },
+};

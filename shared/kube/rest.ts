@@ -1,0 +1,265 @@
+// A small Kubernetes REST client over node:https. Why not client-node's generated clients: they
+// build a new connection pool for every request, cannot bound a request's total time, and load
+// megabytes of generated code; the controller manager keeps a client per member cluster and the
+// CLI must start fast. client-node still supplies the types and exec-plugin credentials.
+import { Agent, request as httpsRequest } from 'node:https';
+import type { Credentials } from './credentials.ts';
+
+export interface Status {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; group?: string; kind?: string; causes?: { message?: string; field?: string }[] };
+}
+
+/** The API server answered with an error status. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly method: string;
+  readonly path: string;
+  readonly body: Status;
+  constructor(status: number, method: string, path: string, body: Status) {
+    super(body.message ?? `${method} ${path}: HTTP ${status}`);
+    this.status = status;
+    this.method = method;
+    this.path = path;
+    this.body = body;
+  }
+  get reason(): string {
+    return this.body.reason ?? '';
+  }
+}
+
+/** The server could not be reached, or did not answer in time. */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+  readonly server: string;
+  readonly reason: string;
+  constructor(server: string, reason: string) {
+    super(`cannot reach ${server}: ${reason}`);
+    this.server = server;
+    this.reason = reason;
+  }
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  timeoutMs?: number;
+}
+
+const connectionCauses: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed and not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its certificate is not signed by the CA in the kubeconfig',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its certificate is not signed by the CA in the kubeconfig',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate does not name this address',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+};
+
+export class RestClient {
+  /** Requests sent so far: the benchmarks count them. */
+  requests = 0;
+  readonly server: string;
+  private readonly base: URL;
+  private readonly agent: Agent;
+  private readonly token: string | undefined;
+
+  private readonly defaultTimeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(creds: Credentials, defaultTimeoutMs = 30_000, userAgent = 'kubectl-federation') {
+    this.defaultTimeoutMs = defaultTimeoutMs;
+    this.userAgent = userAgent;
+    this.server = creds.server;
+    this.base = new URL(creds.server);
+    this.token = creds.token;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      ca: creds.ca,
+      cert: creds.cert,
+      key: creds.key,
+      rejectUnauthorized: !creds.insecureSkipTLSVerify,
+      servername: creds.tlsServerName,
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
+    for (const [k, v] of Object.entries(options.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (payload) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    this.requests += 1;
+
+    const { status, text, json } = await new Promise<{ status: number; text: string; json: boolean }>((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        { method, headers, agent: this.agent, signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString(),
+              json: (res.headers['content-type'] ?? '').includes('json'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        const cause =
+          err.name === 'AbortError' || err.name === 'TimeoutError'
+            ? `no answer within ${timeoutMs / 1000}s`
+            : (connectionCauses[code] ?? err.message);
+        reject(new ConnectionError(this.server, cause));
+      });
+      req.end(payload);
+    });
+    if (status >= 200 && status < 300) {
+      // Health endpoints answer plain text; everything else JSON.
+      return (text === '' ? undefined : json ? JSON.parse(text) : text) as T;
+    }
+    let body: Status = { message: text.trim() || `HTTP ${status}` };
+    if (json) {
+      try {
+        body = JSON.parse(text) as Status;
+      } catch {
+        // keep the text
+      }
+    }
+    throw new ApiError(status, method, url.pathname, body);
+  }
+
+  /** A GET whose answer is a stream of JSON lines (a watch), each handed to onLine as it arrives. */
+  stream(
+    path: string,
+    query: Record<string, string | number | boolean>,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    this.requests += 1;
+    return new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let body: Status = { message: `HTTP ${res.statusCode}` };
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString()) as Status;
+            } catch {
+              // keep the status line
+            }
+            reject(new ApiError(res.statusCode ?? 0, 'GET', url.pathname, body));
+          });
+          return;
+        }
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let newline = buffered.indexOf('\n');
+          while (newline >= 0) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (line !== '') {
+              try {
+                onLine(line);
+              } catch (err) {
+                req.destroy(err as Error);
+                return;
+              }
+            }
+            newline = buffered.indexOf('\n');
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      });
+      // A silent connection (a server gone without a word) must not hang the watch forever.
+      req.setTimeout(5 * 60_000, () => req.destroy(new ConnectionError(this.server, 'the watch went silent')));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (signal.aborted) return resolve();
+        reject(err instanceof ConnectionError ? err : new ConnectionError(this.server, connectionCauses[err.code ?? ''] ?? err.message));
+      });
+      req.end();
+    });
+  }
+
+  get<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>('GET', path, options);
+  }
+
+  /** GET that answers undefined for 404 instead of throwing. */
+  async find<T>(path: string, options?: RequestOptions): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path, options);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** GET of a plain-text endpoint such as /readyz: its status and body, never throwing on status. */
+  async probe(path: string, timeoutMs?: number): Promise<{ status: number; body: string }> {
+    try {
+      const body = await this.request<unknown>('GET', path, { timeoutMs });
+      return { status: 200, body: String(body) };
+    } catch (err) {
+      if (err instanceof ApiError) return { status: err.status, body: err.message };
+      throw err;
+    }
+  }
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/**
+ * Streams a watch: calls onEvent for each event until the server ends the stream (it does after
+ * timeoutSeconds), the signal aborts, or the connection fails (rejects). The caller re-lists and
+ * watches again: that loop, with its backoff, lives in controller-manager/watch.ts.
+ */
+export function watchStream<T>(
+  client: RestClient,
+  path: string,
+  query: Record<string, string | number | boolean>,
+  onEvent: (event: WatchEvent<T>) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  return client.stream(path, { ...query, watch: true }, (line) => onEvent(JSON.parse(line) as WatchEvent<T>), signal);
+}

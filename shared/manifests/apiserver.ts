@@ -1,0 +1,122 @@
+// The federation API server: one pod with an etcd container and a stock kube-apiserver container.
+import type { V1Container, V1Deployment, V1PodSpec, V1Volume } from '@kubernetes/client-node';
+import { APISERVER_CONTAINER_PORT, APISERVER_NAME, CREDENTIALS_SECRET, ETCD_CLAIM } from '../constants.ts';
+import type { InitConfig } from '../init/config.ts';
+import { CREDENTIAL_KEYS } from './credentials.ts';
+import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
+import type { Typed } from './types.ts';
+
+export const APISERVER_CERT_DIR = '/etc/federation/apiserver';
+const ETCD_DATA_DIR = '/var/etcd/data';
+const LOCAL_ETCD = 'http://127.0.0.1:2379';
+
+export function apiserverArgs(cfg: InitConfig): string[] {
+  const file = (key: string) => `${APISERVER_CERT_DIR}/${key}`;
+  const k = CREDENTIAL_KEYS;
+  const args = [
+    `--bind-address=0.0.0.0`,
+    `--secure-port=${APISERVER_CONTAINER_PORT}`,
+    `--advertise-address=$(POD_IP)`,
+    // The federation's own `kubernetes` Service would point at this pod, which no workload uses:
+    // nothing runs in a federation. Skipping its reconciler saves a write loop.
+    `--endpoint-reconciler-type=none`,
+    `--etcd-servers=${cfg.etcd.servers?.join(',') ?? LOCAL_ETCD}`,
+    `--client-ca-file=${file(k.caCert)}`,
+    `--tls-cert-file=${file(k.serverCert)}`,
+    `--tls-private-key-file=${file(k.serverKey)}`,
+    `--service-account-key-file=${file(k.serviceAccountPub)}`,
+    `--service-account-signing-key-file=${file(k.serviceAccountKey)}`,
+    `--service-account-issuer=https://${APISERVER_NAME}.${cfg.namespace}.svc`,
+    // The federation runs no workloads: its service range only has to exist.
+    `--service-cluster-ip-range=10.0.0.0/24`,
+    `--authorization-mode=RBAC`,
+    `--profiling=false`,
+  ];
+  if (cfg.tokenAuth) args.push(`--token-auth-file=${file(k.tokens)}`);
+  return applyArgOverrides(args, cfg.apiserverArgOverrides);
+}
+
+function etcdContainer(cfg: InitConfig): V1Container {
+  return {
+    name: 'etcd',
+    image: cfg.images.etcd,
+    imagePullPolicy: cfg.images.pullPolicy,
+    command: [
+      'etcd',
+      `--name=federation`,
+      `--data-dir=${ETCD_DATA_DIR}`,
+      `--listen-client-urls=${LOCAL_ETCD}`,
+      `--advertise-client-urls=${LOCAL_ETCD}`,
+      // Peers are local to the pod: this etcd is a single member.
+      `--listen-peer-urls=http://127.0.0.1:2380`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:2380`,
+      `--initial-cluster=federation=http://127.0.0.1:2380`,
+    ],
+    volumeMounts: [{ name: 'etcd-data', mountPath: '/var/etcd' }],
+  };
+}
+
+function apiserverContainer(cfg: InitConfig): V1Container {
+  const probe = (path: string, failureThreshold: number) => ({
+    httpGet: { path, port: APISERVER_CONTAINER_PORT, scheme: 'HTTPS' },
+    periodSeconds: 5,
+    timeoutSeconds: 5,
+    failureThreshold,
+  });
+  return {
+    name: APISERVER_NAME,
+    image: cfg.images.apiserver,
+    imagePullPolicy: cfg.images.pullPolicy,
+    command: ['kube-apiserver', ...apiserverArgs(cfg)],
+    env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+    ports: [{ name: 'https', containerPort: APISERVER_CONTAINER_PORT, protocol: 'TCP' }],
+    readinessProbe: probe('/readyz', 3),
+    // Generous: etcd on a fresh volume and the first start of the API server take a while.
+    livenessProbe: { ...probe('/livez', 8), initialDelaySeconds: 15 },
+    volumeMounts: [{ name: 'credentials', mountPath: APISERVER_CERT_DIR, readOnly: true }],
+  };
+}
+
+export function podPlacement(cfg: InitConfig): Pick<V1PodSpec, 'nodeSelector' | 'imagePullSecrets'> {
+  const placement: Pick<V1PodSpec, 'nodeSelector' | 'imagePullSecrets'> = {};
+  if (Object.keys(cfg.nodeSelector).length > 0) placement.nodeSelector = cfg.nodeSelector;
+  if (cfg.images.pullSecrets.length > 0) placement.imagePullSecrets = cfg.images.pullSecrets.map((name) => ({ name }));
+  return placement;
+}
+
+/** credentialsDigest changes when the mounted credentials do, so the pod restarts to load them. */
+export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string): Typed<V1Deployment> {
+  const k = CREDENTIAL_KEYS;
+  const mounted: string[] = [k.caCert, k.serverCert, k.serverKey, k.serviceAccountKey, k.serviceAccountPub];
+  if (cfg.tokenAuth) mounted.push(k.tokens);
+  const volumes: V1Volume[] = [
+    { name: 'credentials', secret: { secretName: CREDENTIALS_SECRET, items: mounted.map((key) => ({ key, path: key })) } },
+  ];
+  const containers = [apiserverContainer(cfg)];
+  if (!cfg.etcd.servers) {
+    containers.unshift(etcdContainer(cfg));
+    volumes.push(
+      cfg.etcd.persistentStorage
+        ? { name: 'etcd-data', persistentVolumeClaim: { claimName: ETCD_CLAIM } }
+        : { name: 'etcd-data', emptyDir: {} },
+    );
+  }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(APISERVER_NAME, cfg.name, APISERVER_NAME, cfg.namespace),
+    spec: {
+      replicas: 1,
+      // Two API servers must never share one etcd volume.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selectorLabels(cfg.name, APISERVER_NAME) },
+      template: {
+        metadata: {
+          labels: federationLabels(cfg.name, APISERVER_NAME),
+          annotations: { 'federation.kubectl-federation.io/credentials-digest': credentialsDigest },
+        },
+        spec: { containers, volumes, ...podPlacement(cfg) },
+      },
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// The federation controller manager in the host cluster: its identity there (allowed to read the
+// Secrets of the federation namespace and nothing else), its code, and its Deployment.
+import { gzipSync } from 'node:zlib';
+import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import {
+  CONTROLLER_MANAGER_CODE_CONFIGMAP,
+  CONTROLLER_MANAGER_KUBECONFIG_SECRET,
+  CONTROLLER_MANAGER_NAME,
+  NODE_IMAGE,
+} from '../constants.ts';
+import type { InitConfig } from '../init/config.ts';
+import { podPlacement } from './apiserver.ts';
+import { digest } from './credentials.ts';
+import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
+import type { Typed } from './types.ts';
+
+const KUBECONFIG_DIR = '/etc/federation/controller-manager';
+const CODE_DIR = '/opt/federation/controller-manager';
+const CODE_FILE = 'controller-manager.cjs';
+export const CONTROLLER_HEALTHZ_PORT = 8080;
+/** Room left for metadata under the 1 MiB an object may have in etcd. */
+const CONFIGMAP_LIMIT = 900 * 1024;
+
+export function controllerManagerServiceAccount(cfg: InitConfig): Typed<V1ServiceAccount> {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
+  };
+}
+
+export function controllerManagerRole(cfg: InitConfig): Typed<V1Role> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
+    // Members' credentials are Secrets in this namespace; the controller reads them and nothing else.
+    rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }],
+  };
+}
+
+export function controllerManagerRoleBinding(cfg: InitConfig): Typed<V1RoleBinding> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_MANAGER_NAME },
+    subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_MANAGER_NAME, namespace: cfg.namespace }],
+  };
+}
+
+export interface ShippedCode {
+  configMap: Typed<V1ConfigMap>;
+  /** The container command that runs the shipped code with the stock Node.js image. */
+  command: string[];
+  digest: string;
+}
+
+/**
+ * Ships the bundled controller manager in a ConfigMap, so the stock Node.js image can run it: no
+ * image of our own to build, publish or mirror. Gzipped when it would not fit as plain text.
+ */
+export function controllerManagerCode(cfg: InitConfig, bundle: Buffer): ShippedCode {
+  const meta = metadata(CONTROLLER_MANAGER_CODE_CONFIGMAP, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace);
+  const path = `${CODE_DIR}/${CODE_FILE}`;
+  if (bundle.length <= CONFIGMAP_LIMIT) {
+    return {
+      configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data: { [CODE_FILE]: bundle.toString() } },
+      command: ['node', path],
+      digest: digest(bundle.toString('latin1')),
+    };
+  }
+  const gz = gzipSync(bundle, { level: 9 });
+  if (gz.length > CONFIGMAP_LIMIT) {
+    throw new Error(`the controller manager bundle is ${gz.length} bytes gzipped: too large for a ConfigMap`);
+  }
+  // Unzips and runs the code as the module it is, with process.argv as if node ran the file.
+  const loader =
+    `const f=${JSON.stringify(`${path}.gz`)},M=require('module'),m=new M(f);m.filename=f;` +
+    `m.paths=M._nodeModulePaths(${JSON.stringify(CODE_DIR)});process.argv.splice(1,0,f);` +
+    `m._compile(require('zlib').gunzipSync(require('fs').readFileSync(f)).toString(),f)`;
+  return {
+    configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, binaryData: { [`${CODE_FILE}.gz`]: gz.toString('base64') } },
+    command: ['node', '-e', loader],
+    digest: digest(gz.toString('latin1')),
+  };
+}
+
+export function controllerManagerArgs(cfg: InitConfig): string[] {
+  return applyArgOverrides(
+    [
+      `--kubeconfig=${KUBECONFIG_DIR}/kubeconfig`,
+      `--federation-namespace=${cfg.namespace}`,
+      `--healthz-port=${CONTROLLER_HEALTHZ_PORT}`,
+    ],
+    cfg.controllerManagerArgOverrides,
+  );
+}
+
+export function controllerManagerDeployment(
+  cfg: InitConfig,
+  code: ShippedCode | undefined,
+  kubeconfigDigest: string,
+): Typed<V1Deployment> {
+  const probe = { httpGet: { path: '/healthz', port: CONTROLLER_HEALTHZ_PORT }, periodSeconds: 10, timeoutSeconds: 5 };
+  const volumeMounts = [{ name: 'kubeconfig', mountPath: KUBECONFIG_DIR, readOnly: true }];
+  const volumes: NonNullable<NonNullable<V1Deployment['spec']>['template']['spec']>['volumes'] = [
+    { name: 'kubeconfig', secret: { secretName: CONTROLLER_MANAGER_KUBECONFIG_SECRET } },
+  ];
+  if (code) {
+    volumeMounts.push({ name: 'code', mountPath: CODE_DIR, readOnly: true });
+    volumes.push({ name: 'code', configMap: { name: CONTROLLER_MANAGER_CODE_CONFIGMAP } });
+  }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
+    spec: {
+      // Leader election makes more replicas safe; one is enough to start with.
+      replicas: 1,
+      selector: { matchLabels: selectorLabels(cfg.name, CONTROLLER_MANAGER_NAME) },
+      template: {
+        metadata: {
+          labels: federationLabels(cfg.name, CONTROLLER_MANAGER_NAME),
+          annotations: {
+            'federation.kubectl-federation.io/code-digest': code?.digest ?? '',
+            'federation.kubectl-federation.io/kubeconfig-digest': kubeconfigDigest,
+          },
+        },
+        spec: {
+          serviceAccountName: CONTROLLER_MANAGER_NAME,
+          containers: [
+            {
+              name: CONTROLLER_MANAGER_NAME,
+              image: cfg.images.controllerManager ?? NODE_IMAGE,
+              imagePullPolicy: cfg.images.pullPolicy,
+              // A prebuilt image (--controller-manager-image) brings its own entrypoint.
+              ...(code ? { command: code.command } : {}),
+              args: controllerManagerArgs(cfg),
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              ],
+              ports: [{ name: 'healthz', containerPort: CONTROLLER_HEALTHZ_PORT, protocol: 'TCP' }],
+              readinessProbe: probe,
+              livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 3 },
+              securityContext: {
+                runAsNonRoot: true,
+                // The "node" user of the official image.
+                runAsUser: 1000,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+              },
+              volumeMounts,
+            },
+          ],
+          volumes,
+          ...podPlacement(cfg),
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The Secrets that hold the federation's credentials.
+import { createHash } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET } from '../constants.ts';
+import type { InitConfig } from '../init/config.ts';
+import type { CertAndKey, KeyPairPem } from '../pki.ts';
+import { metadata } from './meta.ts';
+import type { Typed } from './types.ts';
+
+export interface FederationCredentials {
+  ca: CertAndKey;
+  server: CertAndKey;
+  controllerManager: CertAndKey;
+  serviceAccount: KeyPairPem;
+  /** The bearer token of the admin user, with --apiserver-enable-token-auth. */
+  token?: string;
+}
+
+/** Keys of the credentials Secret. ca.key stays in the Secret only: no pod mounts it. */
+export const CREDENTIAL_KEYS = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  serverCert: 'server.crt',
+  serverKey: 'server.key',
+  controllerManagerCert: 'controller-manager.crt',
+  controllerManagerKey: 'controller-manager.key',
+  serviceAccountKey: 'service-account.key',
+  serviceAccountPub: 'service-account.pub',
+  tokens: 'known-tokens.csv',
+} as const;
+
+/** The user a bearer token authenticates as, in the token file. */
+export const TOKEN_USER = 'admin';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+export function credentialsSecret(cfg: InitConfig, creds: FederationCredentials): Typed<V1Secret> {
+  const k = CREDENTIAL_KEYS;
+  const data: Record<string, string> = {
+    [k.caCert]: b64(creds.ca.cert),
+    [k.caKey]: b64(creds.ca.key),
+    [k.serverCert]: b64(creds.server.cert),
+    [k.serverKey]: b64(creds.server.key),
+    [k.controllerManagerCert]: b64(creds.controllerManager.cert),
+    [k.controllerManagerKey]: b64(creds.controllerManager.key),
+    [k.serviceAccountKey]: b64(creds.serviceAccount.privateKey),
+    [k.serviceAccountPub]: b64(creds.serviceAccount.publicKey),
+  };
+  // kube-apiserver's static token file: token,user,uid,"group1,group2"
+  if (creds.token) data[k.tokens] = b64(`${creds.token},${TOKEN_USER},${TOKEN_USER},"system:masters"\n`);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: metadata(CREDENTIALS_SECRET, cfg.name, APISERVER_NAME, cfg.namespace),
+    type: 'Opaque',
+    data,
+  };
+}
+
+export function controllerManagerKubeconfigSecret(cfg: InitConfig, kubeconfig: string): Typed<V1Secret> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: metadata(CONTROLLER_MANAGER_KUBECONFIG_SECRET, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
+    type: 'Opaque',
+    data: { kubeconfig: b64(kubeconfig) },
+  };
+}
+
+/** A short digest of some data, for pod annotations that restart pods when it changes. */
+export function digest(...parts: (string | undefined)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p ?? '').update('\0');
+  return h.digest('hex').slice(0, 16);
+}

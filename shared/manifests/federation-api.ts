@@ -1,0 +1,148 @@
+// What init installs into the federation API server itself: the Cluster resource and the
+// controller manager's permissions there.
+import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1JSONSchemaProps } from '@kubernetes/client-node';
+import { FEDERATION_GROUP, FEDERATION_VERSION } from '../constants.ts';
+import { metadata } from './meta.ts';
+import type { Typed } from './types.ts';
+
+export interface ClusterCondition {
+  type: 'Ready' | 'Offline';
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastProbeTime?: string;
+  lastTransitionTime?: string;
+}
+
+/** A member cluster, as the federation API serves it. */
+export interface Cluster {
+  apiVersion: string;
+  kind: 'Cluster';
+  metadata: { name: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string };
+  spec: {
+    serverAddressByClientCIDRs: { clientCIDR: string; serverAddress: string }[];
+    secretRef?: { name: string };
+  };
+  status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string };
+}
+
+/** The user the controller manager's client certificate names (its common name). */
+export const CONTROLLER_MANAGER_USER = 'federation-controller-manager';
+const CONTROLLER_MANAGER_ROLE = 'kubectl-federation:controller-manager';
+
+const condition = {
+  type: 'object',
+  required: ['type', 'status'],
+  properties: {
+    type: { type: 'string', description: 'Ready or Offline.' },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string', description: 'A CamelCase word for why the condition has its status.' },
+    message: { type: 'string', description: 'What a person needs to know about it.' },
+    lastProbeTime: { type: 'string', format: 'date-time' },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+  },
+};
+
+export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: metadata(`clusters.${FEDERATION_GROUP}`, federation),
+    spec: {
+      group: FEDERATION_GROUP,
+      scope: 'Cluster',
+      names: { plural: 'clusters', singular: 'cluster', kind: 'Cluster', listKind: 'ClusterList', categories: ['federation'] },
+      versions: [
+        {
+          name: FEDERATION_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Server', type: 'string', jsonPath: '.spec.serverAddressByClientCIDRs[0].serverAddress' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'A member cluster of the federation.',
+              required: ['spec'],
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['serverAddressByClientCIDRs'],
+                  properties: {
+                    serverAddressByClientCIDRs: {
+                      type: 'array',
+                      minItems: 1,
+                      description: 'Where clients in each network reach the cluster; 0.0.0.0/0 for everyone.',
+                      items: {
+                        type: 'object',
+                        required: ['clientCIDR', 'serverAddress'],
+                        properties: {
+                          clientCIDR: { type: 'string', minLength: 1 },
+                          serverAddress: { type: 'string', minLength: 1 },
+                        },
+                      },
+                    },
+                    secretRef: {
+                      type: 'object',
+                      description: "The Secret with the cluster's credentials, in the host cluster's federation namespace.",
+                      required: ['name'],
+                      properties: { name: { type: 'string', minLength: 1 } },
+                    },
+                  },
+                },
+                status: {
+                  type: 'object',
+                  properties: {
+                    // client-node's type spells the x-kubernetes-* fields in camelCase; the wire
+                    // (and this object, which is sent as it is) uses the API's own names.
+                    conditions: {
+                      type: 'array',
+                      items: condition,
+                      'x-kubernetes-list-type': 'map',
+                      'x-kubernetes-list-map-keys': ['type'],
+                    } as V1JSONSchemaProps,
+                    zones: { type: 'array', items: { type: 'string' } },
+                    region: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function controllerManagerClusterRole(federation: string): Typed<V1ClusterRole> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: metadata(CONTROLLER_MANAGER_ROLE, federation),
+    rules: [
+      { apiGroups: [FEDERATION_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [FEDERATION_GROUP], resources: ['clusters/status'], verbs: ['get', 'update', 'patch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    ],
+  };
+}
+
+export function controllerManagerClusterRoleBinding(federation: string): Typed<V1ClusterRoleBinding> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: metadata(CONTROLLER_MANAGER_ROLE, federation),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_MANAGER_ROLE },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CONTROLLER_MANAGER_USER }],
+  };
+}
+
+/** Everything init installs into the federation, in order. */
+export function federationAPIObjects(federation: string) {
+  return [clusterCRD(federation), controllerManagerClusterRole(federation), controllerManagerClusterRoleBinding(federation)];
+}

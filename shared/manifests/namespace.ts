@@ -1,0 +1,8 @@
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { InitConfig } from '../init/config.ts';
+import { metadata } from './meta.ts';
+import type { Typed } from './types.ts';
+
+export function federationNamespace(cfg: InitConfig): Typed<V1Namespace> {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: metadata(cfg.namespace, cfg.name) };
+}

@@ -1,0 +1,40 @@
+// Named steps run in order: the list of steps is the whole story of a command (kubeadm's phases).
+import { UserError } from './errors.ts';
+import type { Output } from './output.ts';
+
+export interface Step<D> {
+  /** A short name, e.g. "generate-credentials": error messages and tests use it. */
+  name: string;
+  /** What the user reads while it runs, e.g. "Creating namespace federation-system". */
+  title: (data: D) => string;
+  /** Does the step's work; what it returns is shown after "done". */
+  run: (data: D) => Promise<string | undefined | void>;
+  /** Skipped when this says so (e.g. storage with an external etcd). */
+  skip?: (data: D) => boolean;
+}
+
+export class StepError extends UserError {
+  override name = 'StepError';
+  readonly step: string;
+  override readonly cause: unknown;
+  constructor(step: string, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.step = step;
+    this.cause = cause;
+  }
+}
+
+export async function runSteps<D>(steps: Step<D>[], data: D, out: Output): Promise<void> {
+  for (const step of steps) {
+    if (step.skip?.(data)) continue;
+    out.begin(step.title(data));
+    let detail: string | undefined | void;
+    try {
+      detail = await step.run(data);
+    } catch (err) {
+      out.finish();
+      throw new StepError(step.name, err);
+    }
+    out.end(detail ?? undefined);
+  }
+}

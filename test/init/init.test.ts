@@ -1,0 +1,285 @@
+// `kubectl federation init` against a real local control plane: the test plays the cloud load
+// balancer and, until the local pod runner exists, the kubelet that runs the API server's pod.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import {
+  ApiextensionsV1Api,
+  AuthenticationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { CONTEXT_EXTENSION, ETCD_VERSION, KUBERNETES_VERSION } from '../../shared/constants.ts';
+import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { runCli, startCli } from '../support/cli.ts';
+import { failureStatus, kubeConfigFor } from '../support/kube.ts';
+import { type Planes, testPlanes } from '../support/localcluster.ts';
+import { playLoadBalancer, playPod, podIP, type StandInPod } from '../support/stand-ins.ts';
+import { census, privateKubeconfig, uniqueFederation } from './helpers.ts';
+
+let planes: Planes;
+let host: KubeConfig;
+const cleanups: (() => unknown)[] = [];
+
+before(async () => {
+  planes = await testPlanes(['host']);
+  host = kubeConfigFor(planes.kubeconfig, 'host');
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await planes.stop();
+});
+
+const secretMaterial = /PRIVATE KEY|BEGIN CERTIFICATE|LS0tLS1CRUdJTi/;
+
+async function namespaceExists(namespace: string): Promise<boolean> {
+  const status = await failureStatus(() => host.makeApiClient(CoreV1Api).readNamespace({ name: namespace })).catch(() => 200);
+  return status !== 404;
+}
+
+/** Starts the stand-ins for the load balancer and the API server pod of a federation. */
+function playCluster(namespace: string): { ip: string; ready: Promise<StandInPod> } {
+  const ip = podIP();
+  const ready = (async () => {
+    const lb = await playLoadBalancer(host, namespace, 'apiserver', ip);
+    cleanups.push(() => new Promise((r) => lb.close(r)));
+    const pod = await playPod(host, namespace, 'apiserver', ip);
+    cleanups.push(() => pod.stop());
+    return pod;
+  })();
+  ready.catch(() => undefined);
+  return { ip, ready };
+}
+
+describe('init --dry-run', () => {
+  test('prints every object in order, redacted, and creates nothing', async () => {
+    const { name, namespace } = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    const before = readFileSync(kubeconfig);
+    const result = await runCli(['init', name, '--host-cluster-context=host', `--federation-system-namespace=${namespace}`, '--dry-run', '-o', 'json', '--kubeconfig', kubeconfig]);
+    assert.equal(result.code, 0, result.stderr);
+    const list = JSON.parse(result.stdout) as { kind: string; items: { kind: string; metadata: { name: string; namespace?: string } }[] };
+    assert.equal(list.kind, 'List');
+    assert.deepEqual(
+      list.items.map((o) => `${o.kind}/${o.metadata.name}`),
+      [
+        `Namespace/${namespace}`,
+        'Service/apiserver',
+        'Secret/apiserver-credentials',
+        'Secret/controller-manager-kubeconfig',
+        'PersistentVolumeClaim/apiserver-etcd-claim',
+        'Deployment/apiserver',
+        'ServiceAccount/controller-manager',
+        'Role/controller-manager',
+        'RoleBinding/controller-manager',
+        'ConfigMap/controller-manager-code',
+        'Deployment/controller-manager',
+        'CustomResourceDefinition/clusters.core.federation.kubectl-federation.io',
+        'ClusterRole/kubectl-federation:controller-manager',
+        'ClusterRoleBinding/kubectl-federation:controller-manager',
+      ],
+    );
+    assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
+    assert.equal(await namespaceExists(namespace), false);
+    assert.deepEqual(readFileSync(kubeconfig), before, 'the kubeconfig is untouched');
+
+    const yaml = await runCli(['init', name, '--host-cluster-context=host', '--dry-run', '--kubeconfig', kubeconfig]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    assert.match(yaml.stdout, /^apiVersion: v1\nkind: Namespace\n/);
+    assert.equal(yaml.stdout.split('\n---\n').length, 14);
+    assert.doesNotMatch(yaml.stdout, secretMaterial);
+  });
+});
+
+describe('init against a real host cluster', () => {
+  const fed = uniqueFederation();
+  const kubeconfig = () => kubeconfigPath;
+  let kubeconfigPath = '';
+  let ip = '';
+  const args = () => ['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig(), '--wait-timeout=2m'];
+
+  test('deploys the control plane, waits for it, and writes a working kubeconfig context', async () => {
+    kubeconfigPath = privateKubeconfig(planes);
+    const original = Kubeconfig.load(kubeconfigPath);
+    const played = playCluster(fed.namespace);
+    ip = played.ip;
+    const result = await runCli(args());
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    await played.ready;
+    assert.match(result.stdout, /Creating a namespace .* done/);
+    assert.match(result.stdout, new RegExp(`Federation API server is running at: https://${ip.replaceAll('.', '\\.')}`));
+    assert.match(result.stdout, new RegExp(`Switched to context "${fed.name}"`));
+    assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
+
+    // The kubeconfig: mode 0600, current context switched, where the federation lives recorded,
+    // and every other entry as it was.
+    assert.equal(statSync(kubeconfigPath).mode & 0o777, 0o600);
+    const written = Kubeconfig.load(kubeconfigPath);
+    assert.equal(written.currentContext, fed.name);
+    assert.deepEqual(written.contextExtension(fed.name, CONTEXT_EXTENSION), { hostContext: 'host', namespace: fed.namespace, federation: fed.name });
+    for (const ctx of original.contextNames()) {
+      assert.deepEqual(written.resolve(ctx), original.resolve(ctx), `context ${ctx} is unchanged`);
+    }
+
+    // The context authenticates to the new API server as the admin, and the Cluster API is there.
+    const federation = kubeConfigFor(kubeconfigPath, fed.name);
+    const review = await federation
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.equal(review.status?.userInfo?.username, 'admin');
+    assert.ok(review.status?.userInfo?.groups?.includes('system:masters'));
+    const crd = await federation.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'clusters.core.federation.kubectl-federation.io' });
+    assert.ok(crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+  });
+
+  test('a second run changes nothing: same objects, same data, same credentials', async () => {
+    assert.ok(kubeconfigPath, 'runs after the first test');
+    const beforeObjects = await census(host, fed.namespace);
+    const beforeKubeconfig = readFileSync(kubeconfigPath, 'utf8');
+    const result = await runCli(args());
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /credentials\.\.\. done \(reused existing\)/);
+    assert.deepEqual(await census(host, fed.namespace), beforeObjects);
+    assert.equal(readFileSync(kubeconfigPath, 'utf8'), beforeKubeconfig);
+  });
+});
+
+describe('init, killed after each step and run again', () => {
+  test('converges each time to one complete federation with one CA', async () => {
+    const fed = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    const args = ['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig, '--wait-timeout=2m'];
+    const played = playCluster(fed.namespace);
+    const caOf = async () => {
+      const secret = await host.makeApiClient(CoreV1Api).readNamespacedSecret({ name: 'apiserver-credentials', namespace: fed.namespace });
+      return secret.data?.['ca.crt'];
+    };
+    let ca: string | undefined;
+    const titles = [
+      /Creating a namespace .*done/,
+      /Creating federation control plane service\.\.\. done/,
+      /credentials\.\.\. done/,
+      /kubeconfig secret\.\.\. done/,
+      /claim for etcd .*done/,
+      /API server deployment\.\.\. done/,
+      /controller manager deployment\.\.\. done/,
+    ];
+    for (const [i, title] of titles.entries()) {
+      const run = startCli(args);
+      await run.waitForOutput(title);
+      run.kill('SIGKILL');
+      await run.result;
+      if (i >= 2) {
+        ca ??= await caOf();
+        assert.equal(await caOf(), ca, `the CA survives a kill after step ${i + 1}`);
+      }
+    }
+    const final = await runCli(args);
+    assert.equal(final.code, 0, `${final.stdout}\n${final.stderr}`);
+    await played.ready;
+    assert.equal(await caOf(), ca);
+    const objects = [...(await census(host, fed.namespace)).keys()].sort();
+    assert.deepEqual(objects, [
+      'ConfigMap/controller-manager-code',
+      'Deployment/apiserver',
+      'Deployment/controller-manager',
+      'PersistentVolumeClaim/apiserver-etcd-claim',
+      'Role/controller-manager',
+      'RoleBinding/controller-manager',
+      'Secret/apiserver-credentials',
+      'Secret/controller-manager-kubeconfig',
+      'Service/apiserver',
+      'ServiceAccount/controller-manager',
+    ]);
+    const federation = kubeConfigFor(kubeconfig, fed.name);
+    await federation.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'clusters.core.federation.kubectl-federation.io' });
+  });
+});
+
+describe('init: bad input', () => {
+  const expectFailure = async (extra: string[], message: RegExp, opts: { kubeconfig?: string; code?: number; name?: string } = {}) => {
+    const unique = uniqueFederation();
+    const name = opts.name ?? unique.name;
+    const namespace = unique.namespace;
+    const kubeconfig = opts.kubeconfig ?? privateKubeconfig(planes);
+    const before = readFileSync(kubeconfig);
+    const result = await runCli(['init', name, `--federation-system-namespace=${namespace}`, '--kubeconfig', kubeconfig, ...extra]);
+    assert.equal(result.code, opts.code ?? 1, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line:\n${result.stderr}`);
+    assert.match(lines[0]!, message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(await namespaceExists(namespace), false, 'nothing created');
+    assert.deepEqual(readFileSync(kubeconfig), before, 'kubeconfig untouched');
+  };
+
+  test('an invalid name', () =>
+    expectFailure(['--host-cluster-context=host'], /^error: federation name "Bad_Name" is not a valid name: use a DNS-1123 label/, { code: 2, name: 'Bad_Name' }));
+
+  test('an unknown host context', () =>
+    expectFailure(['--host-cluster-context=nowhere'], /^error: context "nowhere" does not exist in .*\(contexts: host, member-1, member-2\): check --host-cluster-context$|^error: context "nowhere" does not exist in .*: check --host-cluster-context$/, { code: 2 }));
+
+  test('an unreachable host API server', () => {
+    const kubeconfig = privateKubeconfig(planes);
+    const kc = Kubeconfig.load(kubeconfig);
+    kc.write({ clusters: { dead: { server: 'https://127.0.0.1:1' } }, contexts: { dead: { cluster: 'dead', user: 'host-admin' } } });
+    return expectFailure(['--host-cluster-context=dead', '--request-timeout=5s'], /^error: cannot reach the host cluster \(context "dead"\) at https:\/\/127\.0\.0\.1:1: connection refused/, { kubeconfig });
+  });
+
+  test('a user without permission: the refused verbs and resources are named', async () => {
+    // A service account allowed to manage namespaces and nothing else.
+    const core = host.makeApiClient(CoreV1Api);
+    const ns = `limited-${process.pid}`;
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'limited' } } });
+    const rbac = host.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createClusterRole({ body: { metadata: { name: ns }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['*'] }] } });
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ns }, subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }] },
+    });
+    const token = await core.createNamespacedServiceAccountToken({ name: 'limited', namespace: ns, body: { spec: { expirationSeconds: 3600 } } });
+    const kubeconfig = privateKubeconfig(planes);
+    Kubeconfig.load(kubeconfig).write({
+      users: { limited: { token: token.status!.token } },
+      contexts: { limited: { cluster: 'host-cluster', user: 'limited' } },
+    });
+    await expectFailure(['--host-cluster-context=limited'], /^error: forbidden: context "limited" may not get services, create services, patch services, .*create deployments\.apps.* in namespace .* of the host cluster; ask a cluster administrator/, { kubeconfig });
+  });
+
+  test('--api-server-advertise-address without NodePort', () =>
+    expectFailure(['--host-cluster-context=host', '--api-server-advertise-address=10.1.1.1'], /^error: --api-server-advertise-address works only with --api-server-service-type=NodePort$/, { code: 2 }));
+
+  test('an advertise address that is not an IP', () =>
+    expectFailure(['--host-cluster-context=host', '--api-server-service-type=NodePort', '--api-server-advertise-address=node-1'], /^error: --api-server-advertise-address: "node-1" is not an IP address$/, { code: 2 }));
+
+  test('a bad quantity', () =>
+    expectFailure(['--host-cluster-context=host', '--etcd-pv-capacity=ten'], /^error: --etcd-pv-capacity: "ten" is not a storage quantity/, { code: 2 }));
+
+  test('a bad override format', () =>
+    expectFailure(['--host-cluster-context=host', '--apiserver-arg-overrides=v=4'], /^error: --apiserver-arg-overrides: "v=4" is not of the form --flag=value/, { code: 2 }));
+
+  test('a namespace that holds another federation', async () => {
+    const other = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    // Another federation's namespace, as its init left it.
+    await host.makeApiClient(CoreV1Api).createNamespace({
+      body: { metadata: { name: other.namespace, labels: { 'federation.kubectl-federation.io/name': 'someone-else' } } },
+    });
+    const result = await runCli(['init', other.name, '--host-cluster-context=host', `--federation-system-namespace=${other.namespace}`, '--kubeconfig', kubeconfig]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr.trim(), new RegExp(`^error: namespace ${other.namespace} already holds federation "someone-else": name that federation, or choose another --federation-system-namespace$`));
+    assert.equal((await census(host, other.namespace)).size, 0, 'nothing created in it');
+  });
+});
+
+describe('the images init deploys', () => {
+  test('are the versions the local control planes run', async () => {
+    const version = await host.makeApiClient(VersionApi).getCode();
+    assert.equal(version.gitVersion, KUBERNETES_VERSION);
+    const etcdPort = (planes.planes.find((p) => p.name === 'host') as { etcdPort?: number } | undefined)?.etcdPort;
+    const etcd = (await (await fetch(`http://127.0.0.1:${etcdPort}/version`)).json()) as { etcdserver: string };
+    assert.equal(etcd.etcdserver, ETCD_VERSION);
+  });
+});

@@ -1,0 +1,156 @@
+// Kubeconfig chains behave as in kubectl: first file wins, new entries go to the first file,
+// writes are atomic and 0600, and entries we do not touch keep their text.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { Kubeconfig, kubeconfigPaths } from '../../shared/kubeconfig.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
+
+const fileA = `apiVersion: v1
+kind: Config
+# a comment the user wrote
+current-context: alpha
+clusters:
+- name: alpha
+  cluster:
+    server: https://alpha.example:6443
+    certificate-authority: ca/alpha.crt
+- name: shared
+  cluster:
+    server: https://from-a.example
+users:
+- name: alpha
+  user:
+    token: secret-a
+contexts:
+- name: alpha
+  context:
+    cluster: alpha
+    namespace: apps
+    user: alpha
+- name: shared
+  context:
+    cluster: shared
+    user: alpha
+`;
+
+const fileB = `apiVersion: v1
+kind: Config
+current-context: beta
+clusters:
+- name: shared
+  cluster:
+    server: https://from-b.example
+- name: beta
+  cluster:
+    server: https://beta.example
+users:
+- name: beta
+  user:
+    client-certificate-data: Y2VydA==
+    client-key-data: a2V5
+contexts:
+- name: beta
+  context:
+    cluster: beta
+    user: beta
+`;
+
+function chain() {
+  const d = dir();
+  const a = join(d, 'a.yaml');
+  const b = join(d, 'b.yaml');
+  writeFileSync(a, fileA, { mode: 0o644 });
+  writeFileSync(b, fileB);
+  return { d, a, b, env: { KUBECONFIG: `${a}:${b}` } };
+}
+
+describe('kubeconfig', () => {
+  test('paths: --kubeconfig, else KUBECONFIG (deduplicated), else ~/.kube/config', () => {
+    assert.deepEqual(kubeconfigPaths('/x/config', { KUBECONFIG: '/a:/b' }), ['/x/config']);
+    assert.deepEqual(kubeconfigPaths(undefined, { KUBECONFIG: '/a::/b:/a' }), ['/a', '/b']);
+    assert.match(kubeconfigPaths(undefined, {})[0]!, /\.kube\/config$/);
+  });
+
+  test('merging: the first file wins for entries and current-context; paths resolve per file', () => {
+    const { d, env } = chain();
+    const kc = Kubeconfig.load(undefined, env);
+    assert.equal(kc.currentContext, 'alpha');
+    assert.equal(kc.cluster('shared')?.server, 'https://from-a.example');
+    assert.equal(kc.cluster('beta')?.server, 'https://beta.example');
+    assert.equal(kc.cluster('alpha')?.['certificate-authority'], join(d, 'ca/alpha.crt'));
+    assert.deepEqual(kc.contextNames().sort(), ['alpha', 'beta', 'shared']);
+    const beta = kc.resolve('beta');
+    assert.equal(beta.user['client-key-data'], 'a2V5');
+  });
+
+  test('unknown contexts name the known ones and the flag to fix', () => {
+    const { env } = chain();
+    const kc = Kubeconfig.load(undefined, env);
+    assert.throws(() => kc.resolve('gamma', '--host-cluster-context'), /context "gamma" does not exist in KUBECONFIG .* \(contexts: alpha, shared, beta\): check --host-cluster-context/);
+  });
+
+  test('writing: new entries and current-context go to the first file; others keep their text', () => {
+    const { a, b, env } = chain();
+    const kc = Kubeconfig.load(undefined, env);
+    const written = kc.write({
+      clusters: { fed: { server: 'https://fed.example', 'certificate-authority-data': 'Q0E=' } },
+      users: { fed: { 'client-certificate-data': 'Yw==', 'client-key-data': 'aw==' } },
+      contexts: { fed: { cluster: 'fed', user: 'fed', extensions: [{ name: 'x.example', extension: { hostContext: 'alpha' } }] } },
+      currentContext: 'fed',
+    });
+    assert.deepEqual(written, [a]);
+    assert.equal(readFileSync(b, 'utf8'), fileB, 'the second file is untouched');
+    const text = readFileSync(a, 'utf8');
+    // Every line the user wrote is still there, comment included, in the same order.
+    const original = fileA.split('\n').filter((l) => !l.startsWith('current-context'));
+    let at = 0;
+    for (const line of text.split('\n')) if (line === original[at]) at += 1;
+    assert.equal(at, original.length, 'all original lines kept in order');
+    assert.equal(statSync(a).mode & 0o777, 0o600);
+    const parsed = parse(text) as { 'current-context': string; contexts: { name: string; context: unknown }[] };
+    assert.equal(parsed['current-context'], 'fed');
+    const reloaded = Kubeconfig.load(undefined, env);
+    assert.equal(reloaded.currentContext, 'fed');
+    assert.deepEqual(reloaded.contextExtension('fed', 'x.example'), { hostContext: 'alpha' });
+    assert.equal(reloaded.cluster('shared')?.server, 'https://from-a.example');
+  });
+
+  test('writing: an existing entry is replaced where it is defined', () => {
+    const { a, b, env } = chain();
+    const kc = Kubeconfig.load(undefined, env);
+    kc.write({ clusters: { beta: { server: 'https://beta-2.example' } } });
+    assert.equal(readFileSync(a, 'utf8'), fileA);
+    assert.match(readFileSync(b, 'utf8'), /beta-2\.example/);
+    assert.equal(Kubeconfig.load(undefined, env).cluster('beta')?.server, 'https://beta-2.example');
+  });
+
+  test('writing creates a missing first file and leaves no temporary files', () => {
+    const d = dir();
+    const path = join(d, 'sub', 'config');
+    const kc = Kubeconfig.load(undefined, { KUBECONFIG: path });
+    kc.write({ clusters: { c: { server: 'https://c.example' } }, currentContext: 'c' });
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(join(d, 'sub')), ['config']);
+  });
+
+  test('a symlinked kubeconfig stays a symlink', () => {
+    const d = dir();
+    const real = join(d, 'real');
+    writeFileSync(real, fileB);
+    symlinkSync(real, join(d, 'link'));
+    Kubeconfig.load(join(d, 'link')).write({ currentContext: 'beta' });
+    assert.ok(readFileSync(real, 'utf8').includes('current-context: beta'));
+    assert.ok(statSync(join(d, 'link')).isFile());
+  });
+
+  test('invalid YAML is one clear error', () => {
+    const d = dir();
+    writeFileSync(join(d, 'bad'), 'clusters: [\n');
+    assert.throws(() => Kubeconfig.load(join(d, 'bad')), /kubeconfig .*bad is not valid YAML/);
+  });
+});
