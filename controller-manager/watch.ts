@@ -1,0 +1,90 @@
+// A list-then-watch cache of one collection (client-go's reflector, in small): it keeps `items`
+// current, re-lists when the server says the watch is too old, and backs off on errors. It stops
+// when its signal aborts, and no loop in it runs without a wait.
+import { ApiError, type RestClient, type WatchEvent, watchStream } from '../shared/kube/rest.ts';
+
+interface Named {
+  metadata: { name: string; resourceVersion?: string };
+}
+
+interface List<T> {
+  metadata: { resourceVersion: string };
+  items: T[];
+}
+
+export class Reflector<T extends Named> {
+  readonly items = new Map<string, T>();
+  synced = false;
+  lastError: string | undefined;
+  private readonly client: RestClient;
+  private readonly path: string;
+  private readonly onChange: (type: WatchEvent<T>['type'], obj: T) => void;
+
+  constructor(client: RestClient, path: string, onChange: (type: WatchEvent<T>['type'], obj: T) => void = () => {}) {
+    this.client = client;
+    this.path = path;
+    this.onChange = onChange;
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    let backoff = 500;
+    while (!signal.aborted) {
+      try {
+        const list = await this.client.get<List<T>>(this.path, { query: { limit: 5000 } });
+        const seen = new Set<string>();
+        for (const item of list.items) {
+          seen.add(item.metadata.name);
+          this.items.set(item.metadata.name, item);
+          this.onChange('MODIFIED', item);
+        }
+        for (const [name, item] of this.items) {
+          if (!seen.has(name)) {
+            this.items.delete(name);
+            this.onChange('DELETED', item);
+          }
+        }
+        this.synced = true;
+        this.lastError = undefined;
+        backoff = 500;
+        let resourceVersion = list.metadata.resourceVersion;
+        // Watch from the list's version; the server ends each watch within timeoutSeconds.
+        for (;;) {
+          let gone = false;
+          await watchStream<T>(
+            this.client,
+            this.path,
+            { resourceVersion, timeoutSeconds: 300, allowWatchBookmarks: true },
+            (event) => {
+              if (event.type === 'ERROR') {
+                gone = true;
+                return;
+              }
+              resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
+              if (event.type === 'BOOKMARK') return;
+              if (event.type === 'DELETED') this.items.delete(event.object.metadata.name);
+              else this.items.set(event.object.metadata.name, event.object);
+              this.onChange(event.type, event.object);
+            },
+            signal,
+          );
+          if (gone || signal.aborted) break;
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        this.lastError = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+        await this.sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+}
