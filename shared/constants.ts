@@ -24,6 +24,9 @@ export const MANAGED_BY = 'kubectl-federation';
 /** Labels every object init and join create with the federation they belong to. */
 export const FEDERATION_LABEL = 'federation.kubectl-federation.io/name';
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+/** On what join creates: which federation (by its API server's identity) and which member. */
+export const FEDERATION_ID_LABEL = 'federation.kubectl-federation.io/id';
+export const CLUSTER_LABEL = 'federation.kubectl-federation.io/cluster';
 
 /** Name of the kubeconfig context extension in which init records where the federation lives. */
 export const CONTEXT_EXTENSION = 'federation.kubectl-federation.io';

@@ -2,6 +2,8 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { InitCommand } from '../init/command.ts';
+import { JoinCommand } from '../join/command.ts';
+import { UnjoinCommand } from '../unjoin/command.ts';
 
 /** `kubectl federation` alone lists the subcommands. */
 class ListCommands extends Command {
@@ -12,4 +14,4 @@ class ListCommands extends Command {
   }
 }
 
-main({ binaryName: 'kubectl federation', commands: [ListCommands, InitCommand] });
+main({ binaryName: 'kubectl federation', commands: [ListCommands, InitCommand, JoinCommand, UnjoinCommand] });

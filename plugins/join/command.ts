@@ -1,0 +1,43 @@
+// `kubectl federation join`: options and help only; the work is in shared/join.
+import { Command, Option } from 'clipanion';
+import { KubeCommand } from '../../shared/cli/command.ts';
+
+/** Options join and unjoin share. */
+export abstract class MembershipCommand extends KubeCommand {
+  cluster = Option.String({ name: 'CLUSTER' });
+  clusterContext = Option.String('--cluster-context', { description: "The cluster's kubeconfig context (default: CLUSTER)" });
+  // Not `context`: clipanion's commands have a property of that name.
+  federationContext = Option.String('--context', { description: 'The federation API server\'s context (default: the current context)' });
+  hostContext = Option.String('--host-cluster-context', { description: 'The host cluster\'s context (default: recorded by init)' });
+  namespace = Option.String('--federation-system-namespace', { description: 'The federation namespace in the host (default: recorded by init)' });
+}
+
+export class JoinCommand extends MembershipCommand {
+  static override paths = [['join']];
+  static override usage = Command.Usage({
+    description: 'Register a cluster with the federation',
+    details: `
+      CLUSTER is the cluster's name in the federation and, unless --cluster-context says otherwise,
+      the name of its kubeconfig context. Creates a service account for the federation in the cluster,
+      stores its token in the host cluster, and creates the Cluster in the federation (the current
+      context, as init leaves it). Safe to run again.
+    `,
+    examples: [
+      ['Join the cluster of context "mycluster"', '$0 join mycluster'],
+      ['A context whose name is not a valid cluster name', '$0 join --cluster-context=gke_project_zone_prod prod'],
+      ['Show the objects join would create', '$0 join mycluster --dry-run -o yaml'],
+    ],
+  });
+
+  useKubeconfigCredentials = Option.String('--use-kubeconfig-credentials', {
+    tolerateBoolean: true,
+    description: "Store the context's own credentials instead of creating a service account",
+  });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects join would create; create nothing' });
+  output = Option.String('-o,--output', 'yaml', { description: 'With --dry-run: yaml or json' });
+
+  protected override async run(): Promise<number> {
+    const { joinCommand } = await import('../../shared/join/command.ts');
+    return joinCommand(this, this.context);
+  }
+}

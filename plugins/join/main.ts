@@ -1,0 +1,10 @@
+// kubectl-federation-join: `kubectl federation join` as an executable of its own.
+import { Command } from 'clipanion';
+import { main } from '../../shared/cli/run.ts';
+import { JoinCommand } from './command.ts';
+
+class Join extends JoinCommand {
+  static override paths = [Command.Default];
+}
+
+main({ binaryName: 'kubectl federation join', commands: [Join] });

@@ -1,0 +1,111 @@
+// Which clusters join and unjoin talk to: the federation (current context unless --context), the
+// host (what init recorded in the federation's context, unless --host-cluster-context), and the
+// member (--cluster-context, else the cluster's name). Shared by join and unjoin.
+import { createHash } from 'node:crypto';
+import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION } from '../constants.ts';
+import { isDNSLabel } from '../duration.ts';
+import { InputError, UserError } from '../errors.ts';
+import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
+import { credentialsFor } from '../kube/credentials.ts';
+import { pluginCredentials } from '../kube/plugin-credentials.ts';
+import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
+import type { MemberNames } from '../manifests/member.ts';
+import type { FederationContextExtension } from '../init/steps/update-kubeconfig.ts';
+
+export interface MembershipFlags {
+  cluster: string;
+  clusterContext?: string;
+  federationContext?: string;
+  hostContext?: string;
+  namespace?: string;
+  requestTimeoutMs: number;
+}
+
+export interface Membership {
+  names: MemberNames;
+  federation: ResolvedContext;
+  host: ResolvedContext;
+  member: ResolvedContext | undefined;
+  memberContextName: string;
+}
+
+/** A DNS-1123 label made from any context name (gke_project_zone_name -> gke-project-zone-name). */
+export function suggestName(context: string): string {
+  const s = context.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return s || 'cluster';
+}
+
+export function validateClusterName(flags: MembershipFlags, verb: string): void {
+  if (isDNSLabel(flags.cluster)) return;
+  const context = flags.clusterContext ?? flags.cluster;
+  throw new InputError(
+    `"${flags.cluster}" is not a valid cluster name (a DNS-1123 label: lower-case letters, digits and '-'); ` +
+      `give the cluster a valid name and name its context: kubectl federation ${verb} --cluster-context=${context} ${suggestName(flags.cluster)}`,
+  );
+}
+
+/** Contexts that init wrote (they carry the federation extension): named in error messages. */
+export function federationContexts(kc: Kubeconfig): string[] {
+  return kc.contextNames().filter((c) => kc.contextExtension(c, CONTEXT_EXTENSION) !== undefined);
+}
+
+export function resolveMembership(kc: Kubeconfig, flags: MembershipFlags): Membership {
+  const federation = kc.resolve(flags.federationContext, '--context');
+  const ext = kc.contextExtension<FederationContextExtension>(federation.name, CONTEXT_EXTENSION);
+  const hostName = flags.hostContext ?? ext?.hostContext;
+  if (!hostName) {
+    throw new InputError(
+      `context "${federation.name}" does not record which cluster hosts the federation: pass --host-cluster-context`,
+    );
+  }
+  const host = kc.resolve(hostName, '--host-cluster-context');
+  const memberContextName = flags.clusterContext ?? flags.cluster;
+  const member = kc.context(memberContextName) ? kc.resolve(memberContextName, '--cluster-context') : undefined;
+  return {
+    names: {
+      federation: ext?.federation ?? federation.name,
+      federationId: '',
+      cluster: flags.cluster,
+      namespace: flags.namespace ?? ext?.namespace ?? DEFAULT_NAMESPACE,
+    },
+    federation,
+    host,
+    member,
+    memberContextName,
+  };
+}
+
+export async function clientFor(ctx: ResolvedContext, timeoutMs: number): Promise<RestClient> {
+  return new RestClient(await credentialsFor(ctx, pluginCredentials), timeoutMs);
+}
+
+/** One line for a request that failed against the cluster of a context. */
+export function describeFailure(err: unknown, role: string, ctx: string): unknown {
+  if (err instanceof ConnectionError) return new UserError(`cannot reach the ${role} (context "${ctx}") at ${err.server}: ${err.reason}`);
+  if (err instanceof ApiError && err.status === 401) {
+    return new UserError(`the ${role} (context "${ctx}") did not accept the context's credentials: ${err.message}`);
+  }
+  if (err instanceof ApiError && err.status === 403) return new UserError(`the ${role} (context "${ctx}") refused: ${err.message}`);
+  return err;
+}
+
+/**
+ * Checks that the federation context is a federation API server and returns its identity (a
+ * digest of its kube-system namespace's UID, as Karmada identifies clusters).
+ */
+export async function federationIdentity(client: RestClient, kc: Kubeconfig, ctx: string): Promise<string> {
+  try {
+    const groups = await client.find<unknown>(`/apis/${FEDERATION_API_VERSION}`);
+    if (!groups) {
+      const known = federationContexts(kc).filter((c) => c !== ctx);
+      throw new UserError(
+        `context "${ctx}" is not a federation API server (it serves no ${FEDERATION_API_VERSION} Cluster API); ` +
+          (known.length > 0 ? `federation contexts in this kubeconfig: ${known.join(', ')}: pass --context` : 'run kubectl federation init first, or pass --context'),
+      );
+    }
+    const ns = await client.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
+    return createHash('sha256').update(ns.metadata.uid).digest('hex').slice(0, 6);
+  } catch (err) {
+    throw describeFailure(err, 'federation API server', ctx);
+  }
+}

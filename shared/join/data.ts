@@ -1,0 +1,22 @@
+// What join's steps share.
+import type { Kubeconfig } from '../kubeconfig.ts';
+import type { RestClient } from '../kube/rest.ts';
+import type { Target } from '../kube/target.ts';
+import type { Output } from '../output.ts';
+import type { Membership } from './contexts.ts';
+
+export interface JoinData {
+  readonly kubeconfig: Kubeconfig;
+  readonly m: Membership;
+  readonly useKubeconfigCredentials: boolean;
+  readonly out: Output;
+  readonly timeoutMs: number;
+  /** Live clients: join reads for real even in a dry run, to check before it would write. */
+  readonly clients: { federation: RestClient; host: RestClient; member?: RestClient };
+  /** Where writes go: the clusters, or recorders in a dry run. */
+  readonly targets: { federation: Target; host: Target; member: Target };
+  /** The member's server URL, as the Cluster will name it. */
+  server: string;
+  alreadyJoined: boolean;
+  secretData?: Record<string, string>;
+}

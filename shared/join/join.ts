@@ -1,0 +1,83 @@
+// `kubectl federation join`: the whole flow in one place.
+import { UserError } from '../errors.ts';
+import type { Kubeconfig } from '../kubeconfig.ts';
+import { usesCredentialPlugin } from '../kube/credentials.ts';
+import type { KubeObject } from '../kube/resources.ts';
+import { LiveTarget, RecordingTarget } from '../kube/target.ts';
+import type { Output } from '../output.ts';
+import { runSteps, type Step, StepError } from '../steps.ts';
+import { clientFor, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
+import type { JoinData } from './data.ts';
+import { checkClusters } from './steps/check-clusters.ts';
+import { createCluster } from './steps/create-cluster.ts';
+import { createMemberIdentity } from './steps/create-member-identity.ts';
+import { storeMemberCredentials } from './steps/store-member-credentials.ts';
+
+export const joinSteps: Step<JoinData>[] = [
+  checkClusters, // 1. federation, host and member exist and answer; nothing written yet
+  createMemberIdentity, // 2. a service account for the federation in the member (or the context's own credentials)
+  storeMemberCredentials, // 3. those credentials in a Secret of the host's federation namespace
+  createCluster, // 4. the Cluster in the federation
+];
+
+export interface JoinRequest extends MembershipFlags {
+  kubeconfig: Kubeconfig;
+  useKubeconfigCredentials: boolean;
+  dryRun: boolean;
+  out: Output;
+}
+
+export interface JoinResult {
+  cluster: string;
+  federation: string;
+  server: string;
+  alreadyJoined: boolean;
+  /** What was (or, in a dry run, would be) applied: member, host, federation. */
+  objects: KubeObject[];
+  requests: number;
+}
+
+export async function runJoin(req: JoinRequest): Promise<JoinResult> {
+  validateClusterName(req, 'join');
+  const m = resolveMembership(req.kubeconfig, req);
+  // Before any credentials are fetched: an exec plugin must not even run for a join it cannot serve.
+  if (req.useKubeconfigCredentials && m.member && usesCredentialPlugin(m.member)) {
+    throw new UserError(
+      `context "${m.member.name}" gets its credentials from an exec plugin or auth provider, which cannot run inside the cluster: join without --use-kubeconfig-credentials (a service account is created for the federation)`,
+    );
+  }
+  const [federation, host, member] = await Promise.all([
+    clientFor(m.federation, req.requestTimeoutMs),
+    clientFor(m.host, req.requestTimeoutMs),
+    m.member ? clientFor(m.member, req.requestTimeoutMs) : undefined,
+  ]);
+  const recording = { federation: new RecordingTarget(), host: new RecordingTarget(), member: new RecordingTarget() };
+  const data: JoinData = {
+    kubeconfig: req.kubeconfig,
+    m,
+    useKubeconfigCredentials: req.useKubeconfigCredentials,
+    out: req.out,
+    timeoutMs: req.requestTimeoutMs,
+    clients: { federation, host, ...(member ? { member } : {}) },
+    targets: req.dryRun
+      ? recording
+      : { federation: new LiveTarget(federation), host: new LiveTarget(host), member: member ? new LiveTarget(member) : recording.member },
+    server: '',
+    alreadyJoined: false,
+  };
+  try {
+    await runSteps(joinSteps, data, req.out);
+  } catch (err) {
+    throw err instanceof StepError ? err.cause : err;
+  } finally {
+    for (const c of [federation, host, member]) c?.close();
+  }
+  return {
+    cluster: m.names.cluster,
+    federation: m.names.federation,
+    server: data.server,
+    alreadyJoined: data.alreadyJoined,
+    objects: [...recording.member.applied, ...recording.host.applied, ...recording.federation.applied],
+    requests: federation.requests + host.requests + (member?.requests ?? 0),
+  };
+}

@@ -1,0 +1,50 @@
+import { FEDERATION_API_VERSION } from '../../constants.ts';
+import { UserError } from '../../errors.ts';
+import { objectPath } from '../../kube/resources.ts';
+import type { Cluster } from '../../manifests/federation-api.ts';
+import { serverURL } from '../../manifests/member.ts';
+import type { Step } from '../../steps.ts';
+import { describeFailure, federationIdentity } from '../contexts.ts';
+import type { JoinData } from '../data.ts';
+
+/** Step 1: everything join needs is there and answers, before anything is written. */
+export const checkClusters: Step<JoinData> = {
+  name: 'check-clusters',
+  title: () => 'Checking the federation, host and member clusters',
+  run: async (d) => {
+    const { m, clients } = d;
+    if (!m.member) {
+      const known = d.kubeconfig.contextNames();
+      throw new UserError(
+        `context "${m.memberContextName}" does not exist in ${d.kubeconfig.describePaths()} (contexts: ${known.join(', ')}): name the cluster's context with --cluster-context`,
+      );
+    }
+    d.server = serverURL(m.member.cluster.server);
+    m.names.federationId = await federationIdentity(clients.federation, d.kubeconfig, m.federation.name);
+
+    const existing = await clients.federation
+      .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', m.names.cluster))
+      .catch((err: unknown) => Promise.reject(describeFailure(err, 'federation API server', m.federation.name)));
+    if (existing) {
+      const joinedServer = existing.spec.serverAddressByClientCIDRs[0]?.serverAddress;
+      if (joinedServer !== d.server) {
+        throw new UserError(
+          `cluster "${m.names.cluster}" is already joined with server ${joinedServer}, not ${d.server}: unjoin it first, or join this one under another name`,
+        );
+      }
+      d.alreadyJoined = true;
+    }
+    const ns = await clients.host
+      .find<unknown>(objectPath('v1', 'Namespace', m.names.namespace))
+      .catch((err: unknown) => Promise.reject(describeFailure(err, 'host cluster', m.host.name)));
+    if (!ns) {
+      throw new UserError(
+        `the host cluster (context "${m.host.name}") has no namespace ${m.names.namespace}: is the federation deployed there? Check --host-cluster-context`,
+      );
+    }
+    await clients
+      .member!.get<unknown>('/version')
+      .catch((err: unknown) => Promise.reject(describeFailure(err, 'cluster to join', m.member!.name)));
+    return undefined;
+  },
+};

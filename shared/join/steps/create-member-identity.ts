@@ -1,0 +1,80 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import { UserError } from '../../errors.ts';
+import { credentialsFor } from '../../kube/credentials.ts';
+import { kubeconfigText } from '../../manifests/kubeconfig.ts';
+import {
+  memberClusterRole,
+  memberClusterRoleBinding,
+  memberNamespace,
+  memberObjectNames,
+  memberServiceAccount,
+  memberTokenSecret,
+} from '../../manifests/member.ts';
+import { MEMBER_SECRET_KEYS } from '../../member-credentials.ts';
+import { REDACTED } from '../../print.ts';
+import type { Step } from '../../steps.ts';
+import { done, notYet, poll, WaitTimeoutError } from '../../wait.ts';
+import type { JoinData } from '../data.ts';
+
+/** Step 2: the federation's own identity in the member, and the credentials it hands out. */
+export const createMemberIdentity: Step<JoinData> = {
+  name: 'create-member-identity',
+  title: (d) =>
+    d.useKubeconfigCredentials
+      ? `Reading the credentials of context "${d.m.memberContextName}"`
+      : `Creating a service account for the federation in cluster ${d.m.names.cluster}`,
+  run: async (d) => {
+    const member = d.m.member!;
+    const caFromKubeconfig = (await credentialsFor(member, async () => {})).ca?.toString();
+    if (d.useKubeconfigCredentials) {
+      const creds = await credentialsFor(member);
+      d.secretData = {
+        [MEMBER_SECRET_KEYS.kubeconfig]: kubeconfigText({
+          name: d.m.names.cluster,
+          server: d.server,
+          caCert: creds.ca?.toString() ?? '',
+          ...(creds.cert ? { clientCert: creds.cert.toString() } : {}),
+          ...(creds.key ? { clientKey: creds.key.toString() } : {}),
+          ...(creds.token ? { token: creds.token } : {}),
+        }),
+      };
+      return undefined;
+    }
+    const n = d.m.names;
+    const target = d.targets.member;
+    await target.apply(memberNamespace(n));
+    await Promise.all([
+      target.apply(memberServiceAccount(n)),
+      target.apply(memberClusterRole(n)),
+      target.apply(memberClusterRoleBinding(n)),
+    ]);
+    await target.apply(memberTokenSecret(n));
+    if (target.dryRun) {
+      d.secretData = { [MEMBER_SECRET_KEYS.caCert]: caFromKubeconfig ?? REDACTED, [MEMBER_SECRET_KEYS.token]: REDACTED };
+      return undefined;
+    }
+    const name = memberObjectNames(n).tokenSecret;
+    try {
+      const secret = await poll(
+        async () => {
+          const s = await target.read<V1Secret>('v1', 'Secret', name, n.namespace);
+          return s?.data?.token ? done(s) : notYet('the token controller has not filled it yet');
+        },
+        { what: `the token of Secret ${n.namespace}/${name} in cluster ${n.cluster}`, timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const decode = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString();
+      d.secretData = {
+        // The kubeconfig's CA is the one that signed the API server's certificate; the token
+        // Secret's CA is the cluster's root CA, which is not always the same.
+        [MEMBER_SECRET_KEYS.caCert]: caFromKubeconfig ?? decode('ca.crt'),
+        [MEMBER_SECRET_KEYS.token]: decode('token'),
+      };
+    } catch (err) {
+      if (err instanceof WaitTimeoutError) {
+        throw new UserError(`${err.message}: is kube-controller-manager (its token controller) running in cluster ${n.cluster}?`);
+      }
+      throw err;
+    }
+    return undefined;
+  },
+};

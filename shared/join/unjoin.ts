@@ -1,0 +1,109 @@
+// `kubectl federation unjoin`: removes the Cluster, its Secret in the host, and the identity this
+// federation created in the member, selected by labels so that another federation's are never
+// touched. An unreachable member is warned about; the rest is removed all the same.
+import { FEDERATION_API_VERSION, FEDERATION_LABEL } from '../constants.ts';
+import { errorMessage, UserError } from '../errors.ts';
+import type { Kubeconfig } from '../kubeconfig.ts';
+import { deleteObject } from '../kube/apply.ts';
+import { collectionPath, objectPath } from '../kube/resources.ts';
+import { ConnectionError, type RestClient } from '../kube/rest.ts';
+import type { Cluster } from '../manifests/federation-api.ts';
+import { type MemberNames, memberSelector } from '../manifests/member.ts';
+import type { Output } from '../output.ts';
+import { clientFor, describeFailure, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
+
+export interface UnjoinRequest extends MembershipFlags {
+  kubeconfig: Kubeconfig;
+  ignoreNotFound: boolean;
+  out: Output;
+}
+
+export interface UnjoinResult {
+  removed: boolean;
+  /** Objects that could not be removed from an unreachable member. */
+  leftBehind: string[];
+}
+
+interface Listed {
+  items: { metadata: { name: string; namespace?: string } }[];
+}
+
+/** The kinds join creates in a member, found by this federation's and cluster's labels. */
+const memberKinds = [
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', namespaced: false },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', namespaced: false },
+  { apiVersion: 'v1', kind: 'Secret', namespaced: true },
+  { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
+] as const;
+
+async function removeFromMember(client: RestClient, n: MemberNames, out: Output): Promise<number> {
+  let removed = 0;
+  for (const k of memberKinds) {
+    const list = await client.get<Listed>(collectionPath(k.apiVersion, k.kind, k.namespaced ? n.namespace : undefined), {
+      query: { labelSelector: memberSelector(n) },
+    });
+    for (const item of list.items) {
+      if (await deleteObject(client, { apiVersion: k.apiVersion, kind: k.kind, metadata: item.metadata })) removed += 1;
+    }
+  }
+  out.line(`Removed ${removed} objects of federation ${n.federation} from cluster ${n.cluster}`);
+  return removed;
+}
+
+export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
+  validateClusterName(req, 'unjoin');
+  const m = resolveMembership(req.kubeconfig, req);
+  const n = m.names;
+  const federation = await clientFor(m.federation, req.requestTimeoutMs);
+  const host = await clientFor(m.host, req.requestTimeoutMs);
+  const member = m.member ? await clientFor(m.member, req.requestTimeoutMs) : undefined;
+  try {
+    n.federationId = await federationIdentity(federation, req.kubeconfig, m.federation.name);
+    const cluster = await federation
+      .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', n.cluster))
+      .catch((err: unknown) => Promise.reject(describeFailure(err, 'federation API server', m.federation.name)));
+    if (!cluster) {
+      if (req.ignoreNotFound) {
+        req.out.line(`Cluster ${n.cluster} is not joined to federation ${n.federation}; nothing to do`);
+        return { removed: false, leftBehind: [] };
+      }
+      throw new UserError(`cluster "${n.cluster}" is not joined to federation ${n.federation} (context "${m.federation.name}"); pass --ignore-not-found to accept that`);
+    }
+    await deleteObject(federation, { apiVersion: FEDERATION_API_VERSION, kind: 'Cluster', metadata: { name: n.cluster } });
+    req.out.line(`Removed cluster ${n.cluster} from federation ${n.federation}`);
+
+    // Its credentials in the host: only if this federation's join put them there.
+    const secretName = cluster.spec.secretRef?.name;
+    if (secretName) {
+      const path = objectPath('v1', 'Secret', secretName, n.namespace);
+      const secret = await host
+        .find<{ metadata: { labels?: Record<string, string> } }>(path)
+        .catch((err: unknown) => Promise.reject(describeFailure(err, 'host cluster', m.host.name)));
+      if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
+        await deleteObject(host, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
+        req.out.line(`Removed its credentials from the host cluster (Secret ${n.namespace}/${secretName})`);
+      } else if (secret) {
+        req.out.warn(`Secret ${n.namespace}/${secretName} in the host cluster was not made by this federation's join; left in place`);
+      }
+    }
+
+    if (!member) {
+      req.out.warn(`context "${m.memberContextName}" does not exist: this federation's service account and RBAC in the cluster were left behind (pass --cluster-context to remove them)`);
+      return { removed: true, leftBehind: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'] };
+    }
+    try {
+      await removeFromMember(member, n, req.out);
+    } catch (err) {
+      const reason = err instanceof ConnectionError ? err.reason : errorMessage(err);
+      req.out.warn(
+        `cannot reach cluster ${n.cluster} (context "${m.memberContextName}"): ${reason}; left behind in it: ` +
+          `ServiceAccount and token Secret in namespace ${n.namespace}, ClusterRole and ClusterRoleBinding, labelled ${memberSelector(n)}; ` +
+          'run unjoin again once it is back, or delete them by that label',
+      );
+      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'] };
+    }
+    return { removed: true, leftBehind: [] };
+  } finally {
+    for (const c of [federation, host, member]) c?.close();
+  }
+}

@@ -1,0 +1,119 @@
+// What join creates: in the member, an identity for the federation (ServiceAccount, ClusterRole,
+// ClusterRoleBinding, token Secret); in the host, the Secret holding the member's credentials; in
+// the federation, the Cluster.
+import type { V1ClusterRole, V1ClusterRoleBinding, V1Namespace, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import { CLUSTER_LABEL, FEDERATION_API_VERSION, FEDERATION_ID_LABEL, FEDERATION_LABEL, MANAGED_BY } from '../constants.ts';
+import type { Cluster } from './federation-api.ts';
+import { federationLabels } from './meta.ts';
+import type { Typed } from './types.ts';
+
+export interface MemberNames {
+  federation: string;
+  /** Short, stable identity of the federation API server: two federations of one name differ. */
+  federationId: string;
+  cluster: string;
+  /** The federation namespace (in the host; the same name holds the identity in the member). */
+  namespace: string;
+}
+
+/** Names of the member-side objects: readable, and unique per federation and cluster. */
+export function memberObjectNames(n: MemberNames) {
+  const base = `${n.federation}-${n.federationId}-${n.cluster}`.slice(0, 63).replace(/-+$/, '');
+  return {
+    serviceAccount: base,
+    tokenSecret: `${base}-token`.slice(0, 253),
+    clusterRole: `kubectl-federation:${n.federation}-${n.federationId}:${n.cluster}`,
+    /** The Secret in the host's federation namespace. */
+    hostSecret: `member-${n.cluster}`,
+  };
+}
+
+/** Labels that say which federation and member an object belongs to: unjoin deletes by them. */
+export function memberLabels(n: MemberNames): Record<string, string> {
+  return { ...federationLabels(n.federation), [FEDERATION_ID_LABEL]: n.federationId, [CLUSTER_LABEL]: n.cluster };
+}
+
+export function memberSelector(n: MemberNames): string {
+  return `app.kubernetes.io/managed-by=${MANAGED_BY},${FEDERATION_LABEL}=${n.federation},${FEDERATION_ID_LABEL}=${n.federationId},${CLUSTER_LABEL}=${n.cluster}`;
+}
+
+export function memberNamespace(n: MemberNames): Typed<V1Namespace> {
+  // Shared by every federation that joins this member: labelled as ours, never deleted by unjoin.
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } };
+}
+
+export function memberServiceAccount(n: MemberNames): Typed<V1ServiceAccount> {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: memberObjectNames(n).serviceAccount, namespace: n.namespace, labels: memberLabels(n) },
+  };
+}
+
+export function memberClusterRole(n: MemberNames): Typed<V1ClusterRole> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: memberObjectNames(n).clusterRole, labels: memberLabels(n) },
+    // The federation manages the member's resources, as kubefed and Karmada do; its controller
+    // manager probes /readyz and /healthz.
+    rules: [
+      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+      { nonResourceURLs: ['*'], verbs: ['get'] },
+    ],
+  };
+}
+
+export function memberClusterRoleBinding(n: MemberNames): Typed<V1ClusterRoleBinding> {
+  const names = memberObjectNames(n);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: names.clusterRole, labels: memberLabels(n) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.clusterRole },
+    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace: n.namespace }],
+  };
+}
+
+/** A long-lived token: Kubernetes 1.24+ makes one only when asked with such a Secret. */
+export function memberTokenSecret(n: MemberNames): Typed<V1Secret> {
+  const names = memberObjectNames(n);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: names.tokenSecret,
+      namespace: n.namespace,
+      labels: memberLabels(n),
+      annotations: { 'kubernetes.io/service-account.name': names.serviceAccount },
+    },
+    type: 'kubernetes.io/service-account-token',
+  };
+}
+
+export function hostCredentialsSecret(n: MemberNames, data: Record<string, string>): Typed<V1Secret> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: memberObjectNames(n).hostSecret, namespace: n.namespace, labels: memberLabels(n) },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+}
+
+export function clusterObject(n: MemberNames, server: string): Cluster & Typed<object> {
+  return {
+    apiVersion: FEDERATION_API_VERSION,
+    kind: 'Cluster',
+    metadata: { name: n.cluster, labels: memberLabels(n) },
+    spec: {
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }],
+      secretRef: { name: memberObjectNames(n).hostSecret },
+    },
+  };
+}
+
+/** The member's server as a URL: https:// added when the kubeconfig has none. */
+export function serverURL(server: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `https://${server}`;
+}

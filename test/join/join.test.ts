@@ -1,0 +1,261 @@
+// join and unjoin against real local control planes: one plays the federation API server (the
+// Cluster API installed as init installs it), one the host, two are members. The host plane also
+// serves as a second federation, to show that two federations never take each other's access.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AuthenticationV1Api, CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CONTEXT_EXTENSION } from '../../shared/constants.ts';
+import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { runCli } from '../support/cli.ts';
+import { installFederationAPI, kubeconfigFor, type RunningController, readCluster, startController, waitForReady } from '../support/federation.ts';
+import { kubeConfigFor, statusOf, tokenKubeConfig } from '../support/kube.ts';
+import { type Planes, startPlanes } from '../support/localcluster.ts';
+import { kubectlBin } from '../support/paths.ts';
+
+let planes: Planes;
+let kubeconfig: string;
+let controller: RunningController;
+const kc = (ctx: string) => kubeConfigFor(kubeconfig, ctx);
+
+before(async () => {
+  planes = await startPlanes(['federation', 'host', 'member-1', 'member-2']);
+  // As init leaves a kubeconfig: federation contexts that record their host and namespace.
+  kubeconfig = join(mkdtempSync(join(tmpdir(), 'join-test-')), 'config');
+  copyFileSync(planes.kubeconfig, kubeconfig);
+  const k = Kubeconfig.load(kubeconfig);
+  k.write({
+    contexts: {
+      federation: { cluster: 'federation-cluster', user: 'federation-admin', extensions: [{ name: CONTEXT_EXTENSION, extension: { hostContext: 'host', namespace: 'federation-system', federation: 'federation' } }] },
+      other: { cluster: 'host-cluster', user: 'host-admin', extensions: [{ name: CONTEXT_EXTENSION, extension: { hostContext: 'host', namespace: 'other-system', federation: 'other' } }] },
+    },
+    currentContext: 'federation',
+  });
+  await installFederationAPI(planes.kubeconfig, 'federation');
+  await installFederationAPI(planes.kubeconfig, 'host');
+  const core = kc('host').makeApiClient(CoreV1Api);
+  for (const name of ['federation-system', 'other-system']) await core.createNamespace({ body: { metadata: { name } } });
+  controller = await startController([
+    `--kubeconfig=${kubeconfigFor(planes.kubeconfig, 'federation')}`,
+    `--host-kubeconfig=${kubeconfigFor(planes.kubeconfig, 'host')}`,
+    '--federation-namespace=federation-system',
+    '--cluster-monitor-period=1s',
+    '--leader-elect=false',
+    '--healthz-port=0',
+  ]);
+});
+after(async () => {
+  await controller?.stop();
+  await planes?.stop();
+});
+
+const cli = (...args: string[]) => runCli([...args, `--kubeconfig=${kubeconfig}`]);
+
+async function memberObjects(member: string, federation = 'federation') {
+  const selector = `federation.kubectl-federation.io/name=${federation},federation.kubectl-federation.io/cluster=${member}`;
+  const core = kc(member).makeApiClient(CoreV1Api);
+  const rbac = kc(member).makeApiClient(RbacAuthorizationV1Api);
+  const [sas, roles, bindings] = await Promise.all([
+    core.listNamespacedServiceAccount({ namespace: federation === 'other' ? 'other-system' : 'federation-system', labelSelector: selector }).catch(() => ({ items: [] })),
+    rbac.listClusterRole({ labelSelector: selector }),
+    rbac.listClusterRoleBinding({ labelSelector: selector }),
+  ]);
+  return { serviceAccounts: sas.items, clusterRoles: roles.items, bindings: bindings.items };
+}
+
+async function hostSecret(name: string, namespace = 'federation-system') {
+  try {
+    return await kc('host').makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+async function clusterExists(fed: KubeConfig, name: string): Promise<boolean> {
+  try {
+    await readCluster(fed, name);
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+function getClusters(context = 'federation'): string {
+  const out = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', context, 'get', 'clusters'], { encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  return out.stdout;
+}
+
+describe('join', () => {
+  test('member-1: Secret in the host, Cluster in the federation, identity in the member; it becomes Ready', async () => {
+    const result = await cli('join', 'member-1');
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /Cluster member-1 joined federation federation/);
+    assert.doesNotMatch(result.stdout + result.stderr, /PRIVATE KEY|eyJhbGciOi/);
+
+    const secret = await hostSecret('member-member-1');
+    assert.ok(secret, 'the host has the credentials Secret');
+    const token = Buffer.from(secret.data!.token!, 'base64').toString();
+    const cluster = await readCluster(kc('federation'), 'member-1');
+    const server = kc('member-1').getCurrentCluster()!.server;
+    assert.deepEqual(cluster.spec, { serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }], secretRef: { name: 'member-member-1' } });
+    const objects = await memberObjects('member-1');
+    assert.equal(objects.serviceAccounts.length, 1);
+    assert.equal(objects.clusterRoles.length, 1);
+    assert.equal(objects.bindings.length, 1);
+
+    // The stored token is the service account's, and the member accepts it.
+    const review = await tokenKubeConfig(kc('member-1'), token)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.equal(review.status?.userInfo?.username, `system:serviceaccount:federation-system:${objects.serviceAccounts[0]!.metadata!.name}`);
+
+    await waitForReady(kc('federation'), 'member-1', (r) => r?.status === 'True', 15_000);
+    assert.match(getClusters(), /^member-1\s+True\s+https:\/\/127\.0\.0\.1:\d+\s+/m);
+  });
+
+  test('joining again converges and says so', async () => {
+    const again = await cli('join', 'member-1');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /was already joined to federation federation with server https:\/\/127\.0\.0\.1:\d+; everything is in place/);
+    const objects = await memberObjects('member-1');
+    assert.equal(objects.serviceAccounts.length, 1, 'no duplicates');
+  });
+
+  test('a second federation joining and leaving the same member leaves the first one\'s access intact', async () => {
+    const before = await hostSecret('member-member-1');
+    const token = Buffer.from(before!.data!.token!, 'base64').toString();
+    const joined = await cli('join', 'member-1', '--context=other');
+    assert.equal(joined.code, 0, joined.stderr);
+    assert.equal((await memberObjects('member-1', 'other')).serviceAccounts.length, 1);
+    const left = await cli('unjoin', 'member-1', '--context=other');
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal((await memberObjects('member-1', 'other')).serviceAccounts.length, 0);
+    const first = await memberObjects('member-1');
+    assert.equal(first.serviceAccounts.length + first.clusterRoles.length + first.bindings.length, 3, 'the first federation\'s objects remain');
+    const review = await tokenKubeConfig(kc('member-1'), token)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.match(review.status?.userInfo?.username ?? '', /^system:serviceaccount:federation-system:/);
+    await waitForReady(kc('federation'), 'member-1', (r) => r?.status === 'True', 5000);
+  });
+
+  test('--dry-run prints the objects with the token redacted and writes nothing', async () => {
+    const result = await cli('join', 'member-2', '--dry-run', '-o', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    const list = JSON.parse(result.stdout) as { items: { kind: string; metadata: { name: string }; data?: Record<string, string> }[] };
+    assert.deepEqual(
+      list.items.map((o) => o.kind),
+      ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'Secret', 'Cluster'],
+    );
+    const stored = list.items[5]!;
+    assert.deepEqual(stored.data, { 'ca.crt': 'REDACTED', token: 'REDACTED' });
+    assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
+    assert.equal(await hostSecret('member-member-2'), undefined);
+    assert.equal((await memberObjects('member-2')).serviceAccounts.length, 0);
+  });
+});
+
+describe('join --use-kubeconfig-credentials', () => {
+  test("stores the context's own credentials, flattened, and the controller uses them", async () => {
+    const result = await cli('join', 'member-2', '--use-kubeconfig-credentials');
+    assert.equal(result.code, 0, result.stderr);
+    const secret = await hostSecret('member-member-2');
+    const stored = Buffer.from(secret!.data!.kubeconfig!, 'base64').toString();
+    assert.match(stored, /client-certificate-data: /);
+    assert.equal((await memberObjects('member-2')).serviceAccounts.length, 0, 'no service account made');
+    await waitForReady(kc('federation'), 'member-2', (r) => r?.status === 'True', 15_000);
+    const left = await cli('unjoin', 'member-2');
+    assert.equal(left.code, 0, left.stderr);
+  });
+});
+
+describe('unjoin', () => {
+  test('removes all three kinds of object; kubectl get clusters no longer lists it', async () => {
+    const result = await cli('unjoin', 'member-1');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Successfully removed cluster member-1/);
+    assert.equal(await clusterExists(kc('federation'), 'member-1'), false);
+    assert.equal(await hostSecret('member-member-1'), undefined);
+    const objects = await memberObjects('member-1');
+    assert.equal(objects.serviceAccounts.length + objects.clusterRoles.length + objects.bindings.length, 0);
+    assert.doesNotMatch(getClusters(), /member-1/);
+  });
+
+  test('a member that cannot be reached: warns, and still removes the Cluster and Secret', async () => {
+    const joined = await cli('join', 'member-2');
+    assert.equal(joined.code, 0, joined.stderr);
+    await planes.control('stop', 'member-2', 'kube-apiserver');
+    try {
+      const result = await cli('unjoin', 'member-2', '--request-timeout=5s');
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /warning: cannot reach cluster member-2 \(context "member-2"\): connection refused; left behind in it: ServiceAccount/);
+      assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
+      assert.equal(await hostSecret('member-member-2'), undefined);
+    } finally {
+      await planes.control('start', 'member-2', 'kube-apiserver');
+    }
+  });
+
+  test('a cluster that is not joined: exit 1, unless --ignore-not-found', async () => {
+    const result = await cli('unjoin', 'member-1');
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim(), 'error: cluster "member-1" is not joined to federation federation (context "federation"); pass --ignore-not-found to accept that');
+    const ignored = await cli('unjoin', 'member-1', '--ignore-not-found');
+    assert.equal(ignored.code, 0, ignored.stderr);
+  });
+});
+
+describe('join: bad input, nothing written', () => {
+  async function expectFailure(args: string[], message: RegExp, opts: { code?: number; kubeconfig?: string } = {}) {
+    const path = opts.kubeconfig ?? kubeconfig;
+    const before = readFileSync(path);
+    const result = await runCli([...args, `--kubeconfig=${path}`]);
+    assert.equal(result.code, opts.code ?? 1, result.stdout + result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, message);
+    assert.deepEqual(readFileSync(path), before);
+    const clusters = getClusters();
+    assert.doesNotMatch(clusters, /member-2|bad|gke/);
+    const secrets = await kc('host').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'federation-system' });
+    assert.deepEqual(secrets.items.map((s) => s.metadata!.name).filter((n) => n!.startsWith('member-')), []);
+  }
+
+  test('an invalid name, from a gke_-style context', () =>
+    expectFailure(['join', 'gke_my-project_us-east1_prod'], /^error: "gke_my-project_us-east1_prod" is not a valid cluster name .*: kubectl federation join --cluster-context=gke_my-project_us-east1_prod gke-my-project-us-east1-prod$/, { code: 2 }));
+
+  test('an unknown context', () => expectFailure(['join', 'nowhere'], /^error: context "nowhere" does not exist in .*: name the cluster's context with --cluster-context$/));
+
+  test('a member that cannot be reached', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'join-bad-')), 'config');
+    copyFileSync(kubeconfig, path);
+    Kubeconfig.load(path).write({ clusters: { dead: { server: 'https://127.0.0.1:1' } }, contexts: { dead: { cluster: 'dead', user: 'member-2-admin' } } });
+    return expectFailure(['join', 'dead'], /^error: cannot reach the cluster to join \(context "dead"\) at https:\/\/127\.0\.0\.1:1: connection refused$/, { kubeconfig: path });
+  });
+
+  test('an exec-plugin context with --use-kubeconfig-credentials', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'join-bad-')), 'config');
+    copyFileSync(kubeconfig, path);
+    Kubeconfig.load(path).write({
+      users: { cloud: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'gke-gcloud-auth-plugin' } } },
+      contexts: { cloud: { cluster: 'member-2-cluster', user: 'cloud' } },
+    });
+    return expectFailure(['join', 'cloud', '--use-kubeconfig-credentials'], /^error: context "cloud" gets its credentials from an exec plugin or auth provider, which cannot run inside the cluster: join without --use-kubeconfig-credentials/, { kubeconfig: path });
+  });
+
+  test('a host without the federation namespace', () =>
+    expectFailure(['join', 'member-2', '--federation-system-namespace=nowhere-system'], /^error: the host cluster \(context "host"\) has no namespace nowhere-system: is the federation deployed there\? Check --host-cluster-context$/));
+
+  test('a federation context that is no federation names the ones that are', () =>
+    expectFailure(['join', 'member-2', '--context=member-1', '--host-cluster-context=host'], /^error: context "member-1" is not a federation API server .*federation contexts in this kubeconfig: federation, other: pass --context$/));
+
+  test('no host recorded and none given', () =>
+    expectFailure(['join', 'member-2', '--context=member-1'], /^error: context "member-1" does not record which cluster hosts the federation: pass --host-cluster-context$/, { code: 2 }));
+});
+
