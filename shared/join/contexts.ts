@@ -80,14 +80,21 @@ export async function clientFor(ctx: ResolvedContext, timeoutMs: number): Promis
 }
 
 /** One line for a request that failed against the cluster of a context. */
-export function describeFailure(err: unknown, role: string, ctx: string): unknown {
+export function describeFailure(err: unknown, role: string, ctx: string): Error {
   if (err instanceof ConnectionError) return new UserError(`cannot reach the ${role} (context "${ctx}") at ${err.server}: ${err.reason}`);
   if (err instanceof ApiError && err.status === 401) {
     return new UserError(`the ${role} (context "${ctx}") did not accept the context's credentials: ${err.message}`);
   }
   if (err instanceof ApiError && err.status === 403) return new UserError(`the ${role} (context "${ctx}") refused: ${err.message}`);
-  return err;
+  return err instanceof Error ? err : new Error(String(err));
 }
+
+/** For .catch(): rethrows a failed request as describeFailure words it. */
+export const failedAt =
+  (role: string, ctx: string) =>
+  (err: unknown): never => {
+    throw describeFailure(err, role, ctx);
+  };
 
 /**
  * Checks that the federation context is a federation API server and returns its identity (a

@@ -10,7 +10,7 @@ import { ConnectionError, type RestClient } from '../kube/rest.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { type MemberNames, memberSelector } from '../manifests/member.ts';
 import type { Output } from '../output.ts';
-import { clientFor, describeFailure, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
+import { clientFor, failedAt, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
 
 export interface UnjoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;
@@ -61,7 +61,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     n.federationId = await federationIdentity(federation, req.kubeconfig, m.federation.name);
     const cluster = await federation
       .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', n.cluster))
-      .catch((err: unknown) => Promise.reject(describeFailure(err, 'federation API server', m.federation.name)));
+      .catch(failedAt('federation API server', m.federation.name));
     if (!cluster) {
       if (req.ignoreNotFound) {
         req.out.line(`Cluster ${n.cluster} is not joined to federation ${n.federation}; nothing to do`);
@@ -78,7 +78,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       const path = objectPath('v1', 'Secret', secretName, n.namespace);
       const secret = await host
         .find<{ metadata: { labels?: Record<string, string> } }>(path)
-        .catch((err: unknown) => Promise.reject(describeFailure(err, 'host cluster', m.host.name)));
+        .catch(failedAt('host cluster', m.host.name));
       if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
         await deleteObject(host, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
         req.out.line(`Removed its credentials from the host cluster (Secret ${n.namespace}/${secretName})`);

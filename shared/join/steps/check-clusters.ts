@@ -4,7 +4,7 @@ import { objectPath } from '../../kube/resources.ts';
 import type { Cluster } from '../../manifests/federation-api.ts';
 import { serverURL } from '../../manifests/member.ts';
 import type { Step } from '../../steps.ts';
-import { describeFailure, federationIdentity } from '../contexts.ts';
+import { failedAt, federationIdentity } from '../contexts.ts';
 import type { JoinData } from '../data.ts';
 
 /** Step 1: everything join needs is there and answers, before anything is written. */
@@ -24,7 +24,7 @@ export const checkClusters: Step<JoinData> = {
 
     const existing = await clients.federation
       .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', m.names.cluster))
-      .catch((err: unknown) => Promise.reject(describeFailure(err, 'federation API server', m.federation.name)));
+      .catch(failedAt('federation API server', m.federation.name));
     if (existing) {
       const joinedServer = existing.spec.serverAddressByClientCIDRs[0]?.serverAddress;
       if (joinedServer !== d.server) {
@@ -36,7 +36,7 @@ export const checkClusters: Step<JoinData> = {
     }
     const ns = await clients.host
       .find<unknown>(objectPath('v1', 'Namespace', m.names.namespace))
-      .catch((err: unknown) => Promise.reject(describeFailure(err, 'host cluster', m.host.name)));
+      .catch(failedAt('host cluster', m.host.name));
     if (!ns) {
       throw new UserError(
         `the host cluster (context "${m.host.name}") has no namespace ${m.names.namespace}: is the federation deployed there? Check --host-cluster-context`,
@@ -44,7 +44,7 @@ export const checkClusters: Step<JoinData> = {
     }
     await clients
       .member!.get<unknown>('/version')
-      .catch((err: unknown) => Promise.reject(describeFailure(err, 'cluster to join', m.member!.name)));
+      .catch(failedAt('cluster to join', m.member.name));
     return undefined;
   },
 };
