@@ -23,8 +23,11 @@ export interface InitData {
   readonly kubeconfig: Kubeconfig;
   readonly out: Output;
   readonly controllerBundle: () => Promise<Buffer>;
+  readonly requestTimeoutMs: number;
   /** Milliseconds spent waiting on the clusters (load balancer, API server start). */
   waitedMs: number;
+  /** Requests sent by clients other than the host's and the federation's (joining the host). */
+  extraRequests: number;
 
   endpoint?: Endpoint;
   credentials?: FederationCredentials;

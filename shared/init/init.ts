@@ -21,6 +21,7 @@ import { createNamespace } from './steps/create-namespace.ts';
 import { exposeAPIServer } from './steps/expose-apiserver.ts';
 import { generateCredentials } from './steps/generate-credentials.ts';
 import { installFederationAPI } from './steps/install-federation-api.ts';
+import { joinHostCluster } from './steps/join-host-cluster.ts';
 import { updateKubeconfig } from './steps/update-kubeconfig.ts';
 import { waitForAPIServer } from './steps/wait-for-apiserver.ts';
 
@@ -35,6 +36,7 @@ export const initSteps: Step<InitData>[] = [
   waitForAPIServer, // then: until the new API server answers
   installFederationAPI, // the Cluster resource, in the federation
   updateKubeconfig, // cluster, user and context NAME; switch to it
+  joinHostCluster, // with --join: the host becomes a member too
 ];
 
 export interface InitRequest {
@@ -103,7 +105,7 @@ export function describeHostError(err: unknown, contextName: string): unknown {
 }
 
 /** Steps that talk to the federation API server rather than to the host cluster. */
-const federationSteps = new Set([installFederationAPI.name]);
+const federationSteps = new Set([installFederationAPI.name, joinHostCluster.name]);
 
 /** The one line a failed step ends in: its own message, or the request that failed and where. */
 function explainStepFailure(err: StepError, hostContext: string): unknown {
@@ -135,7 +137,9 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     kubeconfig: req.kubeconfig,
     out: req.out,
     controllerBundle: req.controllerBundle ?? controllerBundle,
+    requestTimeoutMs: req.requestTimeoutMs,
     waitedMs: 0,
+    extraRequests: 0,
   };
   try {
     await runSteps(initSteps, data, req.out);
@@ -152,7 +156,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
   return {
     endpoint: data.endpoint,
     objects,
-    requests: (hostClient?.requests ?? 0) + (data.federationClient?.requests ?? 0),
+    requests: (hostClient?.requests ?? 0) + (data.federationClient?.requests ?? 0) + data.extraRequests,
     elapsedMs: Date.now() - started,
     waitedMs: data.waitedMs,
   };

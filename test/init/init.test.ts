@@ -17,6 +17,7 @@ import { runCli, startCli } from '../support/cli.ts';
 import { failureStatus, kubeConfigFor } from '../support/kube.ts';
 import { type Planes, testPlanes } from '../support/localcluster.ts';
 import { playLoadBalancer, playPod, podIP, type StandInPod } from '../support/stand-ins.ts';
+import { readCluster } from '../support/federation.ts';
 import { census, privateKubeconfig, uniqueFederation } from './helpers.ts';
 
 let planes: Planes;
@@ -195,6 +196,20 @@ describe('init, killed after each step and run again', () => {
     ]);
     const federation = kubeConfigFor(kubeconfig, fed.name);
     await federation.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'clusters.core.federation.kubectl-federation.io' });
+  });
+});
+
+describe('init --join', () => {
+  test('also joins the host cluster as a member', async () => {
+    const fed = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    const played = playCluster(fed.namespace);
+    const result = await runCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig, '--join']);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    await played.ready;
+    assert.match(result.stdout, /Joining the host cluster to the federation as host\.\.\. done/);
+    const cluster = await readCluster(kubeConfigFor(kubeconfig, fed.name), 'host');
+    assert.equal(cluster.spec.serverAddressByClientCIDRs[0]?.serverAddress, host.getCurrentCluster()?.server);
   });
 });
 

@@ -1,0 +1,33 @@
+import { isDNSLabel } from '../../duration.ts';
+import { suggestName } from '../../join/contexts.ts';
+import { runJoin } from '../../join/join.ts';
+import { Output } from '../../output.ts';
+import type { Step } from '../../steps.ts';
+import type { InitData } from '../data.ts';
+
+/** The host cluster's name as a member: its context's name, made a valid name if it is not one. */
+export const hostClusterName = (hostContext: string) => (isDNSLabel(hostContext) ? hostContext : suggestName(hostContext));
+
+/** With --join (the design's "additional enhancements"): the host also becomes a member. */
+export const joinHostCluster: Step<InitData> = {
+  name: 'join-host-cluster',
+  title: (d) => `Joining the host cluster to the federation as ${hostClusterName(d.cfg.hostContext)}`,
+  skip: (d) => !d.cfg.join || d.hostClient === undefined,
+  run: async (d) => {
+    const result = await runJoin({
+      kubeconfig: d.kubeconfig,
+      cluster: hostClusterName(d.cfg.hostContext),
+      clusterContext: d.cfg.hostContext,
+      federationContext: d.cfg.name,
+      hostContext: d.cfg.hostContext,
+      namespace: d.cfg.namespace,
+      useKubeconfigCredentials: false,
+      dryRun: false,
+      requestTimeoutMs: d.requestTimeoutMs,
+      // join's own step lines would interrupt this one's.
+      out: new Output({ stream: process.stdout, quiet: true }),
+    });
+    d.extraRequests += result.requests;
+    return result.alreadyJoined ? 'already joined' : undefined;
+  },
+};
