@@ -25,6 +25,8 @@ export interface ControllerOptions {
   podIP?: string;
   canWrite: () => boolean;
   log: (line: string) => void;
+  /** Called after each periodic round (for --v=2 logs and the benchmarks). */
+  onRound?: (round: number, clusters: number, ms: number) => void;
 }
 
 interface Secret {
@@ -125,7 +127,7 @@ export class ClusterController {
     this.members.delete(cluster.metadata.name);
     try {
       const creds = await memberCredentials(secret.data, server);
-      const member = { key, client: new RestClient(creds, this.o.probeTimeoutMs, 'kubectl-federation-controller-manager') };
+      const member = { key, client: new RestClient(creds, this.o.probeTimeoutMs, 'kubectl-federation-controller-manager', false) };
       this.members.set(cluster.metadata.name, member);
       return member;
     } catch (err) {
@@ -186,6 +188,7 @@ export class ClusterController {
         body: { status },
         contentType: 'application/merge-patch+json',
       });
+      delete updated.metadata.managedFields;
       this.clusters.items.set(name, updated);
       if (changed) {
         const ready = status.conditions.find((c) => c.type === 'Ready');
@@ -218,9 +221,11 @@ export class ClusterController {
       if (Date.now() >= next) {
         next = Date.now() + this.o.periodMs;
         this.pending.clear();
+        const began = Date.now();
         if (this.clusters.synced && this.secrets.synced) await this.round();
         this.lastRound = Date.now();
         this.rounds += 1;
+        this.o.onRound?.(this.rounds, this.clusters.items.size, this.lastRound - began);
       } else if (this.pending.size > 0 && this.clusters.synced && this.secrets.synced) {
         const names = [...this.pending];
         this.pending.clear();

@@ -19,6 +19,12 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
+const memory = () => {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1048576);
+  return `rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`;
+};
+
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 class ControllerManagerCommand extends Command {
@@ -47,6 +53,7 @@ class ControllerManagerCommand extends Command {
   identity = Option.String('--identity', { description: 'This replica\'s name in the lease (default: $POD_NAME)' });
   healthzPort = Option.String('--healthz-port', '8080', { description: 'Port of /healthz (0: none)' });
   healthzAddress = Option.String('--healthz-bind-address', '0.0.0.0');
+  verbosity = Option.String('-v,--v', '0', { description: 'Log verbosity; 2 logs every probe round' });
 
   override async execute(): Promise<number> {
     try {
@@ -95,6 +102,12 @@ class ControllerManagerCommand extends Command {
       podIP: process.env.POD_IP,
       canWrite: () => !elector || elector.isLeader,
       log,
+      ...(Number(this.verbosity) >= 2
+        ? {
+            onRound: (n: number, clusters: number, ms: number) =>
+              log(`round ${n}: probed ${clusters} clusters in ${ms}ms (${memory()})`),
+          }
+        : {}),
     });
     const server =
       healthzPort > 0

@@ -4,7 +4,13 @@
 import { ApiError, type RestClient, type WatchEvent, watchStream } from '../shared/kube/rest.ts';
 
 interface Named {
-  metadata: { name: string; resourceVersion?: string };
+  metadata: { name: string; resourceVersion?: string; managedFields?: unknown };
+}
+
+/** Kept objects lose their managedFields: the controller never reads them, and they are large. */
+function slim<T extends Named>(obj: T): T {
+  delete obj.metadata.managedFields;
+  return obj;
 }
 
 interface List<T> {
@@ -44,7 +50,7 @@ export class Reflector<T extends Named> {
         const seen = new Set<string>();
         for (const item of list.items) {
           seen.add(item.metadata.name);
-          this.items.set(item.metadata.name, item);
+          this.items.set(item.metadata.name, slim(item));
           this.onChange('MODIFIED', item);
         }
         for (const [name, item] of this.items) {
@@ -72,7 +78,7 @@ export class Reflector<T extends Named> {
               resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
               if (event.type === 'BOOKMARK') return;
               if (event.type === 'DELETED') this.items.delete(event.object.metadata.name);
-              else this.items.set(event.object.metadata.name, event.object);
+              else this.items.set(event.object.metadata.name, slim(event.object));
               this.onChange(event.type, event.object);
             },
             signal,

@@ -18,6 +18,13 @@ const KUBECONFIG_DIR = '/etc/federation/controller-manager';
 const CODE_DIR = '/opt/federation/controller-manager';
 const CODE_FILE = 'controller-manager.cjs';
 export const CONTROLLER_HEALTHZ_PORT = 8080;
+/**
+ * How Node runs the controller manager: a small young generation and few malloc arenas keep a
+ * thousand members' probes well inside 150 MB (see `make bench`), at a little CPU.
+ */
+export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const CONTROLLER_ENV = { MALLOC_ARENA_MAX: '2' };
+
 /** Room left for metadata under the 1 MiB an object may have in etcd. */
 const CONFIGMAP_LIMIT = 900 * 1024;
 
@@ -66,7 +73,7 @@ export function controllerManagerCode(cfg: InitConfig, bundle: Buffer): ShippedC
   if (bundle.length <= CONFIGMAP_LIMIT) {
     return {
       configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data: { [CODE_FILE]: bundle.toString() } },
-      command: ['node', path],
+      command: ['node', ...CONTROLLER_NODE_FLAGS, path],
       digest: digest(bundle.toString('latin1')),
     };
   }
@@ -81,7 +88,7 @@ export function controllerManagerCode(cfg: InitConfig, bundle: Buffer): ShippedC
     `m._compile(require('zlib').gunzipSync(require('fs').readFileSync(f)).toString(),f)`;
   return {
     configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, binaryData: { [`${CODE_FILE}.gz`]: gz.toString('base64') } },
-    command: ['node', '-e', loader],
+    command: ['node', ...CONTROLLER_NODE_FLAGS, '-e', loader],
     digest: digest(gz.toString('latin1')),
   };
 }
@@ -138,6 +145,7 @@ export function controllerManagerDeployment(
               ...(code ? { command: code.command } : {}),
               args: controllerManagerArgs(cfg),
               env: [
+                ...Object.entries(CONTROLLER_ENV).map(([name, value]) => ({ name, value })),
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],

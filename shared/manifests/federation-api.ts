@@ -18,7 +18,7 @@ export interface ClusterCondition {
 export interface Cluster {
   apiVersion: string;
   kind: 'Cluster';
-  metadata: { name: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string };
+  metadata: { name: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; managedFields?: unknown };
   spec: {
     serverAddressByClientCIDRs: { clientCIDR: string; serverAddress: string }[];
     secretRef?: { name: string };

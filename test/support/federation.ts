@@ -13,7 +13,7 @@ import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
 import { controllerBundle } from '../../shared/init/controller-bundle.ts';
 import { initConfigFromFlags } from '../../shared/init/options.ts';
-import { controllerManagerCode } from '../../shared/manifests/controller-manager.ts';
+import { CONTROLLER_ENV, CONTROLLER_NODE_FLAGS, controllerManagerCode } from '../../shared/manifests/controller-manager.ts';
 import { type Cluster, type ClusterCondition, federationAPIObjects } from '../../shared/manifests/federation-api.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import { statusOf } from './kube.ts';
@@ -118,7 +118,10 @@ export async function shippedControllerFile(): Promise<string> {
 /** Starts the controller manager from the shipped bytes with Node 22 (this test's own node). */
 export async function startController(args: string[]): Promise<RunningController> {
   const file = await shippedControllerFile();
-  const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CONTROLLER_NODE_FLAGS, file, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...CONTROLLER_ENV },
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => {
     output += c.toString();
