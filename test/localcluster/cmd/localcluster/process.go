@@ -45,15 +45,23 @@ type component struct {
 	args    []string
 	logPath string
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{}
-	stopped bool // set when the supervisor asked it to stop, so its exit is not reported as a crash
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	// wanted is true from start until stop: a process that ends while wanted has crashed, and is
+	// started again after a short wait, as a kubelet restarts a static pod.
+	wanted   bool
+	restarts int
 }
 
 func (c *component) start() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.wanted = true
+	return c.startLocked()
+}
+
+func (c *component) startLocked() error {
 	if c.cmd != nil {
 		return fmt.Errorf("%s is already running", c.name)
 	}
@@ -75,19 +83,32 @@ func (c *component) start() error {
 		logFile.Close()
 		return err
 	}
-	c.cmd, c.done, c.stopped = cmd, make(chan struct{}), false
+	c.cmd, c.done = cmd, make(chan struct{})
 	done := c.done
 	go func() {
 		err := cmd.Wait()
 		logFile.Close()
 		c.mu.Lock()
-		crashed := !c.stopped
+		crashed := c.wanted
 		c.cmd = nil
-		c.mu.Unlock()
 		if crashed {
-			fmt.Fprintf(os.Stderr, "localcluster: %s exited unexpectedly (%v); see %s\n", c.name, err, c.logPath)
+			c.restarts++
 		}
+		backoff := time.Duration(min(c.restarts, 10)) * time.Second
+		c.mu.Unlock()
 		close(done)
+		if !crashed {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "localcluster: %s exited unexpectedly (%v); restarting it in %s; see %s\n", c.name, err, backoff, c.logPath)
+		time.Sleep(backoff)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.wanted && c.cmd == nil {
+			if err := c.startLocked(); err != nil {
+				fmt.Fprintf(os.Stderr, "localcluster: restarting %s failed: %v\n", c.name, err)
+			}
+		}
 	}()
 	return nil
 }
@@ -105,12 +126,12 @@ func (c *component) exited() <-chan struct{} {
 // stop asks the component to end (SIGTERM) and kills it if it has not within the grace period.
 func (c *component) stop(grace time.Duration) {
 	c.mu.Lock()
+	c.wanted = false
 	cmd, done := c.cmd, c.done
 	if cmd == nil {
 		c.mu.Unlock()
 		return
 	}
-	c.stopped = true
 	c.mu.Unlock()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
