@@ -1,7 +1,7 @@
 // Bundles each executable into one CommonJS file under dist/ (CommonJS because Node's single
 // executable applications run CommonJS only). Heavy modules stay behind dynamic imports, which
 // esbuild turns into lazily evaluated wrappers, so `--help` does not pay for them.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
@@ -26,23 +26,33 @@ const common = {
   // import.meta serves only the run-from-source paths, which bundles never take.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
+  // Written below only when changed, so that make rebuilds what depends on a bundle only then.
+  write: false,
 } as const;
+
+function writeIfChanged(result: { outputFiles?: { path: string; contents: Uint8Array }[] }): void {
+  for (const f of result.outputFiles ?? []) {
+    const old = existsSync(f.path) ? readFileSync(f.path) : undefined;
+    if (!old?.equals(f.contents)) writeFileSync(f.path, f.contents);
+  }
+}
 
 mkdirSync('dist', { recursive: true });
 // The controller manager first: the plugins carry its bundle (gzipped) for init to ship.
 let controllerGz = '';
 if (existsSync(entries['controller-manager']!)) {
-  await build({
+  const result = await build({
     ...common,
     entryPoints: [entries['controller-manager']!],
     outfile: 'dist/controller-manager.cjs',
     define: { __VERSION__: JSON.stringify(pkg.version) },
   });
+  writeIfChanged(result);
   controllerGz = gzipSync(readFileSync('dist/controller-manager.cjs'), { level: 9 }).toString('base64');
 }
 for (const [name, entry] of Object.entries(entries)) {
   if (name === 'controller-manager' || !existsSync(entry)) continue;
-  await build({
+  const result = await build({
     ...common,
     entryPoints: [entry],
     outfile: `dist/${name}.cjs`,
@@ -51,4 +61,5 @@ for (const [name, entry] of Object.entries(entries)) {
       ...(controllerGz ? { __CONTROLLER_BUNDLE_GZ__: JSON.stringify(controllerGz) } : {}),
     },
   });
+  writeIfChanged(result);
 }

@@ -1,9 +1,7 @@
 // kubectl-federation: every subcommand in one executable (krew links one binary per plugin).
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
-import { InitCommand } from '../init/command.ts';
-import { JoinCommand } from '../join/command.ts';
-import { UnjoinCommand } from '../unjoin/command.ts';
+import { federationSpec } from './commands.ts';
 
 /** `kubectl federation` alone lists the subcommands. */
 class ListCommands extends Command {
@@ -14,4 +12,4 @@ class ListCommands extends Command {
   }
 }
 
-main({ binaryName: 'kubectl federation', commands: [ListCommands, InitCommand, JoinCommand, UnjoinCommand] });
+main({ ...federationSpec, commands: [ListCommands, ...federationSpec.commands] });

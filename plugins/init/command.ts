@@ -17,13 +17,13 @@ export class InitCommand extends KubeCommand {
       Safe to run again: what exists is reused (credentials too), what is missing is created.
     `,
     examples: [
-      ['Deploy federation "federation" onto the current context', '$0 init'],
-      ['Deploy "myfed" onto context "host"', '$0 init myfed --host-cluster-context=host'],
+      ['Deploy federation "federation" onto the current context', 'kubectl federation init'],
+      ['Deploy "myfed" onto context "host"', 'kubectl federation init myfed --host-cluster-context=host'],
       [
         'Without a load balancer: a NodePort on a known node address',
-        '$0 init --api-server-service-type=NodePort --api-server-advertise-address=10.0.0.5',
+        'kubectl federation init --api-server-service-type=NodePort --api-server-advertise-address=10.0.0.5',
       ],
-      ['Show every object init would create, creating nothing', '$0 init --dry-run -o yaml'],
+      ['Show every object init would create, creating nothing', 'kubectl federation init --dry-run -o yaml'],
     ],
   });
 

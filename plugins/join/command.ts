@@ -23,9 +23,9 @@ export class JoinCommand extends MembershipCommand {
       context, as init leaves it). Safe to run again.
     `,
     examples: [
-      ['Join the cluster of context "mycluster"', '$0 join mycluster'],
-      ['A context whose name is not a valid cluster name', '$0 join --cluster-context=gke_project_zone_prod prod'],
-      ['Show the objects join would create', '$0 join mycluster --dry-run -o yaml'],
+      ['Join the cluster of context "mycluster"', 'kubectl federation join mycluster'],
+      ['A context whose name is not a valid cluster name', 'kubectl federation join --cluster-context=gke_project_zone_prod prod'],
+      ['Show the objects join would create', 'kubectl federation join mycluster --dry-run -o yaml'],
     ],
   });
 

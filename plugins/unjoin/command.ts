@@ -12,8 +12,8 @@ export class UnjoinCommand extends MembershipCommand {
       reached is reported; the rest is removed anyway.
     `,
     examples: [
-      ['Remove the cluster "mycluster"', '$0 unjoin mycluster'],
-      ['Succeed even if it is not joined', '$0 unjoin mycluster --ignore-not-found'],
+      ['Remove the cluster "mycluster"', 'kubectl federation unjoin mycluster'],
+      ['Succeed even if it is not joined', 'kubectl federation unjoin mycluster --ignore-not-found'],
     ],
   });
 

@@ -1,5 +1,6 @@
 // Runs a command line: parses it with clipanion, turns parse errors into kubectl's two lines
 // ("error: ..." and where to find usage), and exits with the command's code.
+import { basename } from 'node:path';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { EXIT_USAGE, oneLine } from '../errors.ts';
 
@@ -10,6 +11,8 @@ export interface CliSpec {
   /** How users type the command: "kubectl federation" or "kubectl federation init". */
   binaryName: string;
   commands: CommandClass[];
+  /** The full command set, for an executable of one subcommand asked to complete. */
+  completionSpec?: CliSpec;
 }
 
 export function makeCli(spec: CliSpec): Cli {
@@ -33,16 +36,45 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
   try {
     command = cli.process(argv, context);
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    process.stderr.write(`error: ${oneLine(message.replace(/^(Unknown Syntax Error|Usage Error): /, ''))}\n`);
-    process.stderr.write(`See '${spec.binaryName} --help' for usage.\n`);
+    const first = argv[0];
+    const known = cli.definitions().some((d) => d.path.endsWith(` ${first}`));
+    if (first && !first.startsWith('-') && spec.binaryName === 'kubectl federation' && !known) {
+      process.stderr.write(`error: unknown command "${first}" for "${spec.binaryName}"\n`);
+      process.stderr.write(`See '${spec.binaryName} --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    const message = (err instanceof Error ? err.message.split('\n')[0]! : String(err))
+      .replace(/^(Unknown Syntax Error|Usage Error): /, '')
+      .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1');
+    process.stderr.write(`error: ${oneLine(message)}\n`);
+    const command = known && spec.binaryName === 'kubectl federation' ? `${spec.binaryName} ${first}` : spec.binaryName;
+    process.stderr.write(`See '${command} --help' for usage.\n`);
     return EXIT_USAGE;
   }
   return cli.run(command, context);
 }
 
+/**
+ * When started under a completion name, the words it completes: kubectl_complete-federation gets
+ * them as they are; kubectl_complete-federation-init (kubectl asks that one when the plugin it ran
+ * is kubectl-federation-init) gets them without the subcommand, which is put back.
+ */
+function completionArgs(): string[] | undefined {
+  for (const name of [process.argv0, process.argv[1] ?? ''].map((a) => basename(a).replace(/\.exe$/, ''))) {
+    const match = /^kubectl_complete-federation(?:-(init|join|unjoin))?$/.exec(name);
+    if (match) return [...(match[1] ? [match[1]] : []), ...process.argv.slice(2)];
+  }
+  return undefined;
+}
+
 /** The entry of every executable: run, then exit with the code once output is flushed. */
 export function main(spec: CliSpec): void {
+  const words = completionArgs();
+  if (words) {
+    // Completion always knows every subcommand, whichever executable answers.
+    void import('./completion.ts').then(({ complete }) => process.stdout.write(complete(makeCli(spec.completionSpec ?? spec), words)));
+    return;
+  }
   runCli(spec).then(
     (code) => {
       process.exitCode = code;

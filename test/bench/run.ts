@@ -1,7 +1,7 @@
 // `make bench`: the project's performance, each figure next to a peer measured in the same run.
 // Nothing here asserts a time: it prints, and people read.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -36,6 +36,19 @@ function startup(): void {
   line(`  kubectl-federation --help (${existsSync(binary) ? 'single binary' : 'bundle on Node 22'}): ${fmt(ours, 1)} ms`);
   line(`  kubectl version --client (v1.37.2):       ${fmt(peer, 1)} ms`);
   line(`  ratio: ${fmt(ours / peer)}x (target: <= 1.00x)`);
+}
+
+function sizes(): void {
+  line('== sizes (make dist)');
+  const mb = (f: string) => statSync(f).size / 1048576;
+  for (const platform of readdirSync(join(repoRoot, 'dist', 'bin'))) {
+    const exe = readdirSync(join(repoRoot, 'dist', 'bin', platform)).find((f) => /^kubectl-federation(\.exe)?$/.test(f));
+    if (exe) line(`  binary ${platform}/${exe}: ${fmt(mb(join(repoRoot, 'dist', 'bin', platform, exe)), 1)} MB`);
+  }
+  const release = join(repoRoot, 'dist', 'release');
+  for (const a of readdirSync(release).filter((f) => f.endsWith('.tar.gz'))) {
+    line(`  archive ${a}: ${fmt(mb(join(release, a)), 1)} MB (target: <= ~45 MB)`);
+  }
 }
 
 function writeObjectsYAML(objects: object[]): string {
@@ -168,6 +181,7 @@ try {
   writeFileSync(kubeconfig, spawnSync('cat', [planes.kubeconfig], { encoding: 'utf8' }).stdout);
   if (process.env.BENCH_ONLY !== 'controller') {
     startup();
+    if (existsSync(join(repoRoot, 'dist', 'release'))) sizes();
     await initAndJoin(kubeconfig);
     await controller(kubeconfig, 500);
   }

@@ -1,0 +1,7 @@
+// Every subcommand, for kubectl-federation and for completion in any of the executables.
+import type { CliSpec } from '../../shared/cli/run.ts';
+import { InitCommand } from '../init/command.ts';
+import { JoinCommand } from '../join/command.ts';
+import { UnjoinCommand } from '../unjoin/command.ts';
+
+export const federationSpec: CliSpec = { binaryName: 'kubectl federation', commands: [InitCommand, JoinCommand, UnjoinCommand] };
