@@ -67,7 +67,6 @@ build: typecheck bundle
 lint: node_modules/.package-lock.json
 	eslint --max-warnings=0 .
 	cd test/localcluster && go vet ./...
-	cd test/krew && go vet ./...
 
 # Every test: unit tests and integration tests against real local control planes.
 test: build lint localcluster krew-tools dist
