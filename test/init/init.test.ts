@@ -213,6 +213,35 @@ describe('init --join', () => {
   });
 });
 
+describe('init --api-server-service-type=NodePort', () => {
+  test('serves on the advertised address and the node port', async () => {
+    const fed = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    const played = playCluster(fed.namespace);
+    const result = await runCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig, '--api-server-service-type=NodePort', `--api-server-advertise-address=${played.ip}`]);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    await played.ready;
+    const server = Kubeconfig.load(kubeconfig).cluster(fed.name)?.server ?? '';
+    assert.match(server, new RegExp(`^https://${played.ip.replaceAll('.', '\\.')}:(3\\d{4})$`));
+    const review = await kubeConfigFor(kubeconfig, fed.name)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.equal(review.status?.userInfo?.username, 'admin');
+  });
+});
+
+describe('init without a load balancer', () => {
+  test('stops after --wait-timeout, naming the Service and suggesting NodePort', async () => {
+    const fed = uniqueFederation();
+    const result = await runCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', privateKubeconfig(planes), '--wait-timeout=3s']);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr.trim(),
+      new RegExp(`^error: timed out after 3s waiting for a load balancer address for Service ${fed.namespace}/apiserver .*run init again with --api-server-service-type=NodePort --api-server-advertise-address=IP$`),
+    );
+  });
+});
+
 describe('init: bad input', () => {
   const expectFailure = async (extra: string[], message: RegExp, opts: { kubeconfig?: string; code?: number; name?: string } = {}) => {
     const unique = uniqueFederation();

@@ -19,7 +19,10 @@ export function podIP(): string {
   return `127.0.${nextIP % 250}.${2 + (process.pid % 250)}`;
 }
 
-/** Sets the Service's load-balancer ingress to ip and forwards ip:port to the pod's target port. */
+/**
+ * Sets the Service's load-balancer ingress to ip and forwards ip:port to the pod's target port; for
+ * a NodePort Service, forwards the node port on ip (the node's address here) instead.
+ */
 export async function playLoadBalancer(kc: KubeConfig, namespace: string, name: string, ip: string): Promise<Server> {
   const core = kc.makeApiClient(CoreV1Api);
   const svc = await poll(
@@ -45,9 +48,12 @@ export async function playLoadBalancer(kc: KubeConfig, namespace: string, name: 
     socket.on('error', close);
     upstream.on('error', close);
   });
-  await new Promise<void>((resolve, reject) => server.listen(port?.port ?? 443, ip, resolve).once('error', reject));
-  svc.status = { loadBalancer: { ingress: [{ ip }] } };
-  await core.replaceNamespacedServiceStatus({ name, namespace, body: svc });
+  const nodePort = svc.spec?.type === 'NodePort';
+  await new Promise<void>((resolve, reject) => server.listen(nodePort ? port?.nodePort : (port?.port ?? 443), ip, resolve).once('error', reject));
+  if (!nodePort) {
+    svc.status = { loadBalancer: { ingress: [{ ip }] } };
+    await core.replaceNamespacedServiceStatus({ name, namespace, body: svc });
+  }
   return server;
 }
 
