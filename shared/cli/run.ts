@@ -15,6 +15,31 @@ export interface CliSpec {
   completionSpec?: CliSpec;
 }
 
+/**
+ * The list of subcommands, kubectl's way, from the commands' static paths and descriptions alone.
+ * Neither clipanion's parser (it compiles a state machine of every option) nor its general usage
+ * (it sorts with an ICU collator) runs for it: `kubectl federation --help` must start fast.
+ */
+export function commandList(spec: CliSpec): string {
+  const subs = spec.commands
+    .map((c) => ({ name: c.paths?.[0]?.[0] ?? '', description: (c.usage?.description ?? '').trim() }))
+    .filter((d) => /^[a-z][a-z-]*$/.test(d.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const width = Math.max(...subs.map((s) => s.name.length)) + 3;
+  return [
+    'Deploy a Kubernetes federation control plane and join clusters to it.',
+    '',
+    'Commands:',
+    ...subs.map((s) => `  ${s.name.padEnd(width)}${s.description}`),
+    '',
+    'Usage:',
+    `  ${spec.binaryName} <command> [flags]`,
+    '',
+    `Use "${spec.binaryName} <command> --help" for more information about a command; --version prints the version.`,
+    '',
+  ].join('\n');
+}
+
 export function makeCli(spec: CliSpec): Cli {
   const cli = new Cli({
     binaryLabel: 'kubectl-federation',
@@ -30,6 +55,15 @@ export function makeCli(spec: CliSpec): Cli {
 }
 
 export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Promise<number> {
+  // The executable of every subcommand answers these without building the parser at all.
+  if (!spec.completionSpec && (argv.length === 0 || (argv.length === 1 && ['-h', '--help'].includes(argv[0]!)))) {
+    process.stdout.write(commandList(spec));
+    return 0;
+  }
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   const cli = makeCli(spec);
   const context = { ...Cli.defaultContext };
   let command;

@@ -40,7 +40,9 @@ describe('the linux/amd64 executables', () => {
     const env = pathWith(bin('linux-x64'));
     const list = run('kubectl', ['federation'], env);
     assert.equal(list.status, 0, list.stderr);
-    for (const sub of ['init', 'join', 'unjoin']) assert.match(list.stdout, new RegExp(`kubectl federation ${sub}`));
+    for (const sub of ['init', 'join', 'unjoin']) assert.match(list.stdout, new RegExp(`^ {2}${sub} +[A-Z]`, 'm'));
+    assert.match(list.stdout, /^ {2}kubectl federation <command> \[flags\]$/m);
+    assert.equal(run('kubectl', ['federation', '--help'], env).stdout, list.stdout);
     assert.equal(run(join(bin('linux-x64'), 'kubectl-federation'), ['--version'], env).stdout.trim(), (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
     const bad = run(join(bin('linux-x64'), 'kubectl-federation'), ['bogus'], env);
     assert.equal(bad.status, 2);
@@ -118,7 +120,7 @@ describe('release archives and krew', () => {
     assert.ok(existsSync(join(krewRoot, 'bin', 'kubectl-federation')));
     const help = run('kubectl', ['federation', '--help'], env);
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, /kubectl federation init/);
+    assert.match(help.stdout, /^ {2}init +Deploy a federation control plane/m);
     if (kubeconfig !== '/dev/null') {
       const dry = run('kubectl', ['federation', 'init', 'x', '--host-cluster-context=host', '--dry-run'], env);
       assert.equal(dry.status, 0, dry.stderr);
