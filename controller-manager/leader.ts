@@ -2,6 +2,7 @@
 // that of several replicas exactly one probes and writes. Expiry is judged by this process's own
 // clock from when it last saw the record change, never by comparing clocks across machines.
 import { ApiError, type RestClient } from '../shared/kube/rest.ts';
+import { pause } from '../shared/wait.ts';
 
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
@@ -110,16 +111,6 @@ export class LeaderElector {
     }
   }
 
-  private wait(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-    });
-  }
-
   /** Resolves once this process leads (false if the signal aborted first). */
   async acquire(signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
@@ -127,7 +118,7 @@ export class LeaderElector {
         this.leader = true;
         return true;
       }
-      await this.wait(this.o.retryPeriodMs, signal);
+      await pause(this.o.retryPeriodMs, signal);
     }
     return false;
   }
@@ -139,7 +130,7 @@ export class LeaderElector {
   async hold(signal: AbortSignal): Promise<'stopped' | 'lost'> {
     let lastRenew = Date.now();
     while (!signal.aborted) {
-      await this.wait(this.o.retryPeriodMs, signal);
+      await pause(this.o.retryPeriodMs, signal);
       if (signal.aborted) break;
       if (await this.attempt()) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.o.renewDeadlineMs) {

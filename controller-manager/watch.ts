@@ -2,6 +2,7 @@
 // current, re-lists when the server says the watch is too old, and backs off on errors. It stops
 // when its signal aborts, and no loop in it runs without a wait.
 import { ApiError, type RestClient, type WatchEvent, watchStream } from '../shared/kube/rest.ts';
+import { pause } from '../shared/wait.ts';
 
 interface Named {
   metadata: { name: string; resourceVersion?: string; managedFields?: unknown };
@@ -30,16 +31,6 @@ export class Reflector<T extends Named> {
     this.client = client;
     this.path = path;
     this.onChange = onChange;
-  }
-
-  private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -88,7 +79,7 @@ export class Reflector<T extends Named> {
       } catch (err) {
         if (signal.aborted) break;
         this.lastError = err instanceof ApiError || err instanceof Error ? err.message : String(err);
-        await this.sleep(backoff, signal);
+        await pause(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);
       }
     }

@@ -61,6 +61,21 @@ export async function poll<T>(check: () => Promise<CheckResult<T>>, options: Pol
   }
 }
 
+/** Waits ms, or less if signal aborts first (then it resolves: loops check the signal themselves). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   const s = Math.round(ms / 1000);
