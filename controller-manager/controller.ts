@@ -90,11 +90,11 @@ export class ClusterController {
     this.clusters = new Reflector<Cluster>(o.federation, collectionPath(FEDERATION_API_VERSION, 'Cluster'), (type, c) => {
       if (type === 'DELETED') this.forget(c.metadata.name);
       else if (!this.streaks.has(c.metadata.name)) this.probeSoon(c.metadata.name);
-    });
+    }, o.log);
     this.secrets = new Reflector<Secret>(o.host, collectionPath('v1', 'Secret', o.namespace), (_type, s) => {
       // A changed Secret means new credentials: probe its clusters with a new client now.
       for (const c of this.clusters.items.values()) if (c.spec?.secretRef?.name === s.metadata.name) this.probeSoon(c.metadata.name);
-    });
+    }, o.log);
   }
 
   private forget(name: string): void {

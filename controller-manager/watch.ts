@@ -22,15 +22,16 @@ interface List<T> {
 export class Reflector<T extends Named> {
   readonly items = new Map<string, T>();
   synced = false;
-  lastError: string | undefined;
   private readonly client: RestClient;
   private readonly path: string;
   private readonly onChange: (type: WatchEvent<T>['type'], obj: T) => void;
+  private readonly log: (line: string) => void;
 
-  constructor(client: RestClient, path: string, onChange: (type: WatchEvent<T>['type'], obj: T) => void = () => {}) {
+  constructor(client: RestClient, path: string, onChange: (type: WatchEvent<T>['type'], obj: T) => void, log: (line: string) => void) {
     this.client = client;
     this.path = path;
     this.onChange = onChange;
+    this.log = log;
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -51,7 +52,6 @@ export class Reflector<T extends Named> {
           }
         }
         this.synced = true;
-        this.lastError = undefined;
         backoff = 500;
         let resourceVersion = list.metadata.resourceVersion;
         // Watch from the list's version; the server ends each watch within timeoutSeconds.
@@ -78,7 +78,7 @@ export class Reflector<T extends Named> {
         }
       } catch (err) {
         if (signal.aborted) break;
-        this.lastError = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+        this.log(`watching ${this.path} failed, retrying in ${backoff / 1000}s: ${err instanceof ApiError || err instanceof Error ? err.message : String(err)}`);
         await pause(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);
       }

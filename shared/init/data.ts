@@ -35,7 +35,7 @@ export interface InitData {
   /** The federation API server; a recording target in a dry run. */
   federation?: Target;
   federationClient?: RestClient;
-  /** Whether this run made a new CA (so the kubeconfig entries must change). */
+  /** The kubeconfig files update-kubeconfig wrote. */
   kubeconfigPaths?: string[];
 }
 

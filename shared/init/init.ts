@@ -46,8 +46,6 @@ export interface InitRequest {
   dryRun: boolean;
   requestTimeoutMs: number;
   out: Output;
-  /** Overrides where the controller manager's code comes from (tests). */
-  controllerBundle?: () => Promise<Buffer>;
 }
 
 export interface InitResult {
@@ -136,7 +134,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     hostClient,
     kubeconfig: req.kubeconfig,
     out: req.out,
-    controllerBundle: req.controllerBundle ?? controllerBundle,
+    controllerBundle,
     requestTimeoutMs: req.requestTimeoutMs,
     waitedMs: 0,
     extraRequests: 0,
