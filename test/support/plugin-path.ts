@@ -6,6 +6,9 @@ import { delimiter, dirname, join } from 'node:path';
 import { pluginPath } from './cli.ts';
 import { kubectlBin, requireTool } from './paths.ts';
 
+/** Names, in the returned environment, the directory holding the plugin (for its clean-up). */
+export const PLUGIN_BIN = 'KUBECTL_FEDERATION_PLUGIN_BIN';
+
 export function pluginEnv(kubeconfig: string): NodeJS.ProcessEnv {
   const bin = mkdtempSync(join(tmpdir(), 'plugin-bin-'));
   const wrapper = join(bin, 'kubectl-federation');
@@ -14,6 +17,7 @@ export function pluginEnv(kubeconfig: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     KUBECONFIG: kubeconfig,
+    [PLUGIN_BIN]: bin,
     NO_COLOR: '1',
     // Our kubectl first, then the plugin: exactly what a user's shell would resolve.
     PATH: [dirname(kubectlBin), bin, process.env.PATH ?? ''].join(delimiter),
