@@ -34,7 +34,8 @@ class ControllerManagerCommand extends Command {
     examples: [['Outside a cluster', '$0 --kubeconfig=federation.kubeconfig --host-kubeconfig=host.kubeconfig']],
   });
 
-  kubeconfig = Option.String('--kubeconfig', { required: true, description: 'Kubeconfig of the federation API server' });
+  // Checked in run(): clipanion would word a missing required option as an unknown command.
+  kubeconfig = Option.String('--kubeconfig', { description: 'Kubeconfig of the federation API server (required)' });
   hostKubeconfig = Option.String('--host-kubeconfig', { description: 'Kubeconfig of the host cluster (default: in-cluster)' });
   hostContext = Option.String('--host-context', { description: 'Context in --host-kubeconfig' });
   namespace = Option.String('--federation-namespace', { description: 'Namespace of the members\' Secrets in the host (default: $POD_NAMESPACE)' });
@@ -66,6 +67,7 @@ class ControllerManagerCommand extends Command {
   }
 
   private async run(): Promise<number> {
+    if (!this.kubeconfig) throw new InputError("--kubeconfig is required: the federation API server's kubeconfig");
     const periodMs = parseDuration(this.period, '--cluster-monitor-period');
     const probeTimeoutMs = parseDuration(this.probeTimeout, '--probe-timeout');
     const leaderElect = parseBool(this.leaderElect, '--leader-elect', true);

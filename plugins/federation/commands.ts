@@ -4,4 +4,8 @@ import { InitCommand } from '../init/command.ts';
 import { JoinCommand } from '../join/command.ts';
 import { UnjoinCommand } from '../unjoin/command.ts';
 
-export const federationSpec: CliSpec = { binaryName: 'kubectl federation', commands: [InitCommand, JoinCommand, UnjoinCommand] };
+export const federationSpec: CliSpec = {
+  binaryName: 'kubectl federation',
+  commands: [InitCommand, JoinCommand, UnjoinCommand],
+  listsCommands: true,
+};

@@ -13,6 +13,8 @@ export interface CliSpec {
   commands: CommandClass[];
   /** The full command set, for an executable of one subcommand asked to complete. */
   completionSpec?: CliSpec;
+  /** The executable of every subcommand: alone or with --help it lists them. */
+  listsCommands?: boolean;
 }
 
 /**
@@ -55,8 +57,9 @@ export function makeCli(spec: CliSpec): Cli {
 }
 
 export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Promise<number> {
+  const allCommands = spec.listsCommands === true;
   // The executable of every subcommand answers these without building the parser at all.
-  if (!spec.completionSpec && (argv.length === 0 || (argv.length === 1 && ['-h', '--help'].includes(argv[0]!)))) {
+  if (allCommands && (argv.length === 0 || (argv.length === 1 && ['-h', '--help'].includes(argv[0]!)))) {
     process.stdout.write(commandList(spec));
     return 0;
   }
@@ -72,7 +75,7 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
   } catch (err) {
     const first = argv[0];
     const known = cli.definitions().some((d) => d.path.endsWith(` ${first}`));
-    if (first && !first.startsWith('-') && spec.binaryName === 'kubectl federation' && !known) {
+    if (allCommands && first && !first.startsWith('-') && !known) {
       process.stderr.write(`error: unknown command "${first}" for "${spec.binaryName}"\n`);
       process.stderr.write(`See '${spec.binaryName} --help' for usage.\n`);
       return EXIT_USAGE;
@@ -81,7 +84,7 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
       .replace(/^(Unknown Syntax Error|Usage Error): /, '')
       .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1');
     process.stderr.write(`error: ${oneLine(message)}\n`);
-    const command = known && spec.binaryName === 'kubectl federation' ? `${spec.binaryName} ${first}` : spec.binaryName;
+    const command = allCommands && known ? `${spec.binaryName} ${first}` : spec.binaryName;
     process.stderr.write(`See '${command} --help' for usage.\n`);
     return EXIT_USAGE;
   }

@@ -6,6 +6,7 @@ import { describePermission, missingPermissions, type Permission, permissions } 
 import { credentialsFor } from '../kube/credentials.ts';
 import { pluginCredentials } from '../kube/plugin-credentials.ts';
 import type { KubeObject } from '../kube/resources.ts';
+import { describeFailure } from '../kube/failures.ts';
 import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
@@ -89,18 +90,8 @@ export async function checkHost(client: RestClient, cfg: InitConfig, contextName
 }
 
 /** One line for a failed request to the host cluster. */
-export function describeHostError(err: unknown, contextName: string): unknown {
-  if (err instanceof ConnectionError) {
-    return new UserError(`cannot reach the host cluster (context "${contextName}") at ${err.server}: ${err.reason}; check that it is up and that --host-cluster-context names it`);
-  }
-  if (err instanceof ApiError && err.status === 401) {
-    return new UserError(`the host cluster (context "${contextName}") did not accept the context's credentials: ${err.message}; log in again or check the kubeconfig`);
-  }
-  if (err instanceof ApiError && err.status === 403) {
-    return new UserError(`forbidden: ${err.message}; ask a cluster administrator for this permission`);
-  }
-  return err;
-}
+const describeHostError = (err: unknown, contextName: string) =>
+  describeFailure(err, 'host cluster', contextName, 'check that it is up and that --host-cluster-context names it');
 
 /** Steps that talk to the federation API server rather than to the host cluster. */
 const federationSteps = new Set([installFederationAPI.name, joinHostCluster.name]);

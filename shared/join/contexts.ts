@@ -8,7 +8,8 @@ import { InputError, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { credentialsFor } from '../kube/credentials.ts';
 import { pluginCredentials } from '../kube/plugin-credentials.ts';
-import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
+import { describeFailure } from '../kube/failures.ts';
+import { RestClient } from '../kube/rest.ts';
 import type { MemberNames } from '../manifests/member.ts';
 import type { FederationContextExtension } from '../init/steps/update-kubeconfig.ts';
 
@@ -79,22 +80,6 @@ export async function clientFor(ctx: ResolvedContext, timeoutMs: number): Promis
   return new RestClient(await credentialsFor(ctx, pluginCredentials), timeoutMs);
 }
 
-/** One line for a request that failed against the cluster of a context. */
-export function describeFailure(err: unknown, role: string, ctx: string): Error {
-  if (err instanceof ConnectionError) return new UserError(`cannot reach the ${role} (context "${ctx}") at ${err.server}: ${err.reason}`);
-  if (err instanceof ApiError && err.status === 401) {
-    return new UserError(`the ${role} (context "${ctx}") did not accept the context's credentials: ${err.message}`);
-  }
-  if (err instanceof ApiError && err.status === 403) return new UserError(`the ${role} (context "${ctx}") refused: ${err.message}`);
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** For .catch(): rethrows a failed request as describeFailure words it. */
-export const failedAt =
-  (role: string, ctx: string) =>
-  (err: unknown): never => {
-    throw describeFailure(err, role, ctx);
-  };
 
 /**
  * Checks that the federation context is a federation API server and returns its identity (a

@@ -10,7 +10,8 @@ import { ConnectionError, type RestClient } from '../kube/rest.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { type MemberNames, memberSelector } from '../manifests/member.ts';
 import type { Output } from '../output.ts';
-import { clientFor, failedAt, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
+import { failedAt } from '../kube/failures.ts';
+import { clientFor, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
 
 export interface UnjoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;

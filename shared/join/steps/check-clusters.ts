@@ -4,7 +4,8 @@ import { objectPath } from '../../kube/resources.ts';
 import type { Cluster } from '../../manifests/federation-api.ts';
 import { serverURL } from '../../manifests/member.ts';
 import type { Step } from '../../steps.ts';
-import { failedAt, federationIdentity } from '../contexts.ts';
+import { failedAt } from '../../kube/failures.ts';
+import { federationIdentity } from '../contexts.ts';
 import type { JoinData } from '../data.ts';
 
 /** Step 1: everything join needs is there and answers, before anything is written. */
