@@ -73,9 +73,10 @@ export function attachPlanes(dir: string): Planes {
 export async function startPlanes(
   names: string[],
   dir = mkdtempSync(join(tmpdir(), 'localcluster-')),
+  bindAddress = '127.0.0.1',
 ): Promise<Planes> {
   const began = performance.now();
-  const child: ChildProcess = spawn(requireTool(localclusterBin), ['up', '--dir', dir, ...names], {
+  const child: ChildProcess = spawn(requireTool(localclusterBin), ['up', '--dir', dir, '--bind-address', bindAddress, ...names], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

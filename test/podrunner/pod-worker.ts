@@ -1,0 +1,371 @@
+// One pod on the node, from sandbox to termination: its volumes, its containers (restarted per
+// restartPolicy with a growing back-off), its probes, and the status the real controllers read.
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { V1Container, V1ContainerStateTerminated, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
+import type { RestClient } from '../../shared/kube/rest.ts';
+import { launchContainer, type Mount } from './container.ts';
+import { expandReferences, ImageError, type ImageMap, localCommand } from './images.ts';
+import { createSandbox, type NodeNetwork, type Sandbox } from './network.ts';
+import { runProbe } from './probes.ts';
+import type { ServiceTable } from './services.ts';
+import { prepareVolume, VolumeNotReady } from './volumes.ts';
+
+export interface NodeContext {
+  client: RestClient;
+  network: NodeNetwork;
+  images: ImageMap;
+  nodeName: string;
+  /** The runner's own directory: pods' scratch space and, under volumes/, persistent volumes. */
+  dir: string;
+  services: ServiceTable;
+  log(line: string): void;
+}
+
+/** Back-off before restarting a container: the kubelet's doubling, scaled down for tests (1s .. 20s). */
+const backoffMs = (restarts: number) => Math.min(1000 * 2 ** Math.max(0, restarts - 1), 20_000);
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** How long a stopping container gets between SIGTERM and SIGKILL, at most. */
+const MAX_GRACE_MS = 10_000;
+
+interface ProbeState {
+  successes: number;
+  failures: number;
+  nextAt: number;
+  inFlight: boolean;
+}
+
+const freshProbe = (probe: V1Probe | undefined, at: number): ProbeState => ({
+  successes: 0,
+  failures: 0,
+  nextAt: at + (probe?.initialDelaySeconds ?? 0) * 1000,
+  inFlight: false,
+});
+
+class Container {
+  readonly spec: V1Container;
+  process?: ChildProcess;
+  exited?: Promise<void>;
+  startedAt?: string;
+  restartCount = 0;
+  lastTerminated?: V1ContainerStateTerminated;
+  waiting?: { reason: string; message?: string };
+  backoffUntil = 0;
+  ready = false;
+  stopping = false;
+  readiness = freshProbe(undefined, 0);
+  liveness = freshProbe(undefined, 0);
+
+  constructor(spec: V1Container) {
+    this.spec = spec;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+}
+
+export class PodWorker {
+  pod: V1Pod;
+  readonly containers: Container[];
+  sandbox?: Sandbox;
+  private readonly ctx: NodeContext;
+  private readonly dir: string;
+  private volumeDirs?: Map<string, string>;
+  private setupProblem?: string;
+  private terminating = false;
+  private lastStatus = '';
+  private transitions = new Map<string, { status: string; time: string }>();
+  private startTime?: string;
+
+  constructor(ctx: NodeContext, pod: V1Pod) {
+    this.ctx = ctx;
+    this.pod = pod;
+    this.dir = join(ctx.dir, 'pods', pod.metadata!.uid!);
+    this.containers = pod.spec!.containers.map((c) => new Container(c));
+  }
+
+  get name(): string {
+    return `${this.pod.metadata!.namespace}/${this.pod.metadata!.name}`;
+  }
+
+  /** Brings the pod one step closer to running: sandbox and volumes, containers due, probes due. */
+  async sync(): Promise<void> {
+    if (this.terminating) return;
+    if (!this.volumeDirs || !this.sandbox) {
+      try {
+        await this.setUp();
+      } catch (err) {
+        const message = (err as Error).message;
+        if (message !== this.setupProblem) this.ctx.log(`${this.name}: ${err instanceof VolumeNotReady ? 'waiting' : 'cannot start'}: ${message}`);
+        this.setupProblem = message;
+        return;
+      }
+    }
+    const at = Date.now();
+    for (const c of this.containers) {
+      if (!c.process && !c.stopping && at >= c.backoffUntil && this.mayRun(c)) this.start(c);
+      this.probe(c, 'readiness', at);
+      this.probe(c, 'liveness', at);
+    }
+  }
+
+  private async setUp(): Promise<void> {
+    if (this.pod.spec?.initContainers?.length) throw new Error('the local pod runner does not run init containers');
+    if (!this.volumeDirs) {
+      const dirs = new Map<string, string>();
+      const volumesDir = join(this.ctx.dir, 'volumes');
+      for (const v of this.pod.spec?.volumes ?? []) {
+        dirs.set(v.name, await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir }, v));
+      }
+      this.volumeDirs = dirs;
+    }
+    this.sandbox = await createSandbox(this.ctx.network);
+    this.startTime = now();
+    this.setupProblem = undefined;
+    this.ctx.log(`${this.name}: sandbox ${this.sandbox.ip}`);
+  }
+
+  /** Whether restartPolicy lets a container that has run (or never ran) start now. */
+  private mayRun(c: Container): boolean {
+    if (!c.lastTerminated) return true;
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    return policy === 'Always' || (policy === 'OnFailure' && c.lastTerminated.exitCode !== 0);
+  }
+
+  private environment(c: V1Container): Record<string, string> {
+    const meta = this.pod.metadata!;
+    const runAsUser = c.securityContext?.runAsUser ?? this.pod.spec?.securityContext?.runAsUser;
+    const env: Record<string, string> = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOSTNAME: meta.name!,
+      HOME: runAsUser === undefined || runAsUser === 0 ? '/root' : '/tmp',
+      ...this.ctx.services.environment(meta.namespace!, this.pod.spec?.enableServiceLinks !== false),
+    };
+    const field = (path: string | undefined): string => {
+      if (path === 'status.podIP') return this.sandbox!.ip;
+      if (path === 'status.hostIP') return this.ctx.network.nodeIP;
+      if (path === 'metadata.name') return meta.name!;
+      if (path === 'metadata.namespace') return meta.namespace!;
+      if (path === 'metadata.uid') return meta.uid!;
+      if (path === 'spec.nodeName') return this.ctx.nodeName;
+      if (path === 'spec.serviceAccountName') return this.pod.spec?.serviceAccountName ?? 'default';
+      throw new Error(`the local pod runner does not provide ${path ?? 'this'} in env`);
+    };
+    for (const e of c.env ?? ([] as V1EnvVar[])) {
+      if (e.valueFrom?.fieldRef) env[e.name] = field(e.valueFrom.fieldRef.fieldPath);
+      else if (e.valueFrom) throw new Error(`env ${e.name}: the local pod runner supports value and fieldRef only`);
+      else env[e.name] = expandReferences(e.value ?? '', env);
+    }
+    return env;
+  }
+
+  private hosts(): string {
+    const meta = this.pod.metadata!;
+    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${this.sandbox!.ip}\t${meta.name}`];
+    for (const alias of this.pod.spec?.hostAliases ?? []) lines.push(`${alias.ip}\t${(alias.hostnames ?? []).join(' ')}`);
+    // No cluster DNS here: Service names resolve through the pod's hosts file instead.
+    lines.push(...this.ctx.services.hostsLines(meta.namespace!));
+    return `${lines.join('\n')}\n`;
+  }
+
+  private start(c: Container): void {
+    const spec = c.spec;
+    try {
+      const env = this.environment(spec);
+      const argv = localCommand(
+        this.ctx.images,
+        spec.image ?? '',
+        spec.command?.map((a) => expandReferences(a, env)),
+        spec.args?.map((a) => expandReferences(a, env)),
+      );
+      const mounts: Mount[] = (spec.volumeMounts ?? []).map((m) => {
+        const source = this.volumeDirs!.get(m.name);
+        if (!source) throw new Error(`volumeMount ${m.name} names no volume of the pod`);
+        return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
+      });
+      const security = { ...this.pod.spec?.securityContext, ...spec.securityContext };
+      const cdir = join(this.dir, 'containers', `${spec.name}-${c.restartCount}`);
+      const child = launchContainer({
+        dir: cdir,
+        netnsPath: this.sandbox!.netnsPath,
+        argv,
+        env,
+        mounts,
+        hosts: this.hosts(),
+        workingDir: spec.workingDir,
+        runAsUser: security.runAsUser,
+        runAsGroup: security.runAsGroup,
+        logFile: this.logFile(spec.name),
+      });
+      const started = now();
+      c.process = child;
+      c.startedAt = started;
+      c.waiting = undefined;
+      c.ready = !spec.readinessProbe;
+      c.readiness = freshProbe(spec.readinessProbe, Date.now());
+      c.liveness = freshProbe(spec.livenessProbe, Date.now());
+      c.exited = new Promise((resolve) =>
+        child.once('exit', (code, signal) => {
+          c.process = undefined;
+          c.ready = false;
+          c.lastTerminated = {
+            exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
+            ...(signal ? { signal: constants.signals[signal] } : {}),
+            reason: code === 0 ? 'Completed' : 'Error',
+            startedAt: started as unknown as Date,
+            finishedAt: now() as unknown as Date,
+            containerID: `local://${child.pid}`,
+          };
+          if (!c.stopping && !this.terminating && this.mayRun(c)) {
+            c.restartCount += 1;
+            const delay = backoffMs(c.restartCount);
+            c.backoffUntil = Date.now() + delay;
+            c.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container=${spec.name} pod=${this.pod.metadata!.name}` };
+            this.ctx.log(`${this.name}: container ${spec.name} exited (${code ?? signal}); restarting in ${delay / 1000}s`);
+          }
+          c.stopping = false;
+          resolve();
+        }),
+      );
+      child.once('error', (err) => this.ctx.log(`${this.name}: container ${spec.name}: ${err.message}`));
+      this.ctx.log(`${this.name}: started container ${spec.name} (pid ${child.pid})`);
+    } catch (err) {
+      const reason = err instanceof ImageError ? 'ErrImagePull' : 'CreateContainerConfigError';
+      c.waiting = { reason, message: (err as Error).message };
+      c.backoffUntil = Date.now() + backoffMs(2);
+      this.ctx.log(`${this.name}: container ${spec.name}: ${(err as Error).message}`);
+    }
+  }
+
+  logFile(container: string): string {
+    return join(this.ctx.dir, 'logs', `${this.pod.metadata!.namespace}_${this.pod.metadata!.name}_${container}.log`);
+  }
+
+  private probe(c: Container, kind: 'readiness' | 'liveness', at: number): void {
+    const spec = kind === 'readiness' ? c.spec.readinessProbe : c.spec.livenessProbe;
+    const state = c[kind];
+    const proc = c.process;
+    if (!spec || !proc || state.inFlight || at < state.nextAt) return;
+    state.inFlight = true;
+    void runProbe(spec, c.spec, this.sandbox!.ip).then((result) => {
+      state.inFlight = false;
+      state.nextAt = Date.now() + (spec.periodSeconds ?? 10) * 1000;
+      if (c.process !== proc) return;
+      if (result.ok) {
+        state.successes += 1;
+        state.failures = 0;
+      } else {
+        state.failures += 1;
+        state.successes = 0;
+      }
+      if (kind === 'readiness') {
+        if (result.ok && state.successes >= (spec.successThreshold ?? 1)) c.ready = true;
+        if (!result.ok && state.failures >= (spec.failureThreshold ?? 3)) c.ready = false;
+      } else if (!result.ok && state.failures >= (spec.failureThreshold ?? 3)) {
+        this.ctx.log(`${this.name}: container ${c.spec.name} failed its liveness probe (${result.reason}); restarting it`);
+        void this.stopContainer(c, this.graceMs(), false);
+      }
+    });
+  }
+
+  private graceMs(): number {
+    return Math.min((this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000, MAX_GRACE_MS);
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period. final: the pod is going, no restart follows. */
+  private async stopContainer(c: Container, graceMs: number, final: boolean): Promise<void> {
+    const proc = c.process;
+    if (!proc) return;
+    if (final) c.stopping = true;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await c.exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops every container and the sandbox, and removes the pod's scratch space (not its PVs). */
+  async terminate(graceMs = this.graceMs()): Promise<void> {
+    this.terminating = true;
+    await Promise.all(this.containers.map((c) => this.stopContainer(c, graceMs, true)));
+    await this.sandbox?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Process ids still running for this pod (containers and sandbox). */
+  pids(): number[] {
+    return [...this.containers.map((c) => c.pid), this.sandbox?.pid].filter((p): p is number => p !== undefined);
+  }
+
+  status(): V1PodStatus {
+    const statuses: V1ContainerStatus[] = this.containers.map((c) => {
+      const terminated = c.lastTerminated ? { terminated: c.lastTerminated } : undefined;
+      const state = c.process
+        ? { running: { startedAt: c.startedAt as unknown as Date } }
+        : c.waiting
+          ? { waiting: c.waiting }
+          : terminated && !this.mayRun(c)
+            ? terminated
+            : { waiting: { reason: 'ContainerCreating', ...(this.setupProblem ? { message: this.setupProblem } : {}) } };
+      return {
+        name: c.spec.name,
+        image: c.spec.image ?? '',
+        imageID: `local-pod-runner://${c.spec.image}`,
+        ...(c.process ? { containerID: `local://${c.pid}` } : {}),
+        ready: c.ready,
+        started: c.process !== undefined,
+        restartCount: c.restartCount,
+        state,
+        lastState: c.process || c.waiting ? (terminated ?? {}) : {},
+      };
+    });
+    const allReady = this.containers.every((c) => c.ready);
+    const done = this.sandbox && this.containers.every((c) => !c.process && c.lastTerminated && !this.mayRun(c));
+    const phase = done
+      ? this.containers.every((c) => c.lastTerminated?.exitCode === 0)
+        ? 'Succeeded'
+        : 'Failed'
+      : this.sandbox && this.containers.some((c) => c.process || c.lastTerminated)
+        ? 'Running'
+        : 'Pending';
+    const conditions: V1PodCondition[] = [
+      this.condition('PodScheduled', true),
+      this.condition('PodReadyToStartContainers', this.sandbox !== undefined),
+      this.condition('Initialized', true),
+      this.condition('ContainersReady', allReady),
+      this.condition('Ready', allReady),
+    ];
+    return {
+      phase,
+      conditions,
+      hostIP: this.ctx.network.nodeIP,
+      hostIPs: [{ ip: this.ctx.network.nodeIP }],
+      ...(this.sandbox ? { podIP: this.sandbox.ip, podIPs: [{ ip: this.sandbox.ip }] } : {}),
+      ...(this.startTime ? { startTime: this.startTime as unknown as Date } : {}),
+      containerStatuses: statuses,
+    };
+  }
+
+  private condition(type: string, ok: boolean): V1PodCondition {
+    const status = ok ? 'True' : 'False';
+    const previous = this.transitions.get(type);
+    const time = previous?.status === status ? previous.time : now();
+    this.transitions.set(type, { status, time });
+    return { type, status, lastTransitionTime: time as unknown as Date };
+  }
+
+  /** Writes the pod's status when it changed (a merge patch of the status subresource). */
+  async reportStatus(): Promise<void> {
+    const status = this.status();
+    const text = JSON.stringify(status);
+    if (text === this.lastStatus) return;
+    const meta = this.pod.metadata!;
+    await this.ctx.client.request('PATCH', `/api/v1/namespaces/${meta.namespace}/pods/${meta.name}/status`, {
+      body: { status },
+      contentType: 'application/merge-patch+json',
+    });
+    this.lastStatus = text;
+  }
+}

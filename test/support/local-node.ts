@@ -1,0 +1,78 @@
+// Local control planes with a node that really runs pods: the node's network (in this process's
+// own network namespace), the planes listening on the node's address so pods can reach them, and
+// the local pod runner on the first plane. Used by the pod tests and by `make demo`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { APISERVER_IMAGE, ETCD_IMAGE, NODE_IMAGE } from '../../shared/constants.ts';
+import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { credentialsFor } from '../../shared/kube/credentials.ts';
+import { RestClient } from '../../shared/kube/rest.ts';
+import type { ImageMap } from '../podrunner/images.ts';
+import { createNodeNetwork, type NodeNetwork } from '../podrunner/network.ts';
+import { PodRunner } from '../podrunner/runner.ts';
+import { type Planes, startPlanes } from './localcluster.ts';
+import { localclusterBin, requireTool } from './paths.ts';
+
+/**
+ * The images init deploys, as programs of this machine: the foundation's Go binary for
+ * kube-apiserver and etcd (built from the same versions), this Node 22 for the Node.js image.
+ */
+export function localImages(): ImageMap {
+  const localcluster = requireTool(localclusterBin);
+  return {
+    [APISERVER_IMAGE]: { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] } },
+    [ETCD_IMAGE]: { programs: { etcd: [localcluster, 'etcd'] } },
+    [NODE_IMAGE]: { programs: { node: [process.execPath] }, cmd: ['node'] },
+  };
+}
+
+export interface LocalNode {
+  planes: Planes;
+  network: NodeNetwork;
+  runner: PodRunner;
+  /** The runner's directory: runner.log, logs/ of every container, volumes/. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalNodeOptions {
+  /** Plane names; the first gets the node. */
+  names: string[];
+  lifetimeMs: number;
+  verbose?: boolean;
+}
+
+export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode> {
+  const network = await createNodeNetwork('kfnode0', '10.244.0');
+  const dir = mkdtempSync(join(tmpdir(), 'pod-runner-'));
+  let planes: Planes | undefined;
+  let runner: PodRunner | undefined;
+  const stop = async () => {
+    await runner?.stop();
+    await planes?.stop();
+    await network.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (planes) rmSync(planes.dir, { recursive: true, force: true });
+  };
+  try {
+    planes = await startPlanes(opts.names, undefined, network.nodeIP);
+    const hostName = opts.names[0]!;
+    const host = planes.planes.find((p) => p.name === hostName)!;
+    const client = new RestClient(await credentialsFor(Kubeconfig.load(planes.kubeconfig).resolve(hostName)));
+    runner = await PodRunner.start({
+      client,
+      network,
+      images: localImages(),
+      dir,
+      apiserver: { host: host.bindAddress, port: host.apiserverPort },
+      loadBalancerSubnet: '10.245.0',
+      lifetimeMs: opts.lifetimeMs,
+      verbose: opts.verbose,
+    });
+    return { planes, network, runner, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
