@@ -1,45 +1,41 @@
 // `make demo`: the product's main job on local control planes. Starts `host`, `member-1` and
-// `member-2`, then runs, through kubectl's plugin discovery and printing each one first, the
-// commands a user types: init, join, join, get clusters, unjoin, get clusters.
-//
-// Until the local pod runner exists, the parts of a cluster that localcluster lacks are played
-// here, as in the tests: the load balancer and the API server's pod (test/support/stand-ins.ts),
-// and the controller manager runs as a local process from the very code init ships.
+// `member-2`, with a node on `host` that really runs pods (the local pod runner: every container a
+// local process in its own namespaces), then runs, through kubectl's plugin discovery and printing
+// each one first, the commands a user types: init, join, join, get clusters, unjoin, get clusters.
+// Everything lives in a network namespace of the demo's own and ends with it.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { copyFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { done, notYet, poll } from '../shared/wait.ts';
-import { kubeconfigFor, type RunningController, startController } from '../test/support/federation.ts';
-import { kubeConfigFor } from '../test/support/kube.ts';
-import { startPlanes } from '../test/support/localcluster.ts';
+import { kubectl } from '../test/support/kubectl.ts';
+import { type LocalNode, startLocalNode } from '../test/support/local-node.ts';
+import { ownNetns } from '../test/support/netns.ts';
 import { PLUGIN_BIN, pluginEnv } from '../test/support/plugin-path.ts';
-import { playLoadBalancer, playPod, podIP, type StandInPod } from '../test/support/stand-ins.ts';
+
+const netns = await ownNetns(true);
+if (netns.role === 'parent') process.exit(netns.code);
+if (netns.role === 'unavailable') {
+  console.error(`error: make demo runs the federation's pods on this machine, and ${netns.reason}: run it as root (sudo make demo)`);
+  process.exit(1);
+}
 
 const say = (line = '') => console.log(line);
 const names = ['host', 'member-1', 'member-2'];
-say(`Starting local control planes ${names.join(', ')} (etcd, kube-apiserver, kube-controller-manager v1.37.2)...`);
-const planes = await startPlanes(names);
-const dir = mkdtempSync(join(tmpdir(), 'kubectl-federation-demo-'));
-const kubeconfig = join(dir, 'kubeconfig');
-copyFileSync(planes.kubeconfig, kubeconfig);
-Kubeconfig.load(kubeconfig).write({ currentContext: 'host' });
-// kubectl finds the plugin on this PATH, as a user's shell would after an install.
-const env = pluginEnv(kubeconfig);
-say(`Ready in ${planes.startSeconds.toFixed(1)}s; current context: host.\n`);
-
-let pod: StandInPod | undefined;
-let lb: { close(cb: () => void): void } | undefined;
-let controller: RunningController | undefined;
-const cleanup = async () => {
-  await controller?.stop();
-  await pod?.stop();
-  await new Promise<void>((r) => (lb ? lb.close(() => r()) : r()));
-  await planes.stop();
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(env[PLUGIN_BIN]!, { recursive: true, force: true });
-};
+const interactive = process.env.CI !== 'true' && process.stdout.isTTY;
+let node: LocalNode | undefined;
+let env: NodeJS.ProcessEnv | undefined;
+let stopping: Promise<void> | undefined;
+const cleanup = () =>
+  (stopping ??= (async () => {
+    await node?.stop();
+    if (env) rmSync(env[PLUGIN_BIN]!, { recursive: true, force: true });
+    say('Stopped the federation, its pods and the local control planes.');
+  })());
+// Ctrl-C at any point stops everything this demo started.
+process.once('SIGINT', () => void cleanup().then(() => process.exit(finished ? 0 : 130)));
+process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+let finished = false;
 
 /** Runs a command as a user would type it, showing it first and its output as it comes. */
 async function type(...args: string[]): Promise<string> {
@@ -57,51 +53,50 @@ async function type(...args: string[]): Promise<string> {
 }
 
 try {
-  const host = kubeConfigFor(kubeconfig, 'host');
-  const ip = podIP();
-  const standIns = (async () => {
-    lb = await playLoadBalancer(host, 'federation-system', 'apiserver', ip);
-    pod = await playPod(host, 'federation-system', 'apiserver', ip);
-  })();
+  say(`Starting local control planes ${names.join(', ')} (etcd, kube-apiserver, kube-controller-manager v1.37.2)`);
+  say('and a node on host that runs pods (the local pod runner)...');
+  node = await startLocalNode({ names, lifetimeMs: 12 * 3600_000 });
+  const kubeconfig = join(node.dir, 'kubeconfig');
+  copyFileSync(node.planes.kubeconfig, kubeconfig);
+  Kubeconfig.load(kubeconfig).write({ currentContext: 'host' });
+  // kubectl finds the plugin on this PATH, as a user's shell would after an install.
+  env = pluginEnv(kubeconfig);
+  say(`Ready in ${node.planes.startSeconds.toFixed(1)}s; node ${node.network.nodeIP}; current context: host.\n`);
+
   await type('federation', 'init');
-  await standIns;
-  controller = await startController([
-    `--kubeconfig=${kubeconfigFor(kubeconfig, 'federation')}`,
-    `--host-kubeconfig=${kubeconfigFor(kubeconfig, 'host')}`,
-    '--federation-namespace=federation-system',
-    '--leader-elect=false',
-    '--healthz-port=0',
-  ]);
-  say('(The federation controller manager runs here as a local process, from the code init shipped in its ConfigMap.)\n');
   await type('federation', 'join', 'member-1');
   await type('federation', 'join', 'member-2');
+  // The controller manager (a pod) marks members Ready on its next probe: show the table then.
   await poll(
     async () => {
-      const out = await new Promise<string>((resolve) => {
-        const c = spawn('kubectl', ['get', 'clusters', '--no-headers'], { env });
-        let s = '';
-        c.stdout.on('data', (d: Buffer) => (s += d.toString()));
-        c.once('close', () => resolve(s));
-      });
+      const out = (await kubectl(env!, 'get', 'clusters', '--no-headers')).stdout;
       const ready = out.split('\n').filter((l) => /\sTrue\s/.test(l)).length;
       return ready === 2 ? done(true) : notYet(`${ready} of 2 clusters Ready`);
     },
-    { what: 'both members to be Ready', timeoutMs: 60_000, intervalMs: 500 },
+    { what: 'both members to be Ready', timeoutMs: 90_000, intervalMs: 500 },
   );
   await type('get', 'clusters');
   await type('federation', 'unjoin', 'member-2');
   await type('get', 'clusters');
-  say('The federation runs. Explore it (contexts federation, host, member-1, member-2):');
-  say(`  export KUBECONFIG=${kubeconfig} PATH=${env.PATH}`);
-  say('  kubectl get clusters -o yaml');
-  if (process.env.CI === 'true' || !process.stdout.isTTY) {
-    say('\n(CI or no terminal: stopping now.)');
-  } else {
+
+  const pods = await kubectl(env, '--context=host', '-n', 'federation-system', 'get', 'pods', '-o', 'wide');
+  say('The federation control plane runs in these pods of the host cluster (each container a local process):');
+  say(pods.stdout);
+  say(`Container logs: ${join(node.dir, 'logs')}; the pod runner's log: ${node.runner.logFile}`);
+  say('Explore from another terminal (the demo runs in a network namespace of its own; contexts federation, host, member-1, member-2):');
+  const path = env.PATH!.split(delimiter).slice(0, 2).join(delimiter);
+  say(`  sudo nsenter --net=/proc/${process.pid}/ns/net env KUBECONFIG=${kubeconfig} "PATH=${path}:$PATH" kubectl get clusters -o yaml`);
+  finished = true;
+  if (interactive) {
     say('\nPress Ctrl-C to stop everything.');
-    await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    await new Promise<never>(() => undefined);
   }
+  say('\n(CI or no terminal: stopping now.)');
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  if (node) console.error(`(the pod runner's log: ${node.runner.logFile})`);
+  process.exitCode = 1;
 } finally {
-  await cleanup();
-  say('Stopped the local control planes.');
+  if (!interactive || !finished) await cleanup();
 }
-process.exit(0);
+process.exit(process.exitCode ?? 0);

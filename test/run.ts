@@ -3,6 +3,13 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { startPlanes } from './support/localcluster.ts';
+import { ownNetns } from './support/netns.ts';
+
+// The whole run lives in a network namespace of its own (as root): the pod tests build their node's
+// network there, and nothing they do reaches the machine's own network.
+const netns = await ownNetns(false);
+if (netns.role === 'parent') process.exit(netns.code);
+if (netns.role === 'unavailable') console.log(`# pod tests skipped: ${netns.reason}`);
 
 const sharedPlanes = ['host', 'member-1', 'member-2'];
 const files = process.argv.slice(2);

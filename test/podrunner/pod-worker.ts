@@ -287,7 +287,8 @@ export class PodWorker {
   }
 
   /** Stops every container and the sandbox, and removes the pod's scratch space (not its PVs). */
-  async terminate(graceMs = this.graceMs()): Promise<void> {
+  async terminate(requestedGraceMs = this.graceMs()): Promise<void> {
+    const graceMs = Math.min(requestedGraceMs, MAX_GRACE_MS);
     this.terminating = true;
     await Promise.all(this.containers.map((c) => this.stopContainer(c, graceMs, true)));
     await this.sandbox?.stop();

@@ -78,8 +78,28 @@ export class PodRunner {
     this.ctx.log(line);
   }
 
+  /** What the loop is doing now: the watchdog names it when a sync takes too long. */
+  private phase = 'idle';
+  private phaseSince = Date.now();
+
+  private at(phase: string): void {
+    this.phase = phase;
+    this.phaseSince = Date.now();
+  }
+
   private async run(): Promise<void> {
     const deadline = Date.now() + this.opts.lifetimeMs;
+    const watchdog = setInterval(() => {
+      if (this.phase !== 'idle' && Date.now() - this.phaseSince > 20_000) this.log(`sync stuck for ${Math.round((Date.now() - this.phaseSince) / 1000)}s at: ${this.phase}`);
+    }, 10_000);
+    try {
+      await this.loopUntilStopped(deadline);
+    } finally {
+      clearInterval(watchdog);
+    }
+  }
+
+  private async loopUntilStopped(deadline: number): Promise<void> {
     let nextHeartbeat = Date.now() + HEARTBEAT_MS;
     while (!this.abort.signal.aborted) {
       if (Date.now() >= deadline) {
@@ -87,9 +107,12 @@ export class PodRunner {
         break;
       }
       try {
+        this.at('services');
         await this.services.sync();
+        this.at('pods');
         await this.syncPods();
         if (Date.now() >= nextHeartbeat) {
+          this.at('lease');
           await renewLease(this.opts.client, this.nodeName);
           nextHeartbeat = Date.now() + HEARTBEAT_MS;
         }
@@ -99,6 +122,7 @@ export class PodRunner {
         if (message !== this.lastError) this.log(`sync failed: ${message}`);
         this.lastError = message;
       }
+      this.at('idle');
       await pause(SYNC_INTERVAL_MS, this.abort.signal);
     }
   }
@@ -111,6 +135,7 @@ export class PodRunner {
       const meta = pod.metadata!;
       const uid = meta.uid!;
       if (!pod.spec?.nodeName) {
+        this.at(`bind ${meta.name}`);
         if (!meta.deletionTimestamp && this.fits(pod)) await this.bind(pod);
         continue;
       }
@@ -128,7 +153,9 @@ export class PodRunner {
         this.log(`${worker.name}: admitted`);
       }
       worker.pod = pod;
+      this.at(`sync ${worker.name}`);
       await worker.sync();
+      this.at(`status ${worker.name}`);
       try {
         await worker.reportStatus();
       } catch (err) {

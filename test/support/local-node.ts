@@ -68,7 +68,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
       apiserver: { host: host.bindAddress, port: host.apiserverPort },
       loadBalancerSubnet: '10.245.0',
       lifetimeMs: opts.lifetimeMs,
-      verbose: opts.verbose,
+      verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
     });
     return { planes, network, runner, dir, stop };
   } catch (err) {
