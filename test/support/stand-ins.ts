@@ -1,7 +1,8 @@
-// Until the local pod runner exists, tests play the parts of a cluster that localcluster lacks:
-// the cloud load balancer (it sets a Service's ingress address and forwards its port) and the
-// kubelet (it runs a Deployment's containers as local processes, exactly as the pod spec says,
-// with mounted volumes turned into directories and the pod's own address a loopback IP).
+// Light stand-ins for the tests of init's own behaviour, which need no root (the end-to-end tests
+// run the real pods on the local pod runner, test/podrunner). They play the parts of a cluster that
+// localcluster lacks: the cloud load balancer (it sets a Service's ingress address and forwards its
+// port) and the kubelet (it runs a Deployment's containers as local processes, exactly as the pod
+// spec says, with mounted volumes turned into directories and the pod's own address a loopback IP).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
