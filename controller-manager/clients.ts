@@ -24,6 +24,7 @@ export function inClusterClient(timeoutMs: number): RestClient {
       {
         server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
         token: readFileSync(`${SERVICE_ACCOUNT_DIR}/token`, 'utf8').trim(),
+        tokenFile: `${SERVICE_ACCOUNT_DIR}/token`,
         ca: readFileSync(`${SERVICE_ACCOUNT_DIR}/ca.crt`),
       },
       timeoutMs,

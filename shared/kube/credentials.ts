@@ -11,6 +11,11 @@ export interface Credentials {
   cert?: Buffer;
   key?: Buffer;
   token?: string;
+  /**
+   * Where token came from: a long-running client reads it again now and then, as client-go does,
+   * because the kubelet replaces projected service-account tokens before they expire.
+   */
+  tokenFile?: string;
   insecureSkipTLSVerify?: boolean;
   tlsServerName?: string;
 }
@@ -46,7 +51,10 @@ export async function credentialsFor(ctx: ResolvedContext, plugins?: PluginCrede
     tlsServerName: cluster['tls-server-name'],
   };
   if (user.token) creds.token = user.token;
-  else if (user.tokenFile) creds.token = dataOrFile(undefined, user.tokenFile, 'token file')?.toString().trim();
+  else if (user.tokenFile) {
+    creds.token = dataOrFile(undefined, user.tokenFile, 'token file')?.toString().trim();
+    creds.tokenFile = user.tokenFile;
+  }
   if (user.username || user.password) {
     throw new UserError(
       `context "${ctx.name}" authenticates with a username and password; Kubernetes removed basic authentication in 1.19: use a token or client certificate`,

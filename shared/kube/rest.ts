@@ -2,6 +2,7 @@
 // build a new connection pool for every request, cannot bound a request's total time, and load
 // megabytes of generated code; the controller manager keeps a client per member cluster and the
 // CLI must start fast. client-node still supplies the types and exec-plugin credentials.
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Credentials } from './credentials.ts';
@@ -55,6 +56,9 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** How often a token file is read again (client-go's CachedFileTokenSource does it every minute). */
+const TOKEN_REREAD_MS = 60_000;
+
 const connectionCauses: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -76,7 +80,9 @@ export class RestClient {
   readonly server: string;
   private readonly base: URL;
   private readonly agent: Agent;
-  private readonly token: string | undefined;
+  private token: string | undefined;
+  private readonly tokenFile: string | undefined;
+  private tokenReadAt = Date.now();
 
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
@@ -93,6 +99,7 @@ export class RestClient {
     this.server = creds.server;
     this.base = new URL(creds.server);
     this.token = creds.token;
+    this.tokenFile = creds.tokenFile;
     this.agent = new Agent({
       keepAlive,
       maxSockets: 16,
@@ -108,6 +115,19 @@ export class RestClient {
     this.agent.destroy();
   }
 
+  /** The bearer token, read again from its file once a minute (client-go's interval). */
+  private bearer(): string | undefined {
+    if (this.tokenFile && Date.now() - this.tokenReadAt >= TOKEN_REREAD_MS) {
+      this.tokenReadAt = Date.now();
+      try {
+        this.token = readFileSync(this.tokenFile, 'utf8').trim() || this.token;
+      } catch {
+        // Keep the token we have: a file being replaced may be missing for a moment.
+      }
+    }
+    return this.token;
+  }
+
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [k, v] of Object.entries(options.query ?? {})) {
@@ -119,7 +139,8 @@ export class RestClient {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const token = this.bearer();
+    if (token) headers.Authorization = `Bearer ${token}`;
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     this.requests += 1;
 
@@ -175,7 +196,8 @@ export class RestClient {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const token = this.bearer();
+    if (token) headers.Authorization = `Bearer ${token}`;
     this.requests += 1;
     return new Promise<void>((resolve, reject) => {
       const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {

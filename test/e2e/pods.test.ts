@@ -96,7 +96,7 @@ describe('the federation control plane on the local pod runner', { skip }, () =>
 
     // Discovery through the context init wrote (and switched to).
     assert.match(await run('config', 'current-context'), /^federation\n$/);
-    assert.match(await run('api-resources'), /^clusters\s+core\.federation\.kubectl-federation\.io\/v1beta1\s+false\s+Cluster$/m);
+    assert.match(await run('--context=federation', 'api-resources'), /^clusters\s+core\.federation\.kubectl-federation\.io\/v1beta1\s+false\s+Cluster$/m);
 
     // The controller manager is the ConfigMap's code run by the Node.js image's program, as uid 1000.
     const [controller] = workers('federation-system', CONTROLLER_MANAGER_NAME);

@@ -11,7 +11,7 @@ import { expandReferences, ImageError, type ImageMap, localCommand } from './ima
 import { createSandbox, type NodeNetwork, type Sandbox } from './network.ts';
 import { runProbe } from './probes.ts';
 import type { ServiceTable } from './services.ts';
-import { prepareVolume, VolumeNotReady } from './volumes.ts';
+import { prepareVolume, tokenRefreshDelayMs, VolumeNotReady } from './volumes.ts';
 
 export interface NodeContext {
   client: RestClient;
@@ -79,6 +79,7 @@ export class PodWorker {
   private lastStatus = '';
   private transitions = new Map<string, { status: string; time: string }>();
   private startTime?: string;
+  private tokensRefreshAt?: number;
 
   constructor(ctx: NodeContext, pod: V1Pod) {
     this.ctx = ctx;
@@ -105,6 +106,7 @@ export class PodWorker {
       }
     }
     const at = Date.now();
+    if (this.tokensRefreshAt !== undefined && at >= this.tokensRefreshAt) await this.refreshTokens();
     for (const c of this.containers) {
       if (!c.process && !c.stopping && at >= c.backoffUntil && this.mayRun(c)) this.start(c);
       this.probe(c, 'readiness', at);
@@ -121,11 +123,29 @@ export class PodWorker {
         dirs.set(v.name, await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir }, v));
       }
       this.volumeDirs = dirs;
+      this.scheduleTokenRefresh();
     }
     this.sandbox = await createSandbox(this.ctx.network);
     this.startTime = now();
     this.setupProblem = undefined;
     this.ctx.log(`${this.name}: sandbox ${this.sandbox.ip}`);
+  }
+
+  private scheduleTokenRefresh(): void {
+    const delay = tokenRefreshDelayMs(this.pod);
+    this.tokensRefreshAt = delay === undefined ? undefined : Date.now() + delay;
+  }
+
+  /** New service-account tokens in place of the old, before these expire. */
+  private async refreshTokens(): Promise<void> {
+    const volumesDir = join(this.ctx.dir, 'volumes');
+    for (const v of this.pod.spec?.volumes ?? []) {
+      if (v.projected?.sources?.some((s) => s.serviceAccountToken)) {
+        await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir }, v);
+      }
+    }
+    this.scheduleTokenRefresh();
+    this.ctx.log(`${this.name}: refreshed its service-account tokens`);
   }
 
   /** Whether restartPolicy lets a container that has run (or never ran) start now. */

@@ -2,7 +2,7 @@
 // ConfigMaps as files (with their modes), emptyDir as an empty directory of the pod, projected
 // service-account tokens from the TokenRequest API, and PersistentVolumeClaims on a volume of the
 // node that outlives the pod (the runner provisions a PV for a claim, like a local-path provisioner).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type {
   V1ConfigMap,
@@ -30,11 +30,25 @@ export interface VolumeContext {
 
 const DEFAULT_MODE = 0o644;
 
+/** Writes a volume's file whole or not at all: a container may be reading it (a refreshed token). */
 function writeFile(dir: string, path: string, content: Buffer | string, mode: number): void {
   const file = join(dir, path);
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  writeFileSync(file, content);
-  chmodSync(file, mode);
+  const next = `${file}.next`;
+  writeFileSync(next, content);
+  chmodSync(next, mode);
+  renameSync(next, file);
+}
+
+/**
+ * When the pod's projected tokens need replacing: at 80% of the shortest lifetime, as the kubelet
+ * does; undefined when the pod has none.
+ */
+export function tokenRefreshDelayMs(pod: V1Pod): number | undefined {
+  const lifetimes = (pod.spec?.volumes ?? []).flatMap((v) =>
+    (v.projected?.sources ?? []).flatMap((s) => (s.serviceAccountToken ? [s.serviceAccountToken.expirationSeconds ?? 3607] : [])),
+  );
+  return lifetimes.length === 0 ? undefined : Math.min(...lifetimes) * 800;
 }
 
 /** The keys a Secret or ConfigMap volume shows: all, or the listed items. */
