@@ -35,6 +35,7 @@ const cleanup = () =>
 // Ctrl-C at any point stops everything this demo started.
 process.once('SIGINT', () => void cleanup().then(() => process.exit(finished ? 0 : 130)));
 process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+process.once('SIGHUP', () => void cleanup().then(() => process.exit(129)));
 let finished = false;
 
 /** Runs a command as a user would type it, showing it first and its output as it comes. */

@@ -47,6 +47,7 @@ export async function ownNetns(fresh: boolean): Promise<NetnsRole> {
   // Ctrl-C reaches the child from the terminal; a SIGTERM sent to this process is passed on.
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => child.kill('SIGTERM'));
+  process.on('SIGHUP', () => child.kill('SIGHUP'));
   const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
   return { role: 'parent', code };
 }
