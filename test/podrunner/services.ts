@@ -38,6 +38,8 @@ export class ServiceTable {
   private services: V1Service[] = [];
   private readonly listeners = new Map<string, Listener>();
   private nextLoadBalancerHost = 2;
+  /** Addresses that could not be listened on, so each is reported once, not every sync. */
+  private readonly failed = new Set<string>();
 
   constructor(opts: ServiceTableOptions) {
     this.opts = opts;
@@ -132,9 +134,11 @@ export class ServiceTable {
         listener.server.listen(port, ip, () => resolve());
       });
     } catch (err) {
-      this.opts.log(`cannot listen on ${key}: ${(err as Error).message}`);
+      if (!this.failed.has(key)) this.opts.log(`cannot listen on ${key}: ${(err as Error).message}`);
+      this.failed.add(key);
       return undefined;
     }
+    this.failed.delete(key);
     this.listeners.set(key, listener);
     return listener;
   }
