@@ -1,7 +1,9 @@
 // `make test`: starts the shared local control planes once, runs every test file with node's test
 // runner against them, and stops them at the end, whether the tests passed or not.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startPlanes } from './support/localcluster.ts';
 import { ownNetns } from './support/netns.ts';
 
@@ -10,6 +12,11 @@ import { ownNetns } from './support/netns.ts';
 const netns = await ownNetns(false);
 if (netns.role === 'parent') process.exit(netns.code);
 if (netns.role === 'unavailable') console.log(`# pod tests skipped: ${netns.reason}`);
+
+// Every temporary file of the run (tests, planes, pods, kubeconfigs) goes under one directory,
+// removed at the end, so not even a test that stops half-way leaves files in /tmp.
+const runTmp = mkdtempSync(join(tmpdir(), 'kubectl-federation-test-'));
+process.env.TMPDIR = runTmp;
 
 const sharedPlanes = ['host', 'member-1', 'member-2'];
 const files = process.argv.slice(2);
@@ -33,6 +40,6 @@ try {
   );
 } finally {
   await planes.stop();
-  rmSync(planes.dir, { recursive: true, force: true });
+  rmSync(runTmp, { recursive: true, force: true });
 }
 process.exit(code);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
@@ -106,6 +106,10 @@ describe('the federation control plane on the local pod runner', { skip }, () =>
     assert.equal(cmdline[0], process.execPath);
     assert.ok(cmdline.some((a) => a.includes('/opt/federation/controller-manager/controller-manager.cjs')), cmdline.join(' '));
     assert.match(readFileSync(`/proc/${c.pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);
+    // What it runs, seen from inside its own mount namespace, is the ConfigMap's code to the byte.
+    const code = await kubectlJSON<V1ConfigMap>(env, '--context=host', '-n', 'federation-system', 'get', 'configmap', 'controller-manager-code');
+    const shipped = readFileSync(`/proc/${c.pid}/root/opt/federation/controller-manager/controller-manager.cjs`, 'utf8');
+    assert.equal(shipped, code.data?.['controller-manager.cjs']);
 
     await run('federation', 'join', 'member-1');
     await run('federation', 'join', 'member-2');
