@@ -173,6 +173,9 @@ async function controller(kubeconfigPath: string, members: number): Promise<void
   client.close();
 }
 
+// Every temporary file of the run goes under one directory, removed at the end.
+const runTmp = mkdtempSync(join(tmpdir(), 'kubectl-federation-bench-'));
+process.env.TMPDIR = runTmp;
 const planes = await startPlanes(['host', 'member-1', 'federation']);
 try {
   line(`# bench: Node ${process.version}, ${new Date().toISOString()}`);
@@ -188,6 +191,6 @@ try {
   await controller(kubeconfig, 1000);
 } finally {
   await planes.stop();
-  rmSync(planes.dir, { recursive: true, force: true });
+  rmSync(runTmp, { recursive: true, force: true });
 }
 process.exit(0);
