@@ -1,6 +1,7 @@
 // `make demo`, the README's main command, runs straight through under CI=true.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { inOwnNetns } from '../support/netns.ts';
@@ -27,4 +28,9 @@ test('make demo: init, join twice, both Ready, unjoin, and everything stops', { 
   assert.match(out, /^apiserver-\S+\s+2\/2\s+Running\s/m);
   assert.match(out, /^controller-manager-\S+\s+1\/1\s+Running\s/m);
   assert.match(out, /Stopped the federation, its pods and the local control planes\.\n$/);
+  // Nothing is left: the demo's process (holder of its network namespace) and its files are gone.
+  const demoPid = Number(/nsenter --net=\/proc\/(\d+)\/ns\/net/.exec(out)?.[1]);
+  assert.throws(() => process.kill(demoPid, 0), { code: 'ESRCH' });
+  const runnerDir = /Container logs: (\S+)\/logs;/.exec(out)?.[1];
+  assert.ok(runnerDir && !existsSync(runnerDir), `${runnerDir} is removed`);
 });
