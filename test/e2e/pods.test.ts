@@ -1,11 +1,11 @@
-// The federation control plane really runs: init's pods run on the local pod runner (real
+// Pods really run: first the local pod runner's own rules, then init's pods on it (real
 // ReplicaSet, EndpointSlice, PV controllers of the host plane; every container a local process in
 // its own namespaces), and the seed design's test plan holds through kubectl plugin discovery.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Pod, V1PodSpec, V1PodStatus, V1Service } from '@kubernetes/client-node';
 import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
@@ -22,7 +22,7 @@ interface ClusterList {
   items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
 }
 
-describe('the federation control plane on the local pod runner', { skip }, () => {
+describe('pods on the local pod runner', { skip }, () => {
   let node: LocalNode;
   let env: NodeJS.ProcessEnv;
 
@@ -32,6 +32,12 @@ describe('the federation control plane on the local pod runner', { skip }, () =>
     copyFileSync(node.planes.kubeconfig, kubeconfig);
     Kubeconfig.load(kubeconfig).write({ currentContext: 'host' });
     env = pluginEnv(kubeconfig);
+    // Pods need their namespace's default ServiceAccount, which the plane's controller makes.
+    await poll(async () => ((await kubectl(env, '--context=host', 'get', 'serviceaccount', 'default')).code === 0 ? done(true) : notYet('no default ServiceAccount yet')), {
+      what: 'the default ServiceAccount',
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
   });
 
   after(async () => {
@@ -49,7 +55,7 @@ describe('the federation control plane on the local pod runner', { skip }, () =>
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}:\n${r.stdout}\n${r.stderr}\n${runnerTail()}`);
     return r.stdout;
   };
-  const runnerTail = () => readFileSync(node.runner.logFile, 'utf8').split('\n').slice(-30).join('\n');
+  const runnerTail = () => (existsSync(node.runner.logFile) ? readFileSync(node.runner.logFile, 'utf8').split('\n').slice(-30).join('\n') : '');
 
   const workers = (namespace: string, component: string): PodWorker[] =>
     node.runner.pods().filter((w) => w.pod.metadata!.namespace === namespace && w.pod.metadata!.labels?.['app.kubernetes.io/component'] === component);
@@ -82,6 +88,77 @@ describe('the federation control plane on the local pod runner', { skip }, () =>
       },
       { what: `clusters ${JSON.stringify(want)} in ${context}`, timeoutMs: 90_000, intervalMs: 500 },
     );
+
+  /** Creates objects in the host cluster with kubectl, as a user would from a file. */
+  const create = async (...objects: object[]) => {
+    const file = join(node.dir, `objects-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    await run('--context=host', 'create', '-f', file);
+  };
+  const pod = (name: string, command: string[], extra: Partial<V1PodSpec> = {}, labels: Record<string, string> = {}): V1Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: { containers: [{ name: 'main', image: NODE_IMAGE, command }], ...extra },
+  });
+  const podStatus = (name: string) => kubectlJSON<V1Pod>(env, '--context=host', 'get', 'pod', name).then((p) => p.status ?? {});
+  const waitForPod = <T>(name: string, what: string, check: (status: V1PodStatus) => T | undefined) =>
+    poll(
+      async () => {
+        const status = await podStatus(name);
+        const value = check(status);
+        return value === undefined ? notYet(JSON.stringify(status.containerStatuses?.[0]?.state ?? status.phase)) : done(value);
+      },
+      { what: `pod ${name}: ${what}`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+
+  test('the runner: restarts with back-off per restartPolicy, ends pods that may not restart, fails unknown images', async () => {
+    await create(
+      pod('crasher', ['node', '-e', 'process.exit(3)']),
+      pod('once-ok', ['node', '-e', 'process.exit(0)'], { restartPolicy: 'Never' }),
+      pod('once-fails', ['node', '-e', 'process.exit(3)'], { restartPolicy: 'Never' }),
+      { ...pod('no-image', ['server']), spec: { containers: [{ name: 'main', image: 'example.invalid/server:1', command: ['server'] }] } },
+    );
+    const crasher = await waitForPod('crasher', 'restarted twice', (s) => ((s.containerStatuses?.[0]?.restartCount ?? 0) >= 2 ? s : undefined));
+    assert.equal(crasher.phase, 'Running');
+    assert.equal(crasher.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 3);
+    assert.equal(await waitForPod('once-ok', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s.phase : undefined)), 'Succeeded');
+    const failed = await waitForPod('once-fails', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s : undefined));
+    assert.equal(failed.phase, 'Failed');
+    assert.equal(failed.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+    assert.equal(failed.containerStatuses?.[0]?.restartCount, 0);
+    const pulled = await waitForPod('no-image', 'an image error', (s) => s.containerStatuses?.[0]?.state?.waiting);
+    assert.equal(pulled.reason, 'ErrImagePull');
+    assert.match(pulled.message ?? '', /no program for image "example\.invalid\/server:1"/);
+    await run('--context=host', 'delete', 'pod', 'crasher', 'once-ok', 'once-fails', 'no-image', '--wait=false');
+  });
+
+  test('the runner: a pod reaches a Service by name; its cluster IP and node port answer on the node', async () => {
+    const server = "require('http').createServer((q, r) => r.end('hi from web')).listen(8080)";
+    const web = pod('web', ['node', '-e', server], {}, { app: 'web' });
+    web.spec!.containers[0]!.readinessProbe = { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 };
+    await create(web, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    await waitForPod('web', 'Ready', (s) => (s.containerStatuses?.[0]?.ready ? true : undefined));
+    const svc = await kubectlJSON<V1Service>(env, '--context=host', 'get', 'service', 'web');
+    // Its EndpointSlice comes from the real controller once the pod is Ready: allow it a moment.
+    const answer = (url: string) =>
+      poll(async () => done(await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text()), { what: url, timeoutMs: 30_000, intervalMs: 250 });
+    assert.equal(await answer(`http://${svc.spec!.clusterIP}/`), 'hi from web');
+    assert.equal(await answer(`http://${node.network.nodeIP}:${svc.spec!.ports![0]!.nodePort}/`), 'hi from web');
+    // From another pod: by name (the pod's hosts file) and through the Service's variables.
+    const client =
+      "fetch('http://web.default.svc/').then((r) => r.text()).then((t) => process.exit(t === 'hi from web' && process.env.WEB_SERVICE_HOST === " +
+      `'${svc.spec!.clusterIP}' ? 0 : 1), () => process.exit(2))`;
+    await create(pod('client', ['node', '-e', client], { restartPolicy: 'Never' }));
+    assert.equal(await waitForPod('client', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s.phase : undefined)), 'Succeeded');
+    await run('--context=host', 'delete', 'pod', 'web', 'client', '--wait=false');
+    await run('--context=host', 'delete', 'service', 'web');
+  });
 
   test('LoadBalancer: init, pods Running, discovery, join -> Ready, the API server survives its process and its pod, unjoin', async () => {
     const init = await run('federation', 'init');
