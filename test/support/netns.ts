@@ -48,6 +48,12 @@ export async function ownNetns(fresh: boolean): Promise<NetnsRole> {
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   process.on('SIGHUP', () => child.kill('SIGHUP'));
-  const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  const code = await new Promise<number>((resolve) => {
+    child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    child.once('error', (err) => {
+      console.error(`error: cannot create a network namespace with unshare (util-linux): ${err.message}`);
+      resolve(1);
+    });
+  });
   return { role: 'parent', code };
 }
