@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APISERVER_IMAGE, ETCD_IMAGE, NODE_IMAGE } from '../../shared/constants.ts';
+import { APISERVER_IMAGE, ETCD_IMAGE, NODE_IMAGE, NODE_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
@@ -20,6 +20,10 @@ import { localclusterBin, requireTool } from './paths.ts';
  */
 export function localImages(): ImageMap {
   const localcluster = requireTool(localclusterBin);
+  // The image's Node.js and ours must be the same release, or the pods would run something else.
+  if (process.version !== `v${NODE_VERSION}`) {
+    throw new Error(`${NODE_IMAGE} runs Node.js v${NODE_VERSION}, this is ${process.version}: run through make, or after \`. hack/env.sh\``);
+  }
   return {
     [APISERVER_IMAGE]: { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] } },
     [ETCD_IMAGE]: { programs: { etcd: [localcluster, 'etcd'] } },
