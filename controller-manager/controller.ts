@@ -10,6 +10,7 @@ import { memberCredentials } from '../shared/member-credentials.ts';
 import { probeMember } from './probe.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
 import { Reflector } from './watch.ts';
+import { kubeTime } from '../shared/kube/time.ts';
 
 export interface ControllerOptions {
   federation: RestClient;
@@ -166,7 +167,7 @@ export class ClusterController {
     const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds);
     const topology = observation.kind === 'ready' && 'client' in member ? await this.topology(name, member.client) : undefined;
 
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = kubeTime();
     const probedAt = Date.parse(previous?.find((c) => c.type === 'Ready')?.lastProbeTime ?? '') || 0;
     const stale = Date.now() - probedAt >= this.o.statusRefreshMs;
     const conditions = counted ? conditionsFor(counted, previous, now) : undefined;

@@ -2,6 +2,7 @@
 // that of several replicas exactly one probes and writes. Expiry is judged by this process's own
 // clock from when it last saw the record change, never by comparing clocks across machines.
 import { ApiError, type RestClient } from '../shared/kube/rest.ts';
+import { microTime } from '../shared/kube/time.ts';
 import { pause } from '../shared/wait.ts';
 
 interface Lease {
@@ -25,9 +26,6 @@ export interface LeaderOptions {
   renewDeadlineMs: number;
   retryPeriodMs: number;
 }
-
-/** MicroTime, as the API wants it: RFC 3339 with microseconds. */
-const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   private readonly client: RestClient;

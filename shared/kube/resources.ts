@@ -60,7 +60,3 @@ export function describe(obj: KubeObject): string {
   const ns = obj.metadata.namespace ? `${obj.metadata.namespace}/` : '';
   return `${obj.kind} ${ns}${obj.metadata.name}`;
 }
-
-export function pluralOf(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): string {
-  return info(obj.apiVersion, obj.kind).plural;
-}

@@ -5,9 +5,8 @@ import { arch, release } from 'node:os';
 import type { V1Lease, V1Node } from '@kubernetes/client-node';
 import { KUBERNETES_VERSION } from '../../shared/constants.ts';
 import { ApiError, type RestClient } from '../../shared/kube/rest.ts';
+import { kubeTime, microTime } from '../../shared/kube/time.ts';
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const micro = () => new Date().toISOString().replace(/Z$/, '000Z');
 const LEASE_SECONDS = 40;
 export const HEARTBEAT_MS = 10_000;
 
@@ -25,7 +24,7 @@ export async function registerNode(client: RestClient, name: string, address: st
     if (!(err instanceof ApiError && err.status === 409)) throw err;
   }
   const resources = { cpu: '2', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' };
-  const t = now();
+  const t = kubeTime();
   await client.request('PATCH', `/api/v1/nodes/${name}/status`, {
     contentType: 'application/merge-patch+json',
     body: {
@@ -62,7 +61,7 @@ export async function renewLease(client: RestClient, name: string): Promise<void
   const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
   const existing = await client.find<V1Lease>(path);
   if (existing) {
-    await client.request('PATCH', path, { contentType: 'application/merge-patch+json', body: { spec: { renewTime: micro() } } });
+    await client.request('PATCH', path, { contentType: 'application/merge-patch+json', body: { spec: { renewTime: microTime() } } });
     return;
   }
   await client.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
@@ -70,7 +69,7 @@ export async function renewLease(client: RestClient, name: string): Promise<void
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: micro() },
+      spec: { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() },
     },
   });
 }

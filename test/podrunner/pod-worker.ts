@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStateTerminated, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import type { RestClient } from '../../shared/kube/rest.ts';
+import { kubeTime as now } from '../../shared/kube/time.ts';
 import { launchContainer, type Mount } from './container.ts';
 import { expandReferences, ImageError, type ImageMap, localCommand } from './images.ts';
 import { createSandbox, type NodeNetwork, type Sandbox } from './network.ts';
@@ -26,7 +27,6 @@ export interface NodeContext {
 
 /** Back-off before restarting a container: the kubelet's doubling, scaled down for tests (1s .. 20s). */
 const backoffMs = (restarts: number) => Math.min(1000 * 2 ** Math.max(0, restarts - 1), 20_000);
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** How long a stopping container gets between SIGTERM and SIGKILL, at most. */
 const MAX_GRACE_MS = 10_000;
 
