@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { inOwnNetns } from '../support/netns.ts';
+import { podTestsSkip } from '../support/netns.ts';
 import { repoRoot } from '../support/paths.ts';
 
 // The demo runs pods, which needs root (test/run.ts is then in a network namespace of its own).
-const skip = !inOwnNetns() && process.env.CI !== 'true' ? 'needs root: run as root through node test/run.ts (make test)' : false;
+const skip = podTestsSkip();
 
 test('make demo: init, join twice, both Ready, unjoin, and everything stops', { skip }, async () => {
   const child = spawn(process.execPath, [join(repoRoot, 'hack', 'demo.ts')], {

@@ -12,11 +12,11 @@ import { done, notYet, poll } from '../../shared/wait.ts';
 import type { PodWorker } from '../podrunner/pod-worker.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
 import { type LocalNode, startLocalNode } from '../support/local-node.ts';
-import { inOwnNetns } from '../support/netns.ts';
+import { podTestsSkip } from '../support/netns.ts';
 import { PLUGIN_BIN, pluginEnv } from '../support/plugin-path.ts';
 
 // Pods need root and the network namespace test/run.ts makes; CI (root) must run them.
-const skip = !inOwnNetns() && process.env.CI !== 'true' ? 'needs root: run as root through node test/run.ts (make test)' : false;
+const skip = podTestsSkip();
 
 interface ClusterList {
   items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];

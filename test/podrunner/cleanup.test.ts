@@ -7,10 +7,10 @@ import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { done, notYet, poll } from '../../shared/wait.ts';
-import { inOwnNetns } from '../support/netns.ts';
+import { podTestsSkip } from '../support/netns.ts';
 import { repoRoot } from '../support/paths.ts';
 
-const skip = !inOwnNetns() && process.env.CI !== 'true' ? 'needs root: run as root through node test/run.ts (make test)' : false;
+const skip = podTestsSkip();
 
 /** The processes whose network namespace is netns. */
 function processesIn(netns: string): number[] {

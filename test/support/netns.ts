@@ -15,6 +15,13 @@ export const currentNetns = (): string => readlinkSync('/proc/self/ns/net');
 /** True inside a network namespace a test run or the demo created for itself. */
 export const inOwnNetns = (): boolean => process.env[NETNS_ENV] === currentNetns();
 
+/**
+ * node:test's skip option for tests that run pods: they need root and the namespace test/run.ts
+ * makes. Under CI=true they never skip (CI is root): there they fail instead.
+ */
+export const podTestsSkip = (): string | false =>
+  !inOwnNetns() && process.env.CI !== 'true' ? 'needs root: run as root through node test/run.ts (make test)' : false;
+
 export function assertOwnNetns(): void {
   if (!inOwnNetns()) {
     throw new Error('refusing to change this network namespace: run through `node test/run.ts` (make test) or `make demo`, which create one of their own');

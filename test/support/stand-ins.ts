@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Container } from '@kubernetes/client-node';
 import { done, notYet, poll } from '../../shared/wait.ts';
+import { expandReferences } from '../podrunner/images.ts';
 import { statusOf } from './kube.ts';
 import { localclusterBin } from './paths.ts';
 
@@ -68,7 +69,7 @@ export interface StandInPod {
 /** The command line a container runs, with $(VAR) expanded and mounts and localhost moved. */
 function containerCommand(c: V1Container, env: Record<string, string>, mounts: Map<string, string>, ip: string): string[] {
   return [...(c.command ?? []), ...(c.args ?? [])].map((arg) => {
-    let out = arg.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (m, v: string) => env[v] ?? m);
+    let out = expandReferences(arg, env);
     for (const [mountPath, dir] of mounts) out = out.split(mountPath).join(dir);
     // The pod's localhost and "all addresses" are the pod's own address here (whole addresses only).
     return out.replace(/(?<![\d.])(127\.0\.0\.1|0\.0\.0\.0)(?![\d.])/g, ip);
