@@ -1,6 +1,7 @@
 // The federation controller manager: keeps each Cluster's Ready and Offline conditions true to
-// its member's health. Runs in the host cluster (init deploys it on the stock Node.js image) or
-// anywhere with --host-kubeconfig.
+// its member's health, and propagates what users create in the federation to its members. Runs in
+// the host cluster (init deploys it on the stock Node.js image) or anywhere with --host-kubeconfig.
+// Both controllers run on one runtime (runtime/): a member registry, keyed work queues, watches.
 import { hostname } from 'node:os';
 import { Command, Option } from 'clipanion';
 import { reportError } from '../shared/cli/command.ts';
@@ -8,10 +9,17 @@ import { main } from '../shared/cli/run.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseBool, parsePort } from '../shared/flags.ts';
+import { federationIdFromUid } from '../shared/member-credentials.ts';
+import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../shared/propagation/kinds.ts';
 import { clientFromKubeconfig, inClusterClient } from './clients.ts';
-import { ClusterController } from './controller.ts';
+import { EventRecorder } from './events.ts';
+import { HealthController } from './health.ts';
 import { serveHealth } from './health-server.ts';
 import { LeaderElector } from './leader.ts';
+import { MemberRegistry } from './members.ts';
+import { PropagationController } from './propagation.ts';
+import { Controller } from './runtime/controller.ts';
+import { WorkQueue } from './runtime/queue.ts';
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
@@ -30,7 +38,7 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString()} 
 class ControllerManagerCommand extends Command {
   static override paths = [Command.Default];
   static override usage = Command.Usage({
-    description: 'Keep each member Cluster of a federation reporting whether it is Ready',
+    description: "Keep each member Cluster's health, and propagate the federation's objects to its members",
     examples: [['Outside a cluster', '$0 --kubeconfig=federation.kubeconfig --host-kubeconfig=host.kubeconfig']],
   });
 
@@ -39,14 +47,21 @@ class ControllerManagerCommand extends Command {
   hostKubeconfig = Option.String('--host-kubeconfig', { description: 'Kubeconfig of the host cluster (default: in-cluster)' });
   hostContext = Option.String('--host-context', { description: 'Context in --host-kubeconfig' });
   namespace = Option.String('--federation-namespace', { description: 'Namespace of the members\' Secrets in the host (default: $POD_NAMESPACE)' });
+  federationName = Option.String('--federation-name', 'federation', { description: 'The federation\'s name: labels every propagated copy' });
+  controllers = Option.String('--controllers', 'health,propagation', { description: 'Controllers to run: health, propagation' });
   period = Option.String('--cluster-monitor-period', '10s', { description: 'How often each member is probed' });
   probeTimeout = Option.String('--probe-timeout', '5s', { description: 'How long one probe may take' });
-  // 16 keeps a thousand members' round under a second and the process under 150 MB; a member that
-  // swallows packets holds a slot for --probe-timeout, so many such members lengthen a round.
+  // 16 keeps a thousand members' probes inside a period and the process under 150 MB; a member that
+  // swallows packets holds a slot for --probe-timeout, so many such members delay the others.
   concurrency = Option.String('--concurrency', '16', { description: 'Probes in flight at once' });
   successThreshold = Option.String('--success-threshold', '1', { description: 'Good probes in a row before Ready turns True' });
   failureThreshold = Option.String('--failure-threshold', '3', { description: 'Failed probes in a row before Ready turns False' });
   statusRefresh = Option.String('--status-refresh-period', '5m', { description: 'Refresh lastProbeTime of an unchanged status this often' });
+  propagatedKinds = Option.String('--propagated-kinds', DEFAULT_PROPAGATED_KINDS, { description: 'Kinds to propagate, comma-separated (Kind, Kind.group or plural.group)' });
+  propagationWorkers = Option.String('--propagation-workers', '8', { description: 'Objects propagated at once' });
+  resync = Option.String('--resync-period', '5m', { description: 'Compare every object with its copies at least this often (drift is put back)' });
+  grace = Option.String('--rebalance-grace-period', '1m', { description: 'How long a NotReady member keeps its replicas before they move to the others' });
+  deletionTimeout = Option.String('--deletion-timeout', '5m', { description: 'How long a deleted object waits for an unreachable member before leaving its copy there' });
   leaderElect = Option.String('--leader-elect', { tolerateBoolean: true, description: 'Elect a leader among replicas (default true)' });
   leaseDuration = Option.String('--leader-elect-lease-duration', '15s');
   renewDeadline = Option.String('--leader-elect-renew-deadline', '10s');
@@ -56,7 +71,7 @@ class ControllerManagerCommand extends Command {
   identity = Option.String('--identity', { description: 'This replica\'s name in the lease (default: $POD_NAME)' });
   healthzPort = Option.String('--healthz-port', '8080', { description: 'Port of /healthz (0: none)' });
   healthzAddress = Option.String('--healthz-bind-address', '0.0.0.0');
-  verbosity = Option.String('-v,--v', '0', { description: 'Log verbosity; 2 logs every probe round' });
+  verbosity = Option.String('-v,--v', '0', { description: 'Log verbosity; 2 logs the probes of each period' });
 
   override async execute(): Promise<number> {
     try {
@@ -79,6 +94,19 @@ class ControllerManagerCommand extends Command {
     if (leader.renewDeadlineMs >= leader.leaseDurationMs) {
       throw new InputError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
     }
+    const enabled = new Set(this.controllers.split(',').map((c) => c.trim()));
+    const unknownController = [...enabled].find((c) => c !== 'health' && c !== 'propagation');
+    if (unknownController !== undefined) throw new InputError(`--controllers: "${unknownController}" is not a controller; write health, propagation or both`);
+    let kinds: string[];
+    try {
+      kinds = parseKindList(this.propagatedKinds, '--propagated-kinds');
+    } catch (err) {
+      throw new InputError((err as Error).message);
+    }
+    const resyncMs = parseDuration(this.resync, '--resync-period');
+    const graceMs = parseDuration(this.grace, '--rebalance-grace-period');
+    const deletionTimeoutMs = parseDuration(this.deletionTimeout, '--deletion-timeout');
+    const propagationWorkers = positiveInt(this.propagationWorkers, '--propagation-workers');
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
     const federation = await clientFromKubeconfig(this.kubeconfig, undefined, 30_000);
     const host = this.hostKubeconfig ? await clientFromKubeconfig(this.hostKubeconfig, this.hostContext, 30_000) : inClusterClient(30_000);
@@ -91,58 +119,99 @@ class ControllerManagerCommand extends Command {
     const elector = leaderElect
       ? new LeaderElector(federation, { namespace: this.leaseNamespace, name: this.leaseName, identity, ...leader })
       : undefined;
-    const controller = new ClusterController({
-      federation,
-      host,
-      namespace,
-      periodMs,
-      probeTimeoutMs,
-      concurrency: positiveInt(this.concurrency, '--concurrency'),
-      thresholds: {
-        success: positiveInt(this.successThreshold, '--success-threshold'),
-        failure: positiveInt(this.failureThreshold, '--failure-threshold'),
-      },
-      statusRefreshMs: parseDuration(this.statusRefresh, '--status-refresh-period'),
-      podIP: process.env.POD_IP,
-      canWrite: () => !elector || elector.isLeader,
-      log,
-      ...(Number(this.verbosity) >= 2
-        ? {
-            onRound: (n: number, clusters: number, ms: number) =>
-              log(`round ${n}: probed ${clusters} clusters in ${ms}ms (${memory()})`),
-          }
-        : {}),
-    });
+    const members = new MemberRegistry({ federation, host, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs: 30_000, log });
+    const controllers: Controller[] = [];
+    let health: Controller | undefined;
+    if (enabled.has('health')) {
+      const reconciler = new HealthController({
+        federation,
+        members,
+        periodMs,
+        probeTimeoutMs,
+        thresholds: {
+          success: positiveInt(this.successThreshold, '--success-threshold'),
+          failure: positiveInt(this.failureThreshold, '--failure-threshold'),
+        },
+        statusRefreshMs: parseDuration(this.statusRefresh, '--status-refresh-period'),
+        log,
+      });
+      health = new Controller(reconciler, { workers: positiveInt(this.concurrency, '--concurrency'), log });
+      const queue = health.queue;
+      // New members and new credentials are probed at once; the rest every period.
+      members.on((name, change) => {
+        if (change !== 'ready') queue.add(name);
+      });
+      controllers.push(health);
+      if (Number(this.verbosity) >= 2) {
+        let before = 0;
+        setInterval(() => {
+          log(`health: probed ${reconciler.probes - before} members in the last ${periodMs}ms (${members.names().length} joined; ${memory()})`);
+          before = reconciler.probes;
+        }, periodMs).unref();
+      }
+    }
+    const caches: Promise<unknown>[] = [members.run(stop.signal)];
+    let propagation: PropagationController | undefined;
+    if (enabled.has('propagation')) {
+      const kubeSystem = await federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
+      const events = new EventRecorder(federation, log);
+      propagation = new PropagationController({
+        federation,
+        members,
+        events,
+        federationName: this.federationName,
+        ownNamespace: namespace,
+        federationId: federationIdFromUid(kubeSystem.metadata.uid),
+        kinds,
+        resyncMs,
+        graceMs,
+        deletionTimeoutMs,
+        log,
+      });
+      const controller = new Controller(propagation, { workers: propagationWorkers, log }, new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000 }));
+      propagation.enqueue = (key) => controller.queue.add(key);
+      const p = propagation;
+      members.on((name, change) => p.memberChanged(name, change));
+      caches.push((await propagation.start(stop.signal)).done);
+      controllers.push(controller);
+    }
     const server =
       healthzPort > 0
         ? await serveHealth(healthzPort, this.healthzAddress, () => {
             if (!elector?.isLeader && elector) return undefined; // a standby is healthy
-            return controller.lastRound && Date.now() - controller.lastRound > 3 * periodMs + probeTimeoutMs * 2
+            // Probes are due every period: none finished in three while members exist means stuck.
+            return health && members.names().length > 0 && health.lastDone > 0 && Date.now() - health.lastDone > 3 * periodMs + probeTimeoutMs * 2
               ? 'the probe loop has stalled'
               : undefined;
           })
         : undefined;
 
-    log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}`);
-    const caches = Promise.all([controller.clusters.run(stop.signal), controller.secrets.run(stop.signal)]);
+    log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}, controllers ${[...enabled].join(', ')}`);
+    const work = async () => {
+      // Reconciling before the caches are filled would report members' Secrets missing.
+      await members.waitForSync(stop.signal);
+      await propagation?.waitForSync(stop.signal);
+      await Promise.all(controllers.map((c) => c.run(stop.signal)));
+    };
     let code = 0;
     if (elector) {
       log(`waiting to lead (lease ${this.leaseNamespace}/${this.leaseName})`);
       if (await elector.acquire(stop.signal)) {
         log(`${identity} leads`);
-        const work = controller.run(stop.signal);
+        const running = work();
         const outcome = await elector.hold(stop.signal);
         if (outcome === 'lost') {
           log(`${identity} lost the lease: exiting so that a restart starts clean`);
           code = 1;
           stop.abort();
         }
-        await work;
+        await running;
       }
     } else {
-      await controller.run(stop.signal);
+      await work();
     }
-    await caches;
+    for (const c of controllers) c.queue.shutDown();
+    await Promise.all(caches);
     server?.close();
     federation.close();
     host.close();

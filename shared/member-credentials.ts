@@ -1,6 +1,7 @@
 // How a member's credentials are kept in its Secret in the host cluster, written by join and read
 // by the controller manager: the member's CA and a service-account token (the default), or a
 // flattened kubeconfig (join --use-kubeconfig-credentials).
+import { createHash } from 'node:crypto';
 import { UserError } from './errors.ts';
 import { Kubeconfig } from './kubeconfig.ts';
 import { type Credentials, credentialsFor } from './kube/credentials.ts';
@@ -19,4 +20,12 @@ export async function memberCredentials(data: Record<string, string> | undefined
   const token = get(MEMBER_SECRET_KEYS.token)?.toString().trim();
   if (!token) throw new UserError(`it has neither "${MEMBER_SECRET_KEYS.token}" nor "${MEMBER_SECRET_KEYS.kubeconfig}"`);
   return { server, token, ca: get(MEMBER_SECRET_KEYS.caCert) };
+}
+
+/**
+ * The federation's short identity (from its kube-system namespace's UID): labels what join creates
+ * in a member and every propagated copy, so two federations of one name never touch each other's.
+ */
+export function federationIdFromUid(uid: string): string {
+  return createHash('sha256').update(uid).digest('hex').slice(0, 6);
 }

@@ -1,7 +1,7 @@
 // Which clusters join and unjoin talk to: the federation (current context unless --context), the
 // host (what init recorded in the federation's context, unless --host-cluster-context), and the
 // member (--cluster-context, else the cluster's name). Shared by join and unjoin.
-import { createHash } from 'node:crypto';
+import { federationIdFromUid } from '../member-credentials.ts';
 import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION } from '../constants.ts';
 import { isDNSLabel } from '../duration.ts';
 import { InputError, UserError } from '../errors.ts';
@@ -96,7 +96,7 @@ export async function federationIdentity(client: RestClient, kc: Kubeconfig, ctx
       );
     }
     const ns = await client.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
-    return createHash('sha256').update(ns.metadata.uid).digest('hex').slice(0, 6);
+    return federationIdFromUid(ns.metadata.uid);
   } catch (err) {
     throw describeFailure(err, 'federation API server', ctx);
   }

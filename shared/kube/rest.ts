@@ -54,6 +54,8 @@ export interface RequestOptions {
   contentType?: string;
   query?: Record<string, string | number | boolean | undefined>;
   timeoutMs?: number;
+  /** The Accept header (default application/json): aggregated discovery asks for its own type. */
+  accept?: string;
 }
 
 /** How often a token file is read again (client-go's CachedFileTokenSource does it every minute). */
@@ -80,6 +82,8 @@ export class RestClient {
   readonly server: string;
   private readonly base: URL;
   private readonly agent: Agent;
+  /** Watches hold their connection for minutes: they get sockets of their own, never the requests'. */
+  private readonly streamAgent: Agent;
   private token: string | undefined;
   private readonly tokenFile: string | undefined;
   private tokenReadAt = Date.now();
@@ -100,19 +104,20 @@ export class RestClient {
     this.base = new URL(creds.server);
     this.token = creds.token;
     this.tokenFile = creds.tokenFile;
-    this.agent = new Agent({
-      keepAlive,
-      maxSockets: 16,
+    const tls = {
       // One TLS context for all of this client's connections: without it Node parses the CA and
       // keys again for every new connection.
       secureContext: createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }),
       rejectUnauthorized: !creds.insecureSkipTLSVerify,
       servername: creds.tlsServerName,
-    });
+    };
+    this.agent = new Agent({ keepAlive, maxSockets: 16, ...tls });
+    this.streamAgent = new Agent({ keepAlive: false, ...tls });
   }
 
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 
   /** The bearer token, read again from its file once a minute (client-go's interval). */
@@ -134,7 +139,7 @@ export class RestClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
     if (payload) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
@@ -200,7 +205,7 @@ export class RestClient {
     if (token) headers.Authorization = `Bearer ${token}`;
     this.requests += 1;
     return new Promise<void>((resolve, reject) => {
-      const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
+      const req = httpsRequest(url, { method: 'GET', headers, agent: this.streamAgent, signal }, (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

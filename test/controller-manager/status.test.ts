@@ -1,7 +1,7 @@
 // The rules that turn probes into conditions: damping, transition times, what counts as a change.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chooseServer } from '../../controller-manager/controller.ts';
+import { chooseServer } from '../../controller-manager/members.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak } from '../../controller-manager/status.ts';
 import type { Cluster, ClusterCondition } from '../../shared/manifests/federation-api.ts';
 

@@ -1,0 +1,138 @@
+// The health controller: reconcile(name) probes one member (/readyz, per-probe timeout) and keeps
+// its Cluster's Ready and Offline conditions true to what the probes found, then asks to be called
+// again after one period. New members and new credentials are probed at once (the registry's
+// events enqueue them); the shared runtime bounds how many probes are in flight.
+import { FEDERATION_API_VERSION } from '../shared/constants.ts';
+import { errorMessage } from '../shared/errors.ts';
+import { objectPath } from '../shared/kube/resources.ts';
+import type { RestClient } from '../shared/kube/rest.ts';
+import { kubeTime } from '../shared/kube/time.ts';
+import type { Cluster, ClusterCondition } from '../shared/manifests/federation-api.ts';
+import type { MemberRegistry } from './members.ts';
+import { probeMember } from './probe.ts';
+import type { ReconcileResult, Reconciler } from './runtime/controller.ts';
+import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
+
+export interface HealthOptions {
+  federation: RestClient;
+  members: MemberRegistry;
+  periodMs: number;
+  probeTimeoutMs: number;
+  thresholds: Thresholds;
+  /** How long an unchanged status may go without a fresh lastProbeTime. */
+  statusRefreshMs: number;
+  log: (line: string) => void;
+}
+
+interface NodeList {
+  items: { metadata?: { labels?: Record<string, string> } }[];
+}
+
+const ZONE = 'topology.kubernetes.io/zone';
+const REGION = 'topology.kubernetes.io/region';
+
+export class HealthController implements Reconciler {
+  readonly name = 'health';
+  /** Probes done so far: the --v=2 log and the benchmarks read it. */
+  probes = 0;
+  private readonly o: HealthOptions;
+  private readonly streaks = new Map<string, Streak>();
+  private readonly zonesCheckedAt = new Map<string, number>();
+  /**
+   * The status last written for a cluster and the version of the object it was written over: until
+   * the watch brings the write back, the cache is older than what we know (client-go's mutation cache).
+   */
+  private readonly written = new Map<string, { over: string | undefined; status: Cluster['status'] }>();
+
+  constructor(o: HealthOptions) {
+    this.o = o;
+  }
+
+  /** Zones and region from the member's nodes, refreshed every few minutes. */
+  private async topology(name: string, client: RestClient): Promise<{ zones: string[]; region?: string } | undefined> {
+    const last = this.zonesCheckedAt.get(name) ?? 0;
+    if (Date.now() - last < Math.max(5 * this.o.periodMs, 60_000)) return undefined;
+    this.zonesCheckedAt.set(name, Date.now());
+    try {
+      const nodes = await client.get<NodeList>('/api/v1/nodes', { query: { limit: 500 }, timeoutMs: this.o.probeTimeoutMs });
+      const zones = new Set<string>();
+      let region: string | undefined;
+      for (const n of nodes.items) {
+        const labels = n.metadata?.labels ?? {};
+        if (labels[ZONE]) zones.add(labels[ZONE]);
+        region ??= labels[REGION];
+      }
+      return { zones: [...zones].sort(), ...(region ? { region } : {}) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async reconcile(name: string): Promise<ReconcileResult | void> {
+    const cluster = this.o.members.cluster(name);
+    if (!cluster) {
+      // Gone: forget it; no next probe.
+      this.streaks.delete(name);
+      this.zonesCheckedAt.delete(name);
+      this.written.delete(name);
+      return;
+    }
+    const mine = this.written.get(name);
+    const known = mine && mine.over === cluster.metadata.resourceVersion ? mine.status : cluster.status;
+    const client = await this.o.members.probeClient(name);
+    const observation = 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
+    this.probes += 1;
+    const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
+    this.streaks.set(name, streak);
+    const previous = known?.conditions;
+    const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds);
+    const topology = observation.kind === 'ready' && !('kind' in client) ? await this.topology(name, client) : undefined;
+
+    const now = kubeTime();
+    const probedAt = Date.parse(previous?.find((c) => c.type === 'Ready')?.lastProbeTime ?? '') || 0;
+    const stale = Date.now() - probedAt >= this.o.statusRefreshMs;
+    const conditions = counted ? conditionsFor(counted, previous, now) : undefined;
+    const changed = conditions !== undefined && conditionsDiffer(previous, conditions);
+    const topologyChanged =
+      topology !== undefined &&
+      (JSON.stringify(topology.zones) !== JSON.stringify(known?.zones ?? []) || topology.region !== known?.region);
+    const next = { requeueAfterMs: this.o.periodMs };
+    if (!changed && !topologyChanged && !stale) return next;
+    const status: Cluster['status'] = { ...known };
+    // Nothing new to say but time passed: refresh the probe time, keep the rest as it is.
+    status.conditions = conditions ?? conditionsFor(decidedSoFar(previous), previous, now);
+    if (topology) {
+      status.zones = topology.zones;
+      if (topology.region) status.region = topology.region;
+    }
+    try {
+      await this.o.federation.request<Cluster>('PATCH', `${objectPath(FEDERATION_API_VERSION, 'Cluster', name)}/status`, {
+        body: { status },
+        contentType: 'application/merge-patch+json',
+      });
+      // The Cluster watch brings the new status into the registry (and tells the other controllers).
+      this.written.set(name, { over: cluster.metadata.resourceVersion, status });
+      if (changed) {
+        const ready = status.conditions.find((c) => c.type === 'Ready');
+        this.o.log(`cluster ${name}: Ready=${ready?.status} (${ready?.reason}: ${ready?.message})`);
+      }
+    } catch (err) {
+      this.o.log(`cluster ${name}: writing status failed: ${errorMessage(err)}`);
+    }
+    return next;
+  }
+}
+
+/** The observation the current Ready condition stands for (to refresh it unchanged). */
+function decidedSoFar(previous: ClusterCondition[] | undefined): Observation {
+  const ready = previous?.find((c) => c.type === 'Ready');
+  if (!ready || ready.status === 'True') return { kind: 'ready' };
+  const kind = (Object.entries({
+    ClusterNotReady: 'notReady',
+    ClusterNotReachable: 'unreachable',
+    Unauthorized: 'unauthorized',
+    InvalidSpec: 'invalidSpec',
+    SecretMissing: 'secretMissing',
+  }).find(([reason]) => reason === ready.reason)?.[1] ?? 'notReady') as Exclude<Observation['kind'], 'ready'>;
+  return { kind, message: ready.message ?? '' };
+}

@@ -1,0 +1,114 @@
+// A keyed work queue in the manner of client-go's workqueue: a key waiting is held once however many
+// events name it, a key being worked on is never handed to a second worker (an event meanwhile
+// re-queues it for after), and a key whose work failed comes back after a per-key exponential
+// back-off, so one broken object never slows the others.
+
+export interface QueueOptions {
+  /** First retry delay of a failing key; doubles per failure. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export class WorkQueue {
+  private readonly ready: string[] = [];
+  private head = 0;
+  /** Keys waiting to be handed out (in `ready`, or to be re-added when their work ends). */
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, { due: number; timer: NodeJS.Timeout }>();
+  private waiters: (() => void)[] = [];
+  private shut = false;
+  private readonly o: QueueOptions;
+
+  constructor(o: QueueOptions = { baseDelayMs: 200, maxDelayMs: 60_000 }) {
+    this.o = o;
+  }
+
+  get length(): number {
+    return this.ready.length - this.head;
+  }
+
+  add(key: string): void {
+    if (this.shut || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    this.ready.push(key);
+    this.waiters.shift()?.();
+  }
+
+  /** Adds key once ms have passed; an earlier pending add of the same key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shut) return;
+    if (ms <= 0) return this.add(key);
+    const due = Date.now() + ms;
+    const known = this.delayed.get(key);
+    if (known && known.due <= due) return;
+    if (known) clearTimeout(known.timer);
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    // A queue's timers never keep the process alive on their own.
+    timer.unref();
+    this.delayed.set(key, { due, timer });
+  }
+
+  /** Re-adds a key whose work failed, after its back-off: base * 2^(failures - 1), capped. */
+  addRateLimited(key: string): number {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const delay = Math.min(this.o.baseDelayMs * 2 ** Math.min(n - 1, 30), this.o.maxDelayMs);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** The key's work succeeded: its next failure starts the back-off afresh. */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The next key to work on, or undefined once the signal aborts or the queue shuts down. */
+  async get(signal: AbortSignal): Promise<string | undefined> {
+    while (this.length === 0) {
+      if (signal.aborted || this.shut) return undefined;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.waiters.push(wake);
+        signal.addEventListener('abort', wake, { once: true });
+      });
+    }
+    const key = this.ready[this.head++]!;
+    // Compact now and then, so a long-lived queue does not keep every key it ever held.
+    if (this.head > 1024 && this.head * 2 > this.ready.length) {
+      this.ready.splice(0, this.head);
+      this.head = 0;
+    }
+    this.dirty.delete(key);
+    this.processing.add(key);
+    return key;
+  }
+
+  /** Work on key ended: if it was added meanwhile, it is queued again now. */
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.ready.push(key);
+      this.waiters.shift()?.();
+    }
+  }
+
+  shutDown(): void {
+    this.shut = true;
+    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
