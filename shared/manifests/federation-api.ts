@@ -118,16 +118,121 @@ export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition
   };
 }
 
+/** What the controller manager reports of one propagated object: one per object, read-only for users. */
+export interface Propagation {
+  apiVersion: string;
+  kind: 'Propagation';
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: { resource: { apiVersion: string; kind: string; name: string; namespace?: string } };
+  status: {
+    /** "member-1,member-2": where it goes. */
+    clusterNames: string;
+    /** "2/2": members holding the current object, of those selected. */
+    applied: string;
+    /** "1/2": members where it is healthy (workloads available; other kinds: applied). */
+    healthy: string;
+    clusters: PropagationClusterStatus[];
+    /** Why nothing was propagated (a bad placement annotation), with what to write instead. */
+    message?: string;
+  };
+}
+
+export interface PropagationClusterStatus {
+  cluster: string;
+  applied: boolean;
+  healthy: boolean;
+  replicas?: number;
+  /** The member copy's generation and what its controller has observed of it. */
+  generation?: number;
+  observedGeneration?: number;
+  /** The last error, one line with the fix. */
+  error?: string;
+}
+
+export function propagationCRD(federation: string): Typed<V1CustomResourceDefinition> {
+  const str = { type: 'string' };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: metadata(`propagations.${FEDERATION_GROUP}`, federation),
+    spec: {
+      group: FEDERATION_GROUP,
+      scope: 'Namespaced',
+      names: { plural: 'propagations', singular: 'propagation', kind: 'Propagation', listKind: 'PropagationList', shortNames: ['prop'], categories: ['federation'] },
+      versions: [
+        {
+          name: FEDERATION_VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [
+            { name: 'Kind', type: 'string', jsonPath: '.spec.resource.kind' },
+            { name: 'Clusters', type: 'string', jsonPath: '.status.clusterNames' },
+            { name: 'Applied', type: 'string', jsonPath: '.status.applied' },
+            { name: 'Healthy', type: 'string', jsonPath: '.status.healthy' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: "Where one object of the federation was propagated, and how each member's copy is doing. Written by the controller manager; cluster-scoped objects' records live in the default namespace.",
+              properties: {
+                spec: {
+                  type: 'object',
+                  properties: {
+                    resource: {
+                      type: 'object',
+                      properties: { apiVersion: str, kind: str, name: str, namespace: str },
+                    },
+                  },
+                },
+                status: {
+                  type: 'object',
+                  properties: {
+                    clusterNames: str,
+                    applied: str,
+                    healthy: str,
+                    message: str,
+                    clusters: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          cluster: str,
+                          applied: { type: 'boolean' },
+                          healthy: { type: 'boolean' },
+                          replicas: { type: 'integer' },
+                          generation: { type: 'integer' },
+                          observedGeneration: { type: 'integer' },
+                          error: str,
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
 export function controllerManagerClusterRole(federation: string): Typed<V1ClusterRole> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: metadata(CONTROLLER_MANAGER_ROLE, federation),
+    // Propagation reads every kind it propagates, holds them with a finalizer (patch), writes their
+    // status, and empties terminating namespaces as Kubernetes' namespace controller would (the
+    // federation runs none): that needs list and delete of whatever a namespace may hold.
     rules: [
-      { apiGroups: [FEDERATION_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [FEDERATION_GROUP], resources: ['clusters/status'], verbs: ['get', 'update', 'patch'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch', 'patch', 'delete', 'deletecollection'] },
+      { apiGroups: [''], resources: ['namespaces/finalize'], verbs: ['update'] },
+      { apiGroups: [FEDERATION_GROUP], resources: ['clusters/status'], verbs: ['update'] },
+      { apiGroups: [FEDERATION_GROUP], resources: ['propagations'], verbs: ['create', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'update'] },
+      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create'] },
     ],
   };
 }
@@ -144,5 +249,5 @@ export function controllerManagerClusterRoleBinding(federation: string): Typed<V
 
 /** Everything init installs into the federation, in order. */
 export function federationAPIObjects(federation: string) {
-  return [clusterCRD(federation), controllerManagerClusterRole(federation), controllerManagerClusterRoleBinding(federation)];
+  return [clusterCRD(federation), propagationCRD(federation), controllerManagerClusterRole(federation), controllerManagerClusterRoleBinding(federation)];
 }

@@ -1,19 +1,20 @@
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { RecordingTarget } from '../../kube/target.ts';
-import { clusterCRD, controllerManagerClusterRole, controllerManagerClusterRoleBinding } from '../../manifests/federation-api.ts';
+import { clusterCRD, controllerManagerClusterRole, controllerManagerClusterRoleBinding, propagationCRD } from '../../manifests/federation-api.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll } from '../../wait.ts';
 import type { InitData } from '../data.ts';
 
-/** Installs the Cluster resource and the controller manager's permissions into the federation. */
+/** Installs the Cluster and Propagation resources and the controller manager's permissions into the federation. */
 export const installFederationAPI: Step<InitData> = {
   name: 'install-federation-api',
-  title: () => 'Installing the federation API (Cluster resource)',
+  title: () => 'Installing the federation API (Cluster and Propagation resources)',
   run: async (d) => {
     d.federation ??= new RecordingTarget();
     const federation = d.federation;
     const [crd] = await Promise.all([
       federation.apply(clusterCRD(d.cfg.name)),
+      federation.apply(propagationCRD(d.cfg.name)),
       federation.apply(controllerManagerClusterRole(d.cfg.name)),
       federation.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
     ]);

@@ -1,0 +1,115 @@
+// From the federation's object to the copy a member gets: everything the user wrote, less what the
+// federation's API server or a member assigns (status, identity, cluster IPs, node ports it
+// allocated, a Job's generated selector), plus the labels that mark the copy as this federation's.
+import { FEDERATION_LABEL } from '../constants.ts';
+import { ANNOTATIONS, PROPAGATED_BY_LABEL } from './annotations.ts';
+
+export interface FederatedObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    [key: string]: unknown;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface CopyOptions {
+  federationName: string;
+  federationId: string;
+  /** This member's replicas; undefined leaves spec.replicas out (a member HPA owns it). */
+  replicas?: number;
+  /** The federation's API server allocated no node ports this object's user did not set. */
+  userSetNodePorts: boolean;
+}
+
+/** Annotations that belong to the federation's copy only. */
+const DROPPED_ANNOTATIONS = [/^kubectl\.kubernetes\.io\/last-applied-configuration$/, /^deployment\.kubernetes\.io\//, /^pv\.kubernetes\.io\//, /^volume\.(beta\.)?kubernetes\.io\//];
+const OURS = new Set<string>(Object.values(ANNOTATIONS));
+const JOB_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export function memberCopy(fed: FederatedObject, o: CopyOptions): FederatedObject {
+  const { metadata, ...rest } = clone(fed);
+  delete rest.status;
+  const annotations = Object.fromEntries(
+    Object.entries(metadata.annotations ?? {}).filter(([k]) => !OURS.has(k) && !DROPPED_ANNOTATIONS.some((re) => re.test(k))),
+  );
+  const copy: FederatedObject = {
+    ...rest,
+    metadata: {
+      name: metadata.name,
+      ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+      labels: { ...metadata.labels, [FEDERATION_LABEL]: o.federationName, [PROPAGATED_BY_LABEL]: o.federationId },
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+  };
+  const spec = copy.spec;
+  switch (fed.kind) {
+    case 'Namespace':
+      // Its finalizers are the member's own.
+      delete copy.spec;
+      break;
+    case 'ServiceAccount':
+      delete copy.secrets;
+      break;
+    case 'Service': {
+      if (!spec) break;
+      if (spec.clusterIP !== 'None') delete spec.clusterIP;
+      delete spec.clusterIPs;
+      delete spec.ipFamilies;
+      if (spec.ipFamilyPolicy === 'SingleStack') delete spec.ipFamilyPolicy;
+      delete spec.healthCheckNodePort;
+      if (!o.userSetNodePorts) for (const p of (spec.ports as { nodePort?: number }[] | undefined) ?? []) delete p.nodePort;
+      break;
+    }
+    case 'Job': {
+      if (!spec || spec.manualSelector === true) break;
+      delete spec.selector;
+      const labels = (spec.template as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels;
+      for (const l of JOB_LABELS) delete labels?.[l];
+      break;
+    }
+    case 'PersistentVolumeClaim':
+      delete spec?.volumeName;
+      break;
+  }
+  if (spec && hasReplicas(fed.kind)) {
+    if (o.replicas === undefined) delete spec.replicas;
+    else spec.replicas = o.replicas;
+  }
+  return copy;
+}
+
+/** Kinds whose spec.replicas the federation divides among members. */
+export const hasReplicas = (kind: string): boolean => kind === 'Deployment' || kind === 'StatefulSet' || kind === 'ReplicaSet';
+
+/**
+ * True when every field of want is in got with the same value (got may have more: defaults, and
+ * what the member's controllers add). Lists must be as long, item by item.
+ */
+export function isSubset(want: unknown, got: unknown): boolean {
+  if (want === got) return true;
+  if (Array.isArray(want)) {
+    return Array.isArray(got) && want.length === got.length && want.every((w, i) => isSubset(w, got[i]));
+  }
+  if (want !== null && typeof want === 'object') {
+    // An empty map the server did not keep ("resources: {}") is no difference.
+    if (got === undefined && Object.keys(want).length === 0) return true;
+    if (got === null || typeof got !== 'object' || Array.isArray(got)) return false;
+    const g = got as Record<string, unknown>;
+    return Object.entries(want as Record<string, unknown>).every(([k, v]) => isSubset(v, g[k]));
+  }
+  return false;
+}

@@ -1,0 +1,59 @@
+// Which kinds the federation propagates. The controller manager resolves these words through the
+// federation's discovery; join needs the same list for the member's role before any controller
+// runs, so the built-in kinds' resources are also written down here (they never move).
+import { type ApiResource, findResource } from '../kube/discovery.ts';
+
+type Builtin = Pick<ApiResource, 'group' | 'version' | 'kind' | 'plural' | 'namespaced'>;
+
+const builtin = (group: string, version: string, kind: string, plural: string, namespaced = true): Builtin => ({ group, version, kind, plural, namespaced });
+
+/** The default of --propagated-kinds, in the order they are created in a member. */
+export const DEFAULT_PROPAGATED: Builtin[] = [
+  builtin('', 'v1', 'Namespace', 'namespaces', false),
+  builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
+  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  builtin('', 'v1', 'ServiceAccount', 'serviceaccounts'),
+  builtin('', 'v1', 'ConfigMap', 'configmaps'),
+  builtin('', 'v1', 'Secret', 'secrets'),
+  builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
+  builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
+  builtin('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+  builtin('', 'v1', 'Service', 'services'),
+  builtin('apps', 'v1', 'Deployment', 'deployments'),
+  builtin('apps', 'v1', 'StatefulSet', 'statefulsets'),
+  builtin('apps', 'v1', 'DaemonSet', 'daemonsets'),
+  builtin('batch', 'v1', 'Job', 'jobs'),
+  builtin('batch', 'v1', 'CronJob', 'cronjobs'),
+  builtin('networking.k8s.io', 'v1', 'Ingress', 'ingresses'),
+  builtin('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
+];
+
+export const DEFAULT_PROPAGATED_KINDS = DEFAULT_PROPAGATED.map((r) => (r.group ? `${r.kind}.${r.group}` : r.kind)).join(',');
+
+/** "Deployment.apps,ConfigMap,widgets.example.com" as words; an empty entry is an error. */
+export function parseKindList(value: string, flag: string): string[] {
+  const words = value.split(',').map((w) => w.trim());
+  const bad = words.find((w) => !/^[A-Za-z][A-Za-z0-9]*(\.[a-z0-9]([a-z0-9.-]*[a-z0-9])?)?$/.test(w));
+  if (bad !== undefined) {
+    throw new Error(`${flag}: "${bad}" is not a kind such as Deployment, Deployment.apps or widgets.example.com (comma-separated)`);
+  }
+  return words;
+}
+
+/** The words resolved through resources (a server's discovery); unknown words listed apart. */
+export function resolveKinds(words: string[], resources: ApiResource[]): { found: ApiResource[]; unknown: string[] } {
+  const found: ApiResource[] = [];
+  const unknown: string[] = [];
+  for (const w of words) {
+    const r = findResource(resources, w);
+    if (!r) unknown.push(w);
+    else if (!found.some((f) => f.group === r.group && f.kind === r.kind)) found.push(r);
+  }
+  return { found, unknown };
+}
+
+/** The built-in table as discovery would give it, for callers that resolve without a server. */
+export function builtinResources(): ApiResource[] {
+  return DEFAULT_PROPAGATED.map((r) => ({ ...r, verbs: [], status: false, preferred: true }));
+}

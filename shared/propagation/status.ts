@@ -1,0 +1,149 @@
+// The federation object's native status, combined from its members' copies, so plain kubectl tells
+// the truth: replicas summed, observedGeneration current only when every member has observed the
+// current template, and conditions that make `kubectl rollout status` wait for the slowest member and
+// fail when one fails. Pure functions: tested without a server.
+import type { FederatedObject } from './copy.ts';
+
+export interface MemberCopy {
+  cluster: string;
+  /** The member's copy as last seen; undefined when it has none (yet). */
+  object?: FederatedObject;
+  /** The copy holds what the federation wants now (the apply went through). */
+  current: boolean;
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+
+type Status = Record<string, unknown> & { conditions?: Condition[]; observedGeneration?: number };
+
+const num = (s: Status | undefined, field: string): number => (typeof s?.[field] === 'number' ? (s[field]) : 0);
+const cond = (s: Status | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+
+/** The copy's controller has seen its current spec. */
+export function observed(copy: MemberCopy): boolean {
+  const o = copy.object;
+  if (!copy.current || !o) return false;
+  const s = o.status;
+  return Number(s?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0);
+}
+
+const SUMMED: Record<string, string[]> = {
+  Deployment: ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'],
+  ReplicaSet: ['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'],
+  StatefulSet: ['replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas'],
+  DaemonSet: ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable'],
+  Job: ['active', 'failed', 'ready'],
+};
+
+/** Kinds whose status this combines; others get none. */
+export const hasAggregatedStatus = (kind: string): boolean => kind in SUMMED || kind === 'Service';
+
+/** A condition that keeps its times while its status and reason stay the same. */
+function keepTimes(next: Condition, previous: Condition | undefined, now: string): Condition {
+  const same = previous && previous.status === next.status && previous.reason === next.reason;
+  return {
+    ...next,
+    lastUpdateTime: same && previous.message === next.message ? (previous.lastUpdateTime ?? now) : now,
+    lastTransitionTime: same ? (previous.lastTransitionTime ?? now) : now,
+  };
+}
+
+function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | undefined, now: string): Condition[] {
+  if (kind !== 'Deployment') return [];
+  const failed = copies.find((c) => cond(c.object?.status as Status, 'Progressing')?.reason === 'ProgressDeadlineExceeded');
+  const unavailable = copies.filter((c) => cond(c.object?.status as Status, 'Available')?.status !== 'True').map((c) => c.cluster);
+  const complete = copies.every((c) => observed(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'NewReplicaSetAvailable');
+  const available: Condition = unavailable.length === 0
+    ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `available in every member (${copies.length})` }
+    : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: `not available in ${unavailable.join(', ')}` };
+  const progressing: Condition = failed
+    ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `cluster ${failed.cluster}: ${cond(failed.object?.status, 'Progressing')?.message ?? 'progress deadline exceeded'}` }
+    : complete
+      ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'rolled out in every member' }
+      : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: 'rolling out in the members' };
+  return [keepTimes(available, cond(prev, 'Available'), now), keepTimes(progressing, cond(prev, 'Progressing'), now)];
+}
+
+function jobStatus(copies: MemberCopy[], prev: Status | undefined, now: string): Status {
+  const status: Status = {};
+  for (const f of SUMMED.Job!) status[f] = copies.reduce((s, c) => s + num(c.object?.status as Status, f), 0);
+  // Every member runs the whole Job: succeeded is what each has reached at least.
+  status.succeeded = copies.length === 0 ? 0 : Math.min(...copies.map((c) => num(c.object?.status as Status, 'succeeded')));
+  const starts = copies.map((c) => (c.object?.status)?.startTime).filter((t): t is string => typeof t === 'string').sort();
+  if (starts[0]) status.startTime = starts[0];
+  const failedIn = copies.find((c) => cond(c.object?.status as Status, 'Failed')?.status === 'True');
+  const allComplete = copies.length > 0 && copies.every((c) => cond(c.object?.status as Status, 'Complete')?.status === 'True');
+  const conditions: Condition[] = [];
+  if (failedIn) {
+    const f = cond(failedIn.object?.status, 'Failed')!;
+    conditions.push(keepTimes({ type: 'FailureTarget', status: 'True', reason: f.reason ?? 'BackoffLimitExceeded', message: `cluster ${failedIn.cluster}: ${f.message ?? ''}` }, cond(prev, 'FailureTarget'), now));
+    conditions.push(keepTimes({ type: 'Failed', status: 'True', reason: f.reason ?? 'BackoffLimitExceeded', message: `cluster ${failedIn.cluster}: ${f.message ?? ''}` }, cond(prev, 'Failed'), now));
+  } else if (allComplete) {
+    const ends = copies.map((c) => (c.object?.status)?.completionTime).filter((t): t is string => typeof t === 'string').sort();
+    conditions.push(keepTimes({ type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'complete in every member' }, cond(prev, 'SuccessCriteriaMet'), now));
+    conditions.push(keepTimes({ type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'complete in every member' }, cond(prev, 'Complete'), now));
+    status.completionTime = ends.at(-1) ?? now;
+  }
+  if (conditions.length > 0) status.conditions = conditions;
+  return status;
+}
+
+/**
+ * The status the federation's object should have, or undefined for kinds without one.
+ * `generation` is the federation object's; `prev` its present status (for condition times).
+ */
+export function aggregateStatus(kind: string, generation: number, copies: MemberCopy[], prev: Status | undefined, now: string): Status | undefined {
+  if (kind === 'Service') {
+    const ingress = copies.flatMap((c) => ((c.object?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []));
+    return { loadBalancer: ingress.length > 0 ? { ingress } : {} };
+  }
+  const fields = SUMMED[kind];
+  if (!fields) return undefined;
+  const everyObserved = copies.every(observed);
+  // Until every member has seen this generation, the federation's object has not either.
+  const observedGeneration = everyObserved ? generation : Math.min(prev?.observedGeneration ?? 0, Math.max(generation - 1, 0));
+  if (kind === 'Job') return jobStatus(copies, prev, now);
+  const status: Status = { observedGeneration };
+  for (const f of fields) status[f] = copies.reduce((s, c) => s + num(c.object?.status as Status, f), 0);
+  if (kind === 'StatefulSet') {
+    const revisions = copies.map((c) => c.object?.status);
+    const update = revisions[0]?.updateRevision;
+    const settled = revisions.every((s) => s?.updateRevision !== undefined && s.updateRevision === s.currentRevision);
+    if (typeof update === 'string') {
+      status.updateRevision = update;
+      status.currentRevision = settled ? update : `${update}-rolling`;
+    }
+  }
+  const conditions = workloadConditions(kind, copies, prev, now);
+  if (conditions.length > 0) status.conditions = conditions;
+  return status;
+}
+
+/** JSON with keys sorted at every level, so equal values print equal. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** True when the statuses differ in anything but condition times; fields of a not in b are ignored. */
+export function statusDiffers(a: Status | undefined, b: Status): boolean {
+  const strip = (s: Status | undefined) => {
+    const picked = Object.fromEntries(Object.keys(b).map((k) => [k, s?.[k]]));
+    if (Array.isArray(picked.conditions)) {
+      picked.conditions = (picked.conditions as Condition[]).map((c) => ({ ...c, lastUpdateTime: undefined, lastTransitionTime: undefined }));
+    }
+    return canonical(picked);
+  };
+  return strip(a) !== strip(b);
+}
