@@ -7,6 +7,8 @@ export interface OutputOptions {
   /** Colours and live lines: only on a terminal, never with NO_COLOR. */
   color?: boolean;
   quiet?: boolean;
+  /** Where warnings go (kubectl: standard error); default: stream. */
+  warnings?: NodeJS.WritableStream;
 }
 
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -16,6 +18,7 @@ export class Output {
   private readonly tty: boolean;
   private readonly color: boolean;
   private readonly quiet: boolean;
+  private readonly warnings: NodeJS.WritableStream | undefined;
   /** What the cursor sits after: nothing, an unfinished "title... ", or a live progress line. */
   private open: 'none' | 'title' | 'spinner' = 'none';
   private title = '';
@@ -28,6 +31,7 @@ export class Output {
     this.tty = options.stream.isTTY === true;
     this.color = options.color ?? (this.tty && !process.env.NO_COLOR);
     this.quiet = options.quiet ?? false;
+    this.warnings = options.warnings;
   }
 
   private write(text: string): void {
@@ -92,7 +96,8 @@ export class Output {
 
   warn(text: string): void {
     this.closeLine();
-    this.write(`${this.paint(33, 'warning:')} ${text}\n`);
+    if (this.warnings) this.warnings.write(`warning: ${text}\n`);
+    else this.write(`${this.paint(33, 'warning:')} ${text}\n`);
   }
 
   /** Leaves the output on a fresh line (before an error is printed, say). */

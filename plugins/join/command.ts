@@ -25,6 +25,8 @@ export class JoinCommand extends MembershipCommand {
     examples: [
       ['Join the cluster of context "mycluster"', 'kubectl federation join mycluster'],
       ['A context whose name is not a valid cluster name', 'kubectl federation join --cluster-context=gke_project_zone_prod prod'],
+      ['Label it for placement', 'kubectl federation join mycluster --cluster-labels=region=eu,tier=prod'],
+      ['Allow a custom resource to be propagated too', 'kubectl federation join mycluster --propagated-kinds=Deployment.apps,ConfigMap,widgets.example.com'],
       ['Show the objects join would create', 'kubectl federation join mycluster --dry-run -o yaml'],
     ],
   });
@@ -33,6 +35,10 @@ export class JoinCommand extends MembershipCommand {
     tolerateBoolean: true,
     description: "Store the context's own credentials instead of creating a service account",
   });
+  propagatedKinds = Option.String('--propagated-kinds', {
+    description: "Kinds the federation may propagate into this cluster (its role allows exactly these; default: the controller manager's default list)",
+  });
+  clusterLabels = Option.Array('--cluster-labels', { description: 'Labels of the Cluster, key=value,... (placement selects clusters by them)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects join would create; create nothing' });
   output = Option.String('-o,--output', 'yaml', { description: 'With --dry-run: yaml or json' });
 

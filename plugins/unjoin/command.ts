@@ -8,16 +8,19 @@ export class UnjoinCommand extends MembershipCommand {
     description: 'Remove a cluster from the federation',
     details: `
       Deletes the Cluster from the federation, its credentials from the host cluster, and the
-      service account and RBAC this federation created in the cluster. A cluster that cannot be
-      reached is reported; the rest is removed anyway.
+      service account and RBAC this federation created in the cluster. What the federation
+      propagated into the cluster keeps running there (unjoin says how many objects it left) unless
+      --delete-propagated. A cluster that cannot be reached is reported; the rest is removed anyway.
     `,
     examples: [
       ['Remove the cluster "mycluster"', 'kubectl federation unjoin mycluster'],
       ['Succeed even if it is not joined', 'kubectl federation unjoin mycluster --ignore-not-found'],
+      ['Also delete what the federation propagated there', 'kubectl federation unjoin mycluster --delete-propagated'],
     ],
   });
 
   ignoreNotFound = Option.Boolean('--ignore-not-found', false, { description: 'Succeed when the cluster is not joined' });
+  deletePropagated = Option.Boolean('--delete-propagated', false, { description: 'Delete the objects the federation propagated into the cluster (default: leave them running)' });
 
   protected override async run(): Promise<number> {
     const { unjoinCommand } = await import('../../shared/join/command.ts');

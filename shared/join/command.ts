@@ -1,6 +1,8 @@
 // What `join` and `unjoin` do with their flags. Loaded only when one of them runs.
 import { parseDuration } from '../duration.ts';
-import { parseBool, parseOneOf } from '../flags.ts';
+import { InputError } from '../errors.ts';
+import { parseBool, parseKeyValues, parseOneOf } from '../flags.ts';
+import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
@@ -35,7 +37,7 @@ function common(input: MembershipInput) {
 }
 
 export async function joinCommand(
-  input: MembershipInput & { useKubeconfigCredentials?: string | boolean; dryRun: boolean; output: string },
+  input: MembershipInput & { useKubeconfigCredentials?: string | boolean; propagatedKinds?: string; clusterLabels?: string[]; dryRun: boolean; output: string },
   streams: Streams,
 ): Promise<number> {
   const format = parseOneOf(input.output, ['yaml', 'json'] as const, '--output');
@@ -43,6 +45,8 @@ export async function joinCommand(
   const result = await runJoin({
     ...common(input),
     useKubeconfigCredentials: parseBool(input.useKubeconfigCredentials, '--use-kubeconfig-credentials', false),
+    propagatedKinds: kindsFlag(input.propagatedKinds),
+    clusterLabels: labelsFlag(input.clusterLabels),
     dryRun: input.dryRun,
     out,
   });
@@ -58,9 +62,29 @@ export async function joinCommand(
   return 0;
 }
 
-export async function unjoinCommand(input: MembershipInput & { ignoreNotFound: boolean }, streams: Streams): Promise<number> {
-  const out = new Output({ stream: streams.stdout });
-  const result = await runUnjoin({ ...common(input), ignoreNotFound: input.ignoreNotFound, out });
+function kindsFlag(value: string | undefined): string[] {
+  try {
+    return parseKindList(value ?? DEFAULT_PROPAGATED_KINDS, '--propagated-kinds');
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+function labelsFlag(values: string[] | undefined): Record<string, string> {
+  const labels = parseKeyValues(values, '--cluster-labels');
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(k)) throw new InputError(`--cluster-labels: "${k}" is not a label key such as region or example.com/tier`);
+    if (!LABEL_VALUE.test(v)) throw new InputError(`--cluster-labels: "${v}" (for ${k}) is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+  }
+  return labels;
+}
+
+export async function unjoinCommand(input: MembershipInput & { ignoreNotFound: boolean; deletePropagated: boolean }, streams: Streams): Promise<number> {
+  const out = new Output({ stream: streams.stdout, warnings: streams.stderr });
+  const result = await runUnjoin({ ...common(input), ignoreNotFound: input.ignoreNotFound, deletePropagated: input.deletePropagated, out });
   if (result.removed) out.line(`Successfully removed cluster ${input.cluster} from the federation.`);
   return 0;
 }

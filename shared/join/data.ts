@@ -11,6 +11,10 @@ export interface JoinData {
   readonly useKubeconfigCredentials: boolean;
   readonly out: Output;
   readonly timeoutMs: number;
+  /** --propagated-kinds: what the member's role must allow. */
+  readonly propagatedKinds: string[];
+  /** --cluster-labels: on the Cluster, for placement. */
+  readonly clusterLabels: Record<string, string>;
   /** Live clients: join reads for real even in a dry run, to check before it would write. */
   readonly clients: { federation: RestClient; host: RestClient; member?: RestClient };
   /** Where writes go: the clusters, or recorders in a dry run. */

@@ -5,6 +5,7 @@ import { usesCredentialPlugin } from '../kube/credentials.ts';
 import type { KubeObject } from '../kube/resources.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
+import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
 import { clientFor, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
 import type { JoinData } from './data.ts';
@@ -23,6 +24,9 @@ export const joinSteps: Step<JoinData>[] = [
 export interface JoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;
   useKubeconfigCredentials: boolean;
+  /** Default: the controller manager's default list. */
+  propagatedKinds?: string[];
+  clusterLabels?: Record<string, string>;
   dryRun: boolean;
   out: Output;
 }
@@ -58,6 +62,8 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     useKubeconfigCredentials: req.useKubeconfigCredentials,
     out: req.out,
     timeoutMs: req.requestTimeoutMs,
+    propagatedKinds: req.propagatedKinds ?? parseKindList(DEFAULT_PROPAGATED_KINDS, '--propagated-kinds'),
+    clusterLabels: req.clusterLabels ?? {},
     clients: { federation, host, ...(member ? { member } : {}) },
     targets: req.dryRun
       ? recording

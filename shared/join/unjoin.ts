@@ -6,7 +6,10 @@ import { errorMessage, UserError } from '../errors.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
 import { deleteObject } from '../kube/apply.ts';
 import { collectionPath, objectPath } from '../kube/resources.ts';
-import { ConnectionError, type RestClient } from '../kube/rest.ts';
+import { ConnectionError, isNotFound, type RestClient } from '../kube/rest.ts';
+import { resourcePath } from '../kube/discovery.ts';
+import { PROPAGATED_BY_LABEL } from '../propagation/annotations.ts';
+import { DEFAULT_PROPAGATED } from '../propagation/kinds.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { type MemberNames, memberSelector } from '../manifests/member.ts';
 import type { Output } from '../output.ts';
@@ -16,6 +19,8 @@ import { clientFor, federationIdentity, type MembershipFlags, resolveMembership,
 export interface UnjoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;
   ignoreNotFound: boolean;
+  /** Delete what the federation propagated into the member too (default: leave it running). */
+  deletePropagated?: boolean;
   out: Output;
 }
 
@@ -23,6 +28,8 @@ export interface UnjoinResult {
   removed: boolean;
   /** Objects that could not be removed from an unreachable member. */
   leftBehind: string[];
+  /** Propagated objects left running in the member (0 with --delete-propagated). */
+  propagatedLeft: number;
 }
 
 interface Listed {
@@ -36,6 +43,35 @@ const memberKinds = [
   { apiVersion: 'v1', kind: 'Secret', namespaced: true },
   { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
 ] as const;
+
+/**
+ * The copies this federation propagated into the member (found by label; the built-in kinds), left
+ * running by default, deleted with --delete-propagated (namespaces last: they take the rest along).
+ */
+async function propagatedCopies(client: RestClient, n: MemberNames, remove: boolean, out: Output): Promise<number> {
+  const selector = `${PROPAGATED_BY_LABEL}=${n.federationId}`;
+  let count = 0;
+  for (const r of [...DEFAULT_PROPAGATED].reverse()) {
+    const list = await client.get<Listed>(resourcePath(r), { query: { labelSelector: selector } });
+    count += list.items.length;
+    if (!remove) continue;
+    for (const item of list.items) {
+      await client
+        .request('DELETE', resourcePath(r, item.metadata.namespace, item.metadata.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } })
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+    }
+  }
+  if (remove) out.line(`Removed ${count} objects the federation had propagated into cluster ${n.cluster}`);
+  else if (count > 0) {
+    out.warn(
+      `left ${count} objects the federation propagated into cluster ${n.cluster} running there (labelled ${selector}); ` +
+        `to remove them, unjoin with --delete-propagated, or: kubectl --context=<cluster's context> delete ${DEFAULT_PROPAGATED.map((r) => (r.group ? `${r.plural}.${r.group}` : r.plural)).join(',')} --all-namespaces -l ${selector}`,
+    );
+  }
+  return remove ? 0 : count;
+}
 
 async function removeFromMember(client: RestClient, n: MemberNames, out: Output): Promise<number> {
   let removed = 0;
@@ -66,7 +102,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     if (!cluster) {
       if (req.ignoreNotFound) {
         req.out.line(`Cluster ${n.cluster} is not joined to federation ${n.federation}; nothing to do`);
-        return { removed: false, leftBehind: [] };
+        return { removed: false, leftBehind: [], propagatedLeft: 0 };
       }
       throw new UserError(`cluster "${n.cluster}" is not joined to federation ${n.federation} (context "${m.federation.name}"); pass --ignore-not-found to accept that`);
     }
@@ -90,9 +126,11 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
 
     if (!member) {
       req.out.warn(`context "${m.memberContextName}" does not exist: this federation's service account and RBAC in the cluster were left behind (pass --cluster-context to remove them)`);
-      return { removed: true, leftBehind: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'] };
+      return { removed: true, leftBehind: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: 0 };
     }
+    let propagatedLeft = 0;
     try {
+      propagatedLeft = await propagatedCopies(member, n, req.deletePropagated ?? false, req.out);
       await removeFromMember(member, n, req.out);
     } catch (err) {
       const reason = err instanceof ConnectionError ? err.reason : errorMessage(err);
@@ -101,9 +139,9 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
           `ServiceAccount and token Secret in namespace ${n.namespace}, ClusterRole and ClusterRoleBinding, labelled ${memberSelector(n)}; ` +
           'run unjoin again once it is back, or delete them by that label',
       );
-      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'] };
+      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: 0 };
     }
-    return { removed: true, leftBehind: [] };
+    return { removed: true, leftBehind: [], propagatedLeft };
   } finally {
     for (const c of [federation, host, member]) c?.close();
   }

@@ -98,6 +98,7 @@ export function controllerManagerArgs(cfg: InitConfig): string[] {
     [
       `--kubeconfig=${KUBECONFIG_DIR}/kubeconfig`,
       `--federation-namespace=${cfg.namespace}`,
+      `--federation-name=${cfg.name}`,
       `--healthz-port=${CONTROLLER_HEALTHZ_PORT}`,
     ],
     cfg.controllerManagerArgOverrides,

@@ -50,16 +50,25 @@ export function memberServiceAccount(n: MemberNames): Typed<V1ServiceAccount> {
   };
 }
 
-export function memberClusterRole(n: MemberNames): Typed<V1ClusterRole> {
+/** What the controller manager does with each propagated kind in a member. */
+export const PROPAGATION_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/**
+ * Exactly what the controller manager needs: its health probes (/readyz, /livez, /healthz, and the
+ * nodes' zones), and the propagated kinds (namespaces always: it creates those its objects need).
+ * No wildcards: a wider --propagated-kinds is a new join.
+ */
+export function memberClusterRole(n: MemberNames, propagated: { group: string; plural: string }[]): Typed<V1ClusterRole> {
+  const byGroup = new Map<string, Set<string>>([['', new Set(['namespaces'])]]);
+  for (const r of propagated) byGroup.set(r.group, (byGroup.get(r.group) ?? new Set()).add(r.plural));
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: memberObjectNames(n).clusterRole, labels: memberLabels(n) },
-    // The federation manages the member's resources, as kubefed and Karmada do; its controller
-    // manager probes /readyz and /healthz.
     rules: [
-      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-      { nonResourceURLs: ['*'], verbs: ['get'] },
+      { nonResourceURLs: ['/readyz', '/livez', '/healthz'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
+      ...[...byGroup].map(([group, plurals]) => ({ apiGroups: [group], resources: [...plurals].sort(), verbs: PROPAGATION_VERBS })),
     ],
   };
 }
@@ -101,11 +110,12 @@ export function hostCredentialsSecret(n: MemberNames, data: Record<string, strin
   };
 }
 
-export function clusterObject(n: MemberNames, server: string): Cluster & Typed<object> {
+export function clusterObject(n: MemberNames, server: string, labels: Record<string, string> = {}): Cluster & Typed<object> {
   return {
     apiVersion: FEDERATION_API_VERSION,
     kind: 'Cluster',
-    metadata: { name: n.cluster, labels: memberLabels(n) },
+    // The user's labels (placement selects by them) and ours, which say who made it.
+    metadata: { name: n.cluster, labels: { ...labels, ...memberLabels(n) } },
     spec: {
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }],
       secretRef: { name: memberObjectNames(n).hostSecret },

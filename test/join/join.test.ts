@@ -194,7 +194,7 @@ describe('unjoin', () => {
     try {
       const result = await cli('unjoin', 'member-2', '--request-timeout=5s');
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /warning: cannot reach cluster member-2 \(context "member-2"\): connection refused; left behind in it: ServiceAccount/);
+      assert.match(result.stderr, /warning: cannot reach cluster member-2 \(context "member-2"\): connection refused; left behind in it: ServiceAccount/);
       assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
       assert.equal(await hostSecret('member-member-2'), undefined);
     } finally {

@@ -29,6 +29,11 @@ export interface PodRunnerOptions {
   lifetimeMs: number;
   /** Also print the runner's log lines to stderr. */
   verbose?: boolean;
+  /**
+   * Serve the plane's Services on the node (default true). Several planes' runners share one
+   * network namespace and the same service range: only one of them may answer cluster IPs.
+   */
+  serveServices?: boolean;
 }
 
 const SYNC_INTERVAL_MS = 250;
@@ -69,7 +74,7 @@ export class PodRunner {
   static async start(opts: PodRunnerOptions): Promise<PodRunner> {
     const runner = new PodRunner(opts);
     await registerNode(opts.client, runner.nodeName, opts.network.nodeIP);
-    await runner.services.sync();
+    if (opts.serveServices !== false) await runner.services.sync();
     runner.loop = runner.run();
     return runner;
   }
@@ -108,7 +113,7 @@ export class PodRunner {
       }
       try {
         this.at('services');
-        await this.services.sync();
+        if (this.opts.serveServices !== false) await this.services.sync();
         this.at('pods');
         await this.syncPods();
         if (Date.now() >= nextHeartbeat) {

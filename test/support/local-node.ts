@@ -35,6 +35,8 @@ export interface LocalNode {
   planes: Planes;
   network: NodeNetwork;
   runner: PodRunner;
+  /** Runners of the other planes that asked for a node (members), by plane name. */
+  memberRunners: Map<string, PodRunner>;
   /** The runner's directory: runner.log, logs/ of every container, volumes/. */
   dir: string;
   stop(): Promise<void>;
@@ -43,6 +45,11 @@ export interface LocalNode {
 export interface LocalNodeOptions {
   /** Plane names; the first gets the node. */
   names: string[];
+  /**
+   * Further planes that run pods too (members whose workloads must become Available), each on a
+   * node network of its own; they serve no Services (the first plane's runner does).
+   */
+  memberNodes?: string[];
   lifetimeMs: number;
   verbose?: boolean;
 }
@@ -52,7 +59,11 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
   const dir = mkdtempSync(join(tmpdir(), 'pod-runner-'));
   let planes: Planes | undefined;
   let runner: PodRunner | undefined;
+  const memberRunners = new Map<string, PodRunner>();
+  const memberNetworks: NodeNetwork[] = [];
   const stop = async () => {
+    for (const r of memberRunners.values()) await r.stop();
+    for (const n of memberNetworks) await n.close();
     await runner?.stop();
     await planes?.stop();
     await network.close();
@@ -74,7 +85,28 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
       lifetimeMs: opts.lifetimeMs,
       verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
     });
-    return { planes, network, runner, dir, stop };
+    for (const [i, name] of (opts.memberNodes ?? []).entries()) {
+      const plane = planes.planes.find((p) => p.name === name);
+      if (!plane) throw new Error(`memberNodes: no plane ${name}`);
+      const memberNetwork = await createNodeNetwork(`kfnode${i + 1}`, `10.244.${i + 1}`);
+      memberNetworks.push(memberNetwork);
+      const memberDir = join(dir, `node-${name}`);
+      memberRunners.set(
+        name,
+        await PodRunner.start({
+          client: new RestClient(await credentialsFor(Kubeconfig.load(planes.kubeconfig).resolve(name))),
+          network: memberNetwork,
+          images: localImages(),
+          dir: memberDir,
+          apiserver: { host: plane.bindAddress, port: plane.apiserverPort },
+          loadBalancerSubnet: `10.245.${i + 1}`,
+          lifetimeMs: opts.lifetimeMs,
+          serveServices: false,
+          verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
+        }),
+      );
+    }
+    return { planes, network, runner, memberRunners, dir, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -7,7 +7,7 @@ export const createCluster: Step<JoinData> = {
   name: 'create-cluster',
   title: (d) => `Creating cluster ${d.m.names.cluster} in federation ${d.m.names.federation}`,
   run: async (d) => {
-    await d.targets.federation.apply(clusterObject(d.m.names, d.server));
+    await d.targets.federation.apply(clusterObject(d.m.names, d.server, d.clusterLabels));
     return d.server;
   },
 };

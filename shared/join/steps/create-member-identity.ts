@@ -11,6 +11,8 @@ import {
   memberTokenSecret,
 } from '../../manifests/member.ts';
 import { MEMBER_SECRET_KEYS } from '../../member-credentials.ts';
+import { discoverResources } from '../../kube/discovery.ts';
+import { builtinResources, resolveKinds } from '../../propagation/kinds.ts';
 import { REDACTED } from '../../print.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll, WaitTimeoutError } from '../../wait.ts';
@@ -42,10 +44,11 @@ export const createMemberIdentity: Step<JoinData> = {
     }
     const n = d.m.names;
     const target = d.targets.member;
+    const propagated = await propagatedResources(d);
     await target.apply(memberNamespace(n));
     await Promise.all([
       target.apply(memberServiceAccount(n)),
-      target.apply(memberClusterRole(n)),
+      target.apply(memberClusterRole(n, propagated)),
       target.apply(memberClusterRoleBinding(n)),
     ]);
     await target.apply(memberTokenSecret(n));
@@ -78,3 +81,17 @@ export const createMemberIdentity: Step<JoinData> = {
     return undefined;
   },
 };
+
+/** The kinds of --propagated-kinds as the member serves them: built-in ones known, others discovered. */
+async function propagatedResources(d: JoinData): Promise<{ group: string; plural: string }[]> {
+  const known = resolveKinds(d.propagatedKinds, builtinResources());
+  if (known.unknown.length === 0) return known.found;
+  const served = await discoverResources(d.clients.member!, d.timeoutMs);
+  const all = resolveKinds(d.propagatedKinds, served);
+  if (all.unknown.length > 0) {
+    throw new UserError(
+      `--propagated-kinds: cluster ${d.m.names.cluster} serves no kind ${all.unknown.map((w) => `"${w}"`).join(', ')}; install its CustomResourceDefinition there first, or write the kind as Kind.group (e.g. Widget.example.com)`,
+    );
+  }
+  return all.found;
+}
