@@ -18,7 +18,7 @@ import { serveHealth } from './health-server.ts';
 import { LeaderElector } from './leader.ts';
 import { MemberRegistry } from './members.ts';
 import { PropagationController } from './propagation.ts';
-import { Controller } from './runtime/controller.ts';
+import { Controller, retryUntilAnswered } from './runtime/controller.ts';
 import { WorkQueue } from './runtime/queue.ts';
 
 function positiveInt(value: string, flag: string): number {
@@ -153,7 +153,8 @@ class ControllerManagerCommand extends Command {
     const caches: Promise<unknown>[] = [members.run(stop.signal)];
     let propagation: PropagationController | undefined;
     if (enabled.has('propagation')) {
-      const kubeSystem = await federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
+      const kubeSystem = await retryUntilAnswered('reading the federation\'s identity', () => federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system'), stop.signal, log);
+      if (!kubeSystem) return 0;
       const events = new EventRecorder(federation, log);
       propagation = new PropagationController({
         federation,

@@ -16,7 +16,7 @@ import { divideReplicas, type MemberView, place } from '../shared/propagation/pl
 import { aggregateStatus, canonical, type MemberCopy, observed, statusDiffers } from '../shared/propagation/status.ts';
 import type { EventRecorder } from './events.ts';
 import type { MemberChange, MemberRegistry } from './members.ts';
-import type { ReconcileResult, Reconciler } from './runtime/controller.ts';
+import { type ReconcileResult, type Reconciler, retryUntilAnswered } from './runtime/controller.ts';
 import { objectKey, Reflector } from './runtime/reflector.ts';
 
 export interface PropagationOptions {
@@ -122,7 +122,8 @@ export class PropagationController implements Reconciler {
 
   /** Resolves the kinds through discovery and starts the federation's watches; runs until signal aborts. */
   async start(signal: AbortSignal): Promise<{ done: Promise<void> }> {
-    const resources = await discoverResources(this.o.federation);
+    const resources = await retryUntilAnswered('discovery of the federation API', () => discoverResources(this.o.federation), signal, this.o.log);
+    if (!resources) return { done: Promise.resolve() };
     this.allResources = { at: Date.now(), list: resources };
     const { found, unknown } = resolveKinds(this.o.kinds, resources);
     for (const word of unknown) {

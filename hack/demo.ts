@@ -1,11 +1,14 @@
 // `make demo`: the product's main job on local control planes. Starts `host`, `member-1` and
-// `member-2`, with a node on `host` that really runs pods (the local pod runner: every container a
+// `member-2`, each with a node that really runs pods (the local pod runner: every container a
 // local process in its own namespaces), then runs, through kubectl's plugin discovery and printing
-// each one first, the commands a user types: init, join, join, get clusters, unjoin, get clusters.
+// each one first, the commands a user types: init, join, join, get clusters; a Deployment created
+// in the federation with plain kubectl, rolled out in both members, deleted, its namespace deleted;
+// unjoin, get clusters.
 // Everything lives in a network namespace of the demo's own and ends with it.
 import { spawn } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { NODE_IMAGE } from '../shared/constants.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { done, notYet, poll } from '../shared/wait.ts';
 import { kubectl } from '../test/support/kubectl.ts';
@@ -40,7 +43,8 @@ let finished = false;
 
 /** Runs a command as a user would type it, showing it first and its output as it comes. */
 async function type(...args: string[]): Promise<string> {
-  say(`$ kubectl ${args.join(' ')}`);
+  // Quoted as a shell would need it, so a reader can paste the line.
+  say(`$ kubectl ${args.map((a) => (!/[\s'"()]/.test(a) ? a : a.includes("'") ? `"${a}"` : `'${a}'`)).join(' ')}`);
   const child = spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
@@ -55,8 +59,8 @@ async function type(...args: string[]): Promise<string> {
 
 try {
   say(`Starting local control planes ${names.join(', ')} (etcd, kube-apiserver, kube-controller-manager v1.37.2)`);
-  say('and a node on host that runs pods (the local pod runner)...');
-  node = await startLocalNode({ names, lifetimeMs: 12 * 3600_000 });
+  say('and a node on each that runs pods (the local pod runner)...');
+  node = await startLocalNode({ names, memberNodes: ['member-1', 'member-2'], lifetimeMs: 12 * 3600_000 });
   const kubeconfig = join(node.dir, 'kubeconfig');
   copyFileSync(node.planes.kubeconfig, kubeconfig);
   Kubeconfig.load(kubeconfig).write({ currentContext: 'host' });
@@ -77,6 +81,19 @@ try {
     { what: 'both members to be Ready', timeoutMs: 90_000, intervalMs: 500 },
   );
   await type('get', 'clusters');
+
+  // Propagation: plain kubectl against the federation; the workload runs in both members.
+  await type('create', 'namespace', 'shop');
+  await type('-n', 'shop', 'create', 'deployment', 'web', `--image=${NODE_IMAGE}`, '--replicas=4', '--', 'node', '-e', "require('http').createServer((q, r) => r.end('hello')).listen(8080)");
+  await type('-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=3m');
+  await type('-n', 'shop', 'get', 'deployment', 'web');
+  await type('--context', 'member-1', '-n', 'shop', 'get', 'deployment', 'web');
+  await type('--context', 'member-2', '-n', 'shop', 'get', 'deployment', 'web');
+  await type('-n', 'shop', 'get', 'propagations');
+  await type('-n', 'shop', 'delete', 'deployment', 'web');
+  await type('--context', 'member-1', '-n', 'shop', 'get', 'deployments');
+  await type('delete', 'namespace', 'shop', '--timeout=3m');
+
   await type('federation', 'unjoin', 'member-2');
   await type('get', 'clusters');
 

@@ -3,6 +3,7 @@
 // success may ask to be called again later (periodic work such as health probes and resyncs).
 // Watches only ever enqueue keys; reconcile reads the caches and writes the difference.
 import { errorMessage } from '../../shared/errors.ts';
+import { pause } from '../../shared/wait.ts';
 import { WorkQueue } from './queue.ts';
 
 export interface ReconcileResult {
@@ -63,4 +64,23 @@ export class Controller {
     };
     await Promise.all(Array.from({ length: this.o.workers }, worker));
   }
+}
+
+/**
+ * What a controller needs before it can start (discovery, the federation's identity), tried until
+ * it answers: the controller manager may start before the API server it talks to. Undefined once
+ * the signal aborts.
+ */
+export async function retryUntilAnswered<T>(what: string, fn: () => Promise<T>, signal: AbortSignal, log: (line: string) => void): Promise<T | undefined> {
+  let delay = 500;
+  while (!signal.aborted) {
+    try {
+      return await fn();
+    } catch (err) {
+      log(`${what} failed, retrying in ${delay / 1000}s: ${errorMessage(err)}`);
+      await pause(delay, signal);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+  return undefined;
 }
