@@ -49,8 +49,6 @@ export class WorkQueue {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
-    // A queue's timers never keep the process alive on their own.
-    timer.unref();
     this.delayed.set(key, { due, timer });
   }
 

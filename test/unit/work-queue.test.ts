@@ -1,0 +1,81 @@
+// The keyed work queue and the sync engine over it: one key held once, never worked on twice at a
+// time, retried with a per-key back-off, and periodic keys coming back by themselves.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Controller } from '../../controller-manager/runtime/controller.ts';
+import { WorkQueue } from '../../controller-manager/runtime/queue.ts';
+
+test('a key added many times while waiting is handed out once', async () => {
+  const q = new WorkQueue();
+  for (let i = 0; i < 5; i++) q.add('a');
+  q.add('b');
+  const signal = new AbortController().signal;
+  assert.equal(await q.get(signal), 'a');
+  assert.equal(await q.get(signal), 'b');
+  assert.equal(q.length, 0);
+});
+
+test('a key added while being worked on comes back after done, not before', async () => {
+  const q = new WorkQueue();
+  const signal = new AbortController().signal;
+  q.add('a');
+  const key = await q.get(signal);
+  q.add('a');
+  assert.equal(q.length, 0, 'not handed to a second worker');
+  q.done(key!);
+  assert.equal(q.length, 1);
+  assert.equal(await q.get(signal), 'a');
+});
+
+test('failures back off per key, doubling up to the cap; forget starts afresh', () => {
+  const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50 });
+  assert.deepEqual([q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a')], [10, 20, 40, 50]);
+  assert.equal(q.addRateLimited('b'), 10, 'another key is not slowed');
+  q.forget('a');
+  assert.equal(q.addRateLimited('a'), 10);
+  q.shutDown();
+});
+
+test('get waits for a key and ends when the signal aborts', async () => {
+  const q = new WorkQueue();
+  const stop = new AbortController();
+  const waiting = q.get(stop.signal);
+  setTimeout(() => q.addAfter('later', 20), 5);
+  assert.equal(await waiting, 'later');
+  const ended = q.get(stop.signal);
+  stop.abort();
+  assert.equal(await ended, undefined);
+});
+
+test('the engine: a failing key is retried while others go on; a result re-queues a key after its delay', async () => {
+  const calls: string[] = [];
+  let failures = 2;
+  const stop = new AbortController();
+  const controller = new Controller(
+    {
+      name: 'test',
+      reconcile: async (key) => {
+        calls.push(key);
+        if (key === 'flaky' && failures-- > 0) throw new Error('not yet');
+        if (key === 'periodic' && calls.filter((k) => k === 'periodic').length < 3) return { requeueAfterMs: 5 };
+        return undefined;
+      },
+    },
+    { workers: 2, log: () => undefined },
+    new WorkQueue({ baseDelayMs: 5, maxDelayMs: 20 }),
+  );
+  controller.queue.add('flaky');
+  controller.queue.add('steady');
+  controller.queue.add('periodic');
+  const running = controller.run(stop.signal);
+  const deadline = Date.now() + 2000;
+  while ((calls.filter((k) => k === 'flaky').length < 3 || calls.filter((k) => k === 'periodic').length < 3) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  stop.abort();
+  await running;
+  assert.equal(calls.filter((k) => k === 'flaky').length, 3, 'two failures, then success');
+  assert.equal(calls.filter((k) => k === 'steady').length, 1);
+  assert.equal(calls.filter((k) => k === 'periodic').length, 3);
+  assert.equal(controller.queue.retries('flaky'), 0, 'forgotten after success');
+});
