@@ -112,7 +112,7 @@ describe('never propagated', () => {
     assert.ok(excluded('ClusterRole', obj('ClusterRole', 'admin', undefined, { labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } })));
     assert.ok(excluded('CustomResourceDefinition', obj('CustomResourceDefinition', 'c', undefined, { labels: { 'app.kubernetes.io/managed-by': 'kubectl-federation' } })));
     assert.ok(excluded('Service', obj('Service', 'kubernetes', 'default')));
-    assert.ok(excluded('ReplicaSet', obj('ReplicaSet', 'r', 'shop', { ownerReferences: [{ controller: true }] } as never)));
+    assert.ok(excluded('ReplicaSet', obj('ReplicaSet', 'r', 'shop', { ownerReferences: [{ controller: true }] })));
     assert.ok(excluded('Secret', obj('Secret', 'member-a', 'federation-system'), 'federation-system'));
     assert.ok(!excluded('ConfigMap', obj('ConfigMap', 'settings', 'shop')));
     assert.ok(!excluded('Namespace', obj('Namespace', 'shop')));
