@@ -58,7 +58,7 @@ class ControllerManagerCommand extends Command {
   failureThreshold = Option.String('--failure-threshold', '3', { description: 'Failed probes in a row before Ready turns False' });
   statusRefresh = Option.String('--status-refresh-period', '5m', { description: 'Refresh lastProbeTime of an unchanged status this often' });
   propagatedKinds = Option.String('--propagated-kinds', DEFAULT_PROPAGATED_KINDS, { description: 'Kinds to propagate, comma-separated (Kind, Kind.group or plural.group)' });
-  propagationWorkers = Option.String('--propagation-workers', '8', { description: 'Objects propagated at once' });
+  propagationWorkers = Option.String('--propagation-workers', '16', { description: 'Objects propagated at once' });
   resync = Option.String('--resync-period', '5m', { description: 'Compare every object with its copies at least this often (drift is put back)' });
   grace = Option.String('--rebalance-grace-period', '1m', { description: 'How long a NotReady member keeps its replicas before they move to the others' });
   deletionTimeout = Option.String('--deletion-timeout', '5m', { description: 'How long a deleted object waits for an unreachable member before leaving its copy there' });
@@ -175,6 +175,14 @@ class ControllerManagerCommand extends Command {
       members.on((name, change) => p.memberChanged(name, change));
       caches.push((await propagation.start(stop.signal)).done);
       controllers.push(controller);
+      if (Number(this.verbosity) >= 2) {
+        let before = { reconciles: 0, sync: 0 };
+        setInterval(() => {
+          const now = { reconciles: controller.reconciles, sync: members.requestCounts().sync };
+          log(`propagation: ${now.reconciles - before.reconciles} reconciles, ${now.sync - before.sync} member requests in the last ${periodMs}ms (queue ${controller.queue.length}; ${memory()})`);
+          before = now;
+        }, periodMs).unref();
+      }
     }
     const server =
       healthzPort > 0

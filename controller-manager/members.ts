@@ -56,11 +56,14 @@ export function chooseServer(cluster: Cluster, podIP: string | undefined): strin
     if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
       return { kind: 'invalidSpec', message: `spec.serverAddressByClientCIDRs[${i}].clientCIDR "${e.clientCIDR}" is not a CIDR such as 0.0.0.0/0` };
     }
+    let protocol: string;
     try {
-      const url = new URL(e.serverAddress);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+      protocol = new URL(e.serverAddress).protocol;
     } catch {
       return { kind: 'invalidSpec', message: `spec.serverAddressByClientCIDRs[${i}].serverAddress "${e.serverAddress}" is not a URL such as https://10.0.0.1:6443` };
+    }
+    if (protocol !== 'https:') {
+      return { kind: 'invalidSpec', message: `spec.serverAddressByClientCIDRs[${i}].serverAddress "${e.serverAddress}" is not https: the federation talks to members over TLS only` };
     }
     const list = new BlockList();
     list.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');
@@ -144,8 +147,12 @@ export class MemberRegistry {
     return { ready: r?.status === 'True', since: Date.parse(r?.lastTransitionTime ?? '') || 0 };
   }
 
+  private readonly retiredRequests = { probe: 0, sync: 0 };
+
   private drop(name: string): void {
     const known = this.clients.get(name);
+    this.retiredRequests.probe += known?.probe.requests ?? 0;
+    this.retiredRequests.sync += known?.sync?.requests ?? 0;
     known?.probe.close();
     known?.sync?.close();
     this.clients.delete(name);
@@ -182,6 +189,17 @@ export class MemberRegistry {
     } catch (err) {
       return { kind: 'secretMissing', message: `Secret ${this.o.namespace}/${secretName} holds no usable credentials: ${errorMessage(err)}` };
     }
+  }
+
+  /** Requests sent to members so far, probes and propagation apart (the --v=2 log, the benchmarks). */
+  requestCounts(): { probe: number; sync: number } {
+    let probe = this.retiredRequests.probe;
+    let sync = this.retiredRequests.sync;
+    for (const c of this.clients.values()) {
+      probe += c.probe.requests;
+      sync += c.sync?.requests ?? 0;
+    }
+    return { probe, sync };
   }
 
   /** The client for probing member name, or what stands in the way. */

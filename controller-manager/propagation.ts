@@ -49,7 +49,10 @@ interface Kind {
 }
 
 interface MemberWatch {
+  /** This federation's copies, whole. */
   reflector: Reflector<FederatedObject>;
+  /** Every other object of the kind in the member, metadata only: what a new copy must not overwrite. */
+  foreign: Reflector<FederatedObject>;
   stop: AbortController;
 }
 
@@ -94,6 +97,9 @@ export function excluded(kind: string, obj: FederatedObject, ownNamespace?: stri
 /** One line with the fix, for a failed write in a member. */
 function describeMemberError(err: unknown, cluster: string, what: string, plural: string): string {
   if (err instanceof ConnectionError) return `cannot reach cluster ${cluster}: ${err.reason}`;
+  if (err instanceof ApiError && err.status === 403 && /being terminated/.test(err.message)) {
+    return `cluster ${cluster}: its namespace is being deleted there; ${what} is made again once it is gone`;
+  }
   if (err instanceof ApiError && err.status === 403) {
     return `cluster ${cluster} forbids the federation to write ${plural}: join it again so that its role covers the propagated kinds (kubectl federation join ${cluster} --propagated-kinds=...)`;
   }
@@ -176,6 +182,8 @@ export class PropagationController implements Reconciler {
   private fedChanged(id: string, obj: FederatedObject, old: FederatedObject | undefined): void {
     const key = `${id}/${objectKey(obj.metadata)}`;
     this.enqueue(key);
+    // A namespace goes wherever anything in it goes: its placement may change with this object's.
+    if (obj.metadata.namespace) this.enqueue(`Namespace/${obj.metadata.namespace}`);
     if (id === 'Namespace') {
       // A namespace's selector steers everything in it.
       const before = old?.metadata.annotations?.[ANNOTATIONS.clusterSelector];
@@ -223,21 +231,26 @@ export class PropagationController implements Reconciler {
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return client.message;
     const stop = new AbortController();
-    const reflector = new Reflector<FederatedObject>(
-      client,
-      resourcePath(kind.resource),
-      (_t, obj) => this.enqueue(`${kind.id}/${objectKey(obj.metadata)}`),
-      {
-        labelSelector: `${PROPAGATED_BY_LABEL}=${this.o.federationId}`,
-        transform: (obj) => this.keep(kind.resource, obj),
-        log: (line) => this.o.log(`cluster ${cluster}: ${line}`),
-      },
-    );
-    const watch = { reflector, stop };
+    const enqueue = (obj: FederatedObject) => this.enqueue(`${kind.id}/${objectKey(obj.metadata)}`);
+    const log = (line: string) => this.o.log(`cluster ${cluster}: ${line}`);
+    const reflector = new Reflector<FederatedObject>(client, resourcePath(kind.resource), (_t, obj) => enqueue(obj), {
+      labelSelector: `${PROPAGATED_BY_LABEL}=${this.o.federationId}`,
+      transform: (obj) => this.keep(kind.resource, obj),
+      log,
+    });
+    const foreign = new Reflector<FederatedObject>(client, resourcePath(kind.resource), (_t, obj) => enqueue(obj), {
+      labelSelector: `${PROPAGATED_BY_LABEL}!=${this.o.federationId}`,
+      metadataOnly: true,
+      // Names and labels are all a conflict check reads.
+      transform: (obj) => ({ apiVersion: '', kind: '', metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, labels: obj.metadata.labels, resourceVersion: obj.metadata.resourceVersion } }),
+      log,
+    });
+    const watch = { reflector, foreign, stop };
     const forCluster = this.memberWatches.get(cluster) ?? new Map<string, MemberWatch>();
     forCluster.set(kind.id, watch);
     this.memberWatches.set(cluster, forCluster);
     void reflector.run(stop.signal);
+    void foreign.run(stop.signal);
     return watch;
   }
 
@@ -245,10 +258,10 @@ export class PropagationController implements Reconciler {
   private async syncedWatch(cluster: string, kind: Kind): Promise<MemberWatch | string> {
     const watch = await this.memberWatch(cluster, kind);
     if (typeof watch === 'string') return watch;
-    if (!watch.reflector.synced) {
+    if (!watch.reflector.synced || !watch.foreign.synced) {
       const waited = AbortSignal.timeout(5_000);
-      await watch.reflector.waitForSync(waited);
-      if (!watch.reflector.synced) return `cannot list ${kind.resource.plural} in cluster ${cluster} yet`;
+      await Promise.all([watch.reflector.waitForSync(waited), watch.foreign.waitForSync(waited)]);
+      if (!watch.reflector.synced || !watch.foreign.synced) return `cannot list ${kind.resource.plural} in cluster ${cluster} yet`;
     }
     return watch;
   }
@@ -270,17 +283,19 @@ export class PropagationController implements Reconciler {
       if (ns?.metadata.deletionTimestamp && !(await this.emptyNamespace(ns))) return { requeueAfterMs: 1000 };
     }
     if (!kind) return;
-    const fed = kind.fed.items.get(objKey);
-    if (!fed) {
+    const cached = kind.fed.items.get(objKey);
+    if (!cached) {
       await this.deleteRecord(kind, objKey);
       return;
     }
-    if (excluded(kind.resource.kind, fed, this.o.ownNamespace)) return;
-    if (fed.metadata.deletionTimestamp) return this.deleteCopies(kind, fed);
+    if (excluded(kind.resource.kind, cached, this.o.ownNamespace)) return;
+    if (cached.metadata.deletionTimestamp) return this.deleteCopies(kind, cached);
+    let fed = cached;
     if (!fed.metadata.finalizers?.includes(PROPAGATION_FINALIZER)) {
-      await this.setFinalizer(kind, fed, [...(fed.metadata.finalizers ?? []), PROPAGATION_FINALIZER]);
-      // The watch brings the object back with the finalizer: reconciled then.
-      return;
+      // Held from now on until its copies are gone; carry on with what the server answered.
+      const held = await this.setFinalizer(kind, fed, [...(fed.metadata.finalizers ?? []), PROPAGATION_FINALIZER]);
+      if (!held) return;
+      fed = this.keep(kind.resource, held);
     }
 
     const namespace = fed.metadata.namespace ? this.namespaces.items.get(fed.metadata.namespace) : undefined;
@@ -288,13 +303,12 @@ export class PropagationController implements Reconciler {
     let waiting: string[];
     let shares: Map<string, number> | undefined;
     try {
-      ({ clusters, waiting } = place({
-        objectAnnotations: fed.metadata.annotations ?? {},
-        namespaceAnnotations: namespace?.metadata.annotations ?? {},
-        members: this.members(),
-        now: Date.now(),
-        graceMs: this.o.graceMs,
-      }));
+      ({ clusters, waiting } = this.placementOf(fed, namespace));
+      if (fed.kind === 'Namespace') {
+        // Wherever an object inside is placed, its namespace must be too.
+        for (const c of this.clustersUsedInside(fed.metadata.name)) if (!clusters.includes(c)) clusters.push(c);
+        clusters.sort();
+      }
       if (hasReplicas(fed.kind)) {
         const total = (fed.spec?.replicas as number | undefined) ?? 1;
         shares = divideReplicas(total, clusters, fed.metadata.annotations ?? {});
@@ -320,6 +334,34 @@ export class PropagationController implements Reconciler {
     if (failed.length > 0) throw new Error(failed.map((f) => f.error).join('; '));
     const conflicts = outcomes.some((o) => o.waitsFor === 'user');
     return { requeueAfterMs: conflicts ? Math.min(30_000, this.o.resyncMs) : this.o.resyncMs };
+  }
+
+  private placementOf(fed: FederatedObject, namespace: FederatedObject | undefined) {
+    return place({
+      objectAnnotations: fed.metadata.annotations ?? {},
+      namespaceAnnotations: namespace?.metadata.annotations ?? {},
+      members: this.members(),
+      now: Date.now(),
+      graceMs: this.o.graceMs,
+    });
+  }
+
+  /** The members that objects inside namespace are placed in (bad placements count for none). */
+  private clustersUsedInside(namespace: string): Set<string> {
+    const used = new Set<string>();
+    const ns = this.namespaces.items.get(namespace);
+    for (const k of this.kinds.values()) {
+      if (!k.resource.namespaced) continue;
+      for (const obj of k.fed.items.values()) {
+        if (obj.metadata.namespace !== namespace || excluded(k.resource.kind, obj, this.o.ownNamespace)) continue;
+        try {
+          for (const c of this.placementOf(obj, ns).clusters) used.add(c);
+        } catch {
+          // Reported on the object itself.
+        }
+      }
+    }
+    return used;
   }
 
   /** A propagated HorizontalPodAutoscaler scales this workload: the members' HPAs own its replicas. */
@@ -379,9 +421,9 @@ export class PropagationController implements Reconciler {
     try {
       let adopted = false;
       if (!existing) {
-        // Not this federation's copy, or not there: look before writing, so an object the federation
-        // did not create is never taken over unasked.
-        const found = await client.find<FederatedObject>(path);
+        // Not this federation's copy. An object the federation did not create is never taken over
+        // unasked: the member's other objects of the kind are watched too (metadata only).
+        const found = watch.foreign.items.get(objKey);
         if (found && found.metadata.labels?.[PROPAGATED_BY_LABEL] !== this.o.federationId) {
           if (fed.metadata.annotations?.[ANNOTATIONS.adopt] !== 'true') {
             return {
@@ -411,20 +453,31 @@ export class PropagationController implements Reconciler {
       if (adopted) await this.o.events.record(fed, 'Normal', 'Adopted', `cluster ${cluster}: the existing ${what} is now managed by the federation`);
       return { ...base, ...this.health(applied, true), copy: applied, current: true };
     } catch (err) {
+      // The namespace went away in the member since we looked: look again next time.
+      if (isNotFound(err) && fed.metadata.namespace) this.memberNamespaces.delete(`${client.server}|${fed.metadata.namespace}`);
       return { ...base, applied: false, healthy: false, current: false, ...(existing ? { copy: existing } : {}), error: describeMemberError(err, cluster, what, kind.resource.plural) };
     }
   }
 
+  /** Member namespaces known to exist ("server|namespace"): one look per namespace, not per object. */
+  private readonly memberNamespaces = new Set<string>();
+
   /** Namespaces a namespaced object needs are created first (labelled as this federation's). */
   private async ensureMemberNamespace(client: RestClient, namespace: string): Promise<void> {
+    const known = `${client.server}|${namespace}`;
+    if (this.memberNamespaces.has(known)) return;
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
-    if (await client.find(path)) return;
+    if (await client.find(path)) {
+      this.memberNamespaces.add(known);
+      return;
+    }
     const fedNs = this.namespaces.items.get(namespace) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
     await client.request('PATCH', path, {
       body: this.copyFor(fedNs, undefined),
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager: FIELD_MANAGER, force: true },
     });
+    this.memberNamespaces.add(known);
   }
 
   /** Applied and healthy, as the record shows them: workloads are healthy once available. */
@@ -537,15 +590,17 @@ export class PropagationController implements Reconciler {
     }
   }
 
-  private async setFinalizer(kind: Kind, fed: FederatedObject, finalizers: string[]): Promise<void> {
+  /** The object as the server answered, or undefined when it is gone. */
+  private async setFinalizer(kind: Kind, fed: FederatedObject, finalizers: string[]): Promise<FederatedObject | undefined> {
     try {
       // resourceVersion makes it a precondition: a concurrent change fails (409) and is retried.
-      await this.o.federation.request('PATCH', resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name), {
+      return await this.o.federation.request<FederatedObject>('PATCH', resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name), {
         body: { metadata: { finalizers, resourceVersion: fed.metadata.resourceVersion } },
         contentType: 'application/merge-patch+json',
       });
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      return undefined;
     }
   }
 

@@ -31,6 +31,13 @@ export const CLUSTER_LABEL = 'federation.kubectl-federation.io/cluster';
 /** Name of the kubeconfig context extension in which init records where the federation lives. */
 export const CONTEXT_EXTENSION = 'federation.kubectl-federation.io';
 
+/** What init records in that extension, and join, unjoin (and the day-two commands) read: where the federation lives. */
+export interface FederationContextExtension {
+  hostContext: string;
+  namespace: string;
+  federation: string;
+}
+
 // Object names inside the federation namespace of the host cluster.
 export const APISERVER_NAME = 'apiserver';
 export const CONTROLLER_MANAGER_NAME = 'controller-manager';

@@ -1,4 +1,4 @@
-// kubectl's forms of durations and quantities, validated with messages that say how to fix them.
+// Durations as kubectl writes them: parsed with messages that say how to fix them, and printed.
 import { InputError } from './errors.ts';
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -20,29 +20,10 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(total);
 }
 
-const quantityRe = /^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
-/** A Kubernetes resource quantity such as 10Gi or 500M, greater than zero. */
-export function validateQuantity(text: string, flag: string): string {
-  const m = quantityRe.exec(text.trim());
-  if (!m || Number(m[1]) <= 0) {
-    throw new InputError(`${flag}: "${text}" is not a storage quantity (use a form like 10Gi or 500Mi)`);
-  }
-  return text.trim();
-}
-
-const dnsLabelRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function isDNSLabel(text: string): boolean {
-  return text.length <= 63 && dnsLabelRe.test(text);
-}
-
-/** A name that must be a DNS-1123 label, or an error saying what one is. */
-export function validateDNSLabel(text: string, what: string): string {
-  if (!isDNSLabel(text)) {
-    throw new InputError(
-      `${what} "${text}" is not a valid name: use a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`,
-    );
-  }
-  return text;
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;
 }

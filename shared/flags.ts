@@ -49,3 +49,22 @@ export function parsePort(value: string, flag: string, min = 1, max = 65535): nu
   }
   return n;
 }
+
+const quantityRe = /^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+
+/** A Kubernetes resource quantity such as 10Gi or 500M, greater than zero. */
+export function validateQuantity(text: string, flag: string): string {
+  const m = quantityRe.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) {
+    throw new InputError(`${flag}: "${text}" is not a storage quantity (use a form like 10Gi or 500Mi)`);
+  }
+  return text.trim();
+}
+
+/** -o/--output of a command whose only machine-readable output is its --dry-run's objects. */
+export function dryRunFormat(output: string | undefined, dryRun: boolean): 'yaml' | 'json' {
+  if (output !== undefined && !dryRun) {
+    throw new InputError('-o/--output goes with --dry-run (it prints the objects that would be created); without --dry-run the command prints its progress');
+  }
+  return parseOneOf(output ?? 'yaml', ['yaml', 'json'] as const, '--output');
+}

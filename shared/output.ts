@@ -1,6 +1,6 @@
 // What commands print while they work: one line per step (kubefed's "Creating ... done"), and
 // progress during waits: a live line on a terminal, a plain line every 10 seconds otherwise.
-import { formatDuration } from './wait.ts';
+import { formatDuration } from './duration.ts';
 
 export interface OutputOptions {
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -28,8 +28,10 @@ export class Output {
 
   constructor(options: OutputOptions) {
     this.stream = options.stream;
-    this.tty = options.stream.isTTY === true;
-    this.color = options.color ?? (this.tty && !process.env.NO_COLOR);
+    // Live lines (\r, erase) and colours only on a terminal that takes them: NO_COLOR and TERM=dumb
+    // get plain lines, as a log file would.
+    this.tty = options.stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+    this.color = options.color ?? this.tty;
     this.quiet = options.quiet ?? false;
     this.warnings = options.warnings;
   }

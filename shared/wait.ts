@@ -1,4 +1,5 @@
 // Bounded polling: every wait in this project has a deadline and says what it waited for.
+import { formatDuration } from './duration.ts';
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
@@ -19,19 +20,6 @@ export type CheckResult<T> = { done: true; value: T } | { done: false; reason: s
 
 export const done = <T>(value: T): CheckResult<T> => ({ done: true, value });
 export const notYet = (reason: string): CheckResult<never> => ({ done: false, reason });
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      },
-      { once: true },
-    );
-  });
 
 /**
  * Calls check until it reports done or the deadline passes. A check that throws counts as "not yet"
@@ -57,7 +45,7 @@ export async function poll<T>(check: () => Promise<CheckResult<T>>, options: Pol
       );
     }
     options.onWait?.(elapsed, reason);
-    await sleep(Math.min(interval, options.timeoutMs - elapsed), options.signal);
+    await pause(Math.min(interval, options.timeoutMs - elapsed), options.signal ?? new AbortController().signal);
   }
 }
 
@@ -74,11 +62,4 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;
 }

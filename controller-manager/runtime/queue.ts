@@ -1,7 +1,9 @@
 // A keyed work queue in the manner of client-go's workqueue: a key waiting is held once however many
 // events name it, a key being worked on is never handed to a second worker (an event meanwhile
 // re-queues it for after), and a key whose work failed comes back after a per-key exponential
-// back-off, so one broken object never slows the others.
+// back-off, so one broken object never slows the others. Keys that come back on a timer (resyncs,
+// retries) wait in a second lane, served when no event's key waits: a resync of thousands of
+// objects never delays the object a user just created.
 
 export interface QueueOptions {
   /** First retry delay of a failing key; doubles per failure. */
@@ -10,8 +12,9 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  private readonly ready: string[] = [];
-  private head = 0;
+  private readonly ready = new Lane();
+  /** Keys whose timer fired: served after `ready` is empty. */
+  private readonly later = new Lane();
   /** Keys waiting to be handed out (in `ready`, or to be re-added when their work ends). */
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
@@ -26,14 +29,18 @@ export class WorkQueue {
   }
 
   get length(): number {
-    return this.ready.length - this.head;
+    return this.ready.length + this.later.length;
   }
 
   add(key: string): void {
+    this.enqueue(key, this.ready);
+  }
+
+  private enqueue(key: string, lane: Lane): void {
     if (this.shut || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
-    this.ready.push(key);
+    lane.push(key);
     this.waiters.shift()?.();
   }
 
@@ -47,7 +54,7 @@ export class WorkQueue {
     if (known) clearTimeout(known.timer);
     const timer = setTimeout(() => {
       this.delayed.delete(key);
-      this.add(key);
+      this.enqueue(key, this.later);
     }, ms);
     this.delayed.set(key, { due, timer });
   }
@@ -83,12 +90,7 @@ export class WorkQueue {
         signal.addEventListener('abort', wake, { once: true });
       });
     }
-    const key = this.ready[this.head++]!;
-    // Compact now and then, so a long-lived queue does not keep every key it ever held.
-    if (this.head > 1024 && this.head * 2 > this.ready.length) {
-      this.ready.splice(0, this.head);
-      this.head = 0;
-    }
+    const key = this.ready.length > 0 ? this.ready.shift() : this.later.shift();
     this.dirty.delete(key);
     this.processing.add(key);
     return key;
@@ -108,5 +110,29 @@ export class WorkQueue {
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
     for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+/** A FIFO of keys that does not copy on every shift. */
+class Lane {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(key: string): void {
+    this.items.push(key);
+  }
+
+  shift(): string {
+    const key = this.items[this.head++]!;
+    // Compact now and then, so a long-lived queue does not keep every key it ever held.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return key;
   }
 }

@@ -28,10 +28,14 @@ interface List<T> {
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+const METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 export interface ReflectorOptions<T> {
   labelSelector?: string;
   /** Objects per list page. */
   pageSize?: number;
+  /** Lists and watches PartialObjectMetadata: names, labels and the like, never a spec or data. */
+  metadataOnly?: boolean;
   /**
    * Called on each object before it is kept. The default drops managedFields: controllers rarely
    * read them, and they are most of an object's size.
@@ -92,6 +96,7 @@ export class Reflector<T extends Named> {
         do {
           const page = await this.client.get<List<T>>(this.path, {
             query: { limit: this.o.pageSize ?? 500, continue: token, labelSelector: this.o.labelSelector },
+            ...(this.o.metadataOnly ? { accept: `${METADATA}List,application/json` } : {}),
           });
           items.push(...page.items);
           resourceVersion = page.metadata.resourceVersion;
@@ -154,6 +159,7 @@ export class Reflector<T extends Named> {
               } else this.upsert(event.object);
             },
             signal,
+            this.o.metadataOnly ? `${METADATA},application/json` : undefined,
           );
           if (gone || signal.aborted) break;
         }

@@ -3,9 +3,10 @@ import type { CliSpec } from '../../shared/cli/run.ts';
 import { InitCommand } from '../init/command.ts';
 import { JoinCommand } from '../join/command.ts';
 import { UnjoinCommand } from '../unjoin/command.ts';
+import { VersionCommand } from '../version/command.ts';
 
 export const federationSpec: CliSpec = {
   binaryName: 'kubectl federation',
-  commands: [InitCommand, JoinCommand, UnjoinCommand],
+  commands: [InitCommand, JoinCommand, UnjoinCommand, VersionCommand],
   listsCommands: true,
 };

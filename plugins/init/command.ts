@@ -52,7 +52,7 @@ export class InitCommand extends KubeCommand {
   switchContext = Option.String('--switch-context', { tolerateBoolean: true, description: 'Switch to the new context (default true)' });
   join = Option.String('--join', { tolerateBoolean: true, description: 'Also join the host cluster to the federation' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects init would create; create nothing' });
-  output = Option.String('-o,--output', 'yaml', { description: 'With --dry-run: yaml or json' });
+  output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
 
   protected override async run(): Promise<number> {
     const { initCommand } = await import('../../shared/init/command.ts');

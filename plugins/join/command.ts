@@ -40,7 +40,7 @@ export class JoinCommand extends MembershipCommand {
   });
   clusterLabels = Option.Array('--cluster-labels', { description: 'Labels of the Cluster, key=value,... (placement selects clusters by them)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects join would create; create nothing' });
-  output = Option.String('-o,--output', 'yaml', { description: 'With --dry-run: yaml or json' });
+  output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
 
   protected override async run(): Promise<number> {
     const { joinCommand } = await import('../../shared/join/command.ts');

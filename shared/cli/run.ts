@@ -4,8 +4,7 @@ import { basename } from 'node:path';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { EXIT_USAGE, oneLine } from '../errors.ts';
 
-declare const __VERSION__: string | undefined;
-export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+import { VERSION, versionText } from '../version-info.ts';
 
 export interface CliSpec {
   /** How users type the command: "kubectl federation" or "kubectl federation init". */
@@ -42,8 +41,43 @@ export function commandList(spec: CliSpec): string {
   ].join('\n');
 }
 
+/** The value a flag takes, as kubectl names it in help ("--kubeconfig PATH"); clipanion says "#0". */
+export function valueName(flag: string): string {
+  const name = flag.split(',').at(-1)!.replace(/^-+/, '');
+  const rules: [RegExp, string][] = [
+    [/kubeconfig$/, 'PATH'],
+    [/context$/, 'NAME'],
+    [/(timeout|period|deadline|duration)$/, 'DURATION'],
+    [/(address|server)$/, 'ADDRESS'],
+    [/port$/, 'PORT'],
+    [/image$/, 'IMAGE'],
+    [/(selector|labels)$/, 'KEY=VALUE,...'],
+    [/overrides$/, 'ARG=VALUE,...'],
+    [/namespace$/, 'NAMESPACE'],
+    [/^output$/, 'FORMAT'],
+    [/kinds$/, 'KIND,...'],
+    [/(capacity)$/, 'QUANTITY'],
+    [/(sans|secrets|servers)$/, 'LIST'],
+    [/^v$/, 'LEVEL'],
+    [/(policy|type|class)$/, 'NAME'],
+  ];
+  return rules.find(([re]) => re.test(name))?.[1] ?? 'VALUE';
+}
+
+/** Clipanion's CLI with kubectl's value names in its help. */
+class KubectlStyleCli extends Cli {
+  override usage(...args: Parameters<Cli['usage']>): string {
+    const named = super.usage(...args).replace(/(-{1,2}[a-z][\w-]*(?:,-{1,2}[a-z][\w-]*)*) #0/g, (_m, flag: string) => `${flag} ${valueName(flag)}`);
+    // The option table's columns, aligned again for the longer definitions.
+    const row = /^ {2}(-\S.*?) {2,}(\S.*)$/;
+    const lines = named.split('\n');
+    const width = Math.max(0, ...lines.map((l) => row.exec(l)?.[1]?.length ?? 0));
+    return lines.map((l) => l.replace(row, (_m, def: string, text: string) => `  ${def.padEnd(width)}    ${text}`)).join('\n');
+  }
+}
+
 export function makeCli(spec: CliSpec): Cli {
-  const cli = new Cli({
+  const cli = new KubectlStyleCli({
     binaryLabel: 'kubectl-federation',
     binaryName: spec.binaryName,
     binaryVersion: VERSION,
@@ -64,7 +98,7 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
     return 0;
   }
   if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${VERSION}\n`);
+    process.stdout.write(versionText());
     return 0;
   }
   const cli = makeCli(spec);

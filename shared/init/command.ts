@@ -4,7 +4,7 @@ import { parseDuration } from '../duration.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
-import { parseOneOf } from '../flags.ts';
+import { dryRunFormat } from '../flags.ts';
 import type { InitFlags } from './options.ts';
 import { initConfigFromFlags } from './options.ts';
 import { runInit } from './init.ts';
@@ -14,7 +14,7 @@ export interface InitCommandInput extends Omit<InitFlags, 'hostContext'> {
   kubeconfig?: string;
   requestTimeout: string;
   dryRun: boolean;
-  output: string;
+  output?: string;
 }
 
 interface Streams {
@@ -23,7 +23,7 @@ interface Streams {
 }
 
 export async function initCommand(input: InitCommandInput, streams: Streams): Promise<number> {
-  const format = parseOneOf(input.output, ['yaml', 'json'] as const, '--output');
+  const format = dryRunFormat(input.output, input.dryRun);
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');

@@ -11,7 +11,7 @@ import {
   newSignedCertificate,
   subjectAltNames,
 } from '../pki.ts';
-import type { InitConfig } from './config.ts';
+import type { InitConfig } from '../manifests/config.ts';
 
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 

@@ -6,7 +6,7 @@ import type { Target } from '../kube/target.ts';
 import type { FederationCredentials } from '../manifests/credentials.ts';
 import type { Output } from '../output.ts';
 import type { CertAndKey } from '../pki.ts';
-import type { InitConfig } from './config.ts';
+import type { InitConfig } from '../manifests/config.ts';
 
 export interface Endpoint {
   /** Address clients use: an IP or a host name. */

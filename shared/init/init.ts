@@ -11,7 +11,7 @@ import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
-import type { InitConfig } from './config.ts';
+import type { InitConfig } from '../manifests/config.ts';
 import { controllerBundle } from './controller-bundle.ts';
 import type { Endpoint, InitData } from './data.ts';
 import { createAPIServer } from './steps/create-apiserver.ts';

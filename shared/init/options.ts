@@ -1,11 +1,12 @@
 // `init`'s flags, checked and turned into an InitConfig. Everything here is pure: the tests call it
 // directly, and a bad value is reported before anything talks to a cluster.
 import { APISERVER_IMAGE, DEFAULT_FEDERATION_NAME, DEFAULT_NAMESPACE, ETCD_IMAGE } from '../constants.ts';
-import { parseDuration, validateDNSLabel, validateQuantity } from '../duration.ts';
+import { parseDuration } from '../duration.ts';
+import { validateDNSLabel } from '../names.ts';
 import { InputError } from '../errors.ts';
-import { parseBool, parseIP, parseKeyValues, parseList, parseOneOf, parsePort } from '../flags.ts';
+import { parseBool, parseIP, parseKeyValues, parseList, parseOneOf, parsePort, validateQuantity } from '../flags.ts';
 import { parseArgOverrides } from '../manifests/meta.ts';
-import type { InitConfig } from './config.ts';
+import type { InitConfig } from '../manifests/config.ts';
 
 export interface InitFlags {
   name?: string;

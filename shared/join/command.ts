@@ -1,7 +1,7 @@
 // What `join` and `unjoin` do with their flags. Loaded only when one of them runs.
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
-import { parseBool, parseKeyValues, parseOneOf } from '../flags.ts';
+import { dryRunFormat, parseBool, parseKeyValues } from '../flags.ts';
 import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
@@ -37,10 +37,10 @@ function common(input: MembershipInput) {
 }
 
 export async function joinCommand(
-  input: MembershipInput & { useKubeconfigCredentials?: string | boolean; propagatedKinds?: string; clusterLabels?: string[]; dryRun: boolean; output: string },
+  input: MembershipInput & { useKubeconfigCredentials?: string | boolean; propagatedKinds?: string; clusterLabels?: string[]; dryRun: boolean; output?: string },
   streams: Streams,
 ): Promise<number> {
-  const format = parseOneOf(input.output, ['yaml', 'json'] as const, '--output');
+  const format = dryRunFormat(input.output, input.dryRun);
   const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun });
   const result = await runJoin({
     ...common(input),

@@ -2,8 +2,8 @@
 // host (what init recorded in the federation's context, unless --host-cluster-context), and the
 // member (--cluster-context, else the cluster's name). Shared by join and unjoin.
 import { federationIdFromUid } from '../member-credentials.ts';
-import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION } from '../constants.ts';
-import { isDNSLabel } from '../duration.ts';
+import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION, type FederationContextExtension } from '../constants.ts';
+import { isDNSLabel } from '../names.ts';
 import { InputError, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { credentialsFor } from '../kube/credentials.ts';
@@ -11,7 +11,6 @@ import { pluginCredentials } from '../kube/plugin-credentials.ts';
 import { describeFailure } from '../kube/failures.ts';
 import { RestClient } from '../kube/rest.ts';
 import type { MemberNames } from '../manifests/member.ts';
-import type { FederationContextExtension } from '../init/steps/update-kubeconfig.ts';
 
 export interface MembershipFlags {
   cluster: string;

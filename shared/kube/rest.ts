@@ -1,7 +1,8 @@
 // A small Kubernetes REST client over node:https. Why not client-node's generated clients: they
 // build a new connection pool for every request, cannot bound a request's total time, and load
 // megabytes of generated code; the controller manager keeps a client per member cluster and the
-// CLI must start fast. client-node still supplies the types and exec-plugin credentials.
+// CLI must start fast. client-node supplies the object types only (a devDependency: nothing of it
+// is bundled); exec-plugin credentials are our own (plugin-credentials.ts).
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
@@ -100,8 +101,9 @@ export class RestClient {
   constructor(creds: Credentials, defaultTimeoutMs = 30_000, userAgent = 'kubectl-federation', keepAlive = true) {
     this.defaultTimeoutMs = defaultTimeoutMs;
     this.userAgent = userAgent;
-    this.server = creds.server;
-    this.base = new URL(creds.server);
+    // kubectl takes "host:port" as https://host:port; so do we.
+    this.server = /^[a-z][a-z0-9+.-]*:\/\//i.test(creds.server) ? creds.server : `https://${creds.server}`;
+    this.base = new URL(this.server);
     this.token = creds.token;
     this.tokenFile = creds.tokenFile;
     const tls = {
@@ -197,10 +199,11 @@ export class RestClient {
     query: Record<string, string | number | boolean>,
     onLine: (line: string) => void,
     signal: AbortSignal,
+    accept = 'application/json',
   ): Promise<void> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string> = { Accept: accept, 'User-Agent': this.userAgent };
     const token = this.bearer();
     if (token) headers.Authorization = `Bearer ${token}`;
     this.requests += 1;
@@ -294,6 +297,7 @@ export function watchStream<T>(
   query: Record<string, string | number | boolean>,
   onEvent: (event: WatchEvent<T>) => void,
   signal: AbortSignal,
+  accept?: string,
 ): Promise<void> {
-  return client.stream(path, { ...query, watch: true }, (line) => onEvent(JSON.parse(line) as WatchEvent<T>), signal);
+  return client.stream(path, { ...query, watch: true }, (line) => onEvent(JSON.parse(line) as WatchEvent<T>), signal, accept);
 }

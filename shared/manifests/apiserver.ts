@@ -1,7 +1,7 @@
 // The federation API server: one pod with an etcd container and a stock kube-apiserver container.
 import type { V1Container, V1Deployment, V1PodSpec, V1Volume } from '@kubernetes/client-node';
 import { APISERVER_CONTAINER_PORT, APISERVER_NAME, CREDENTIALS_SECRET, ETCD_CLAIM } from '../constants.ts';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import { CREDENTIAL_KEYS } from './credentials.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
 import type { Typed } from './types.ts';

@@ -8,7 +8,7 @@ import {
   CONTROLLER_MANAGER_NAME,
   NODE_IMAGE,
 } from '../constants.ts';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import { podPlacement } from './apiserver.ts';
 import { digest } from './credentials.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';

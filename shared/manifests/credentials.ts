@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET } from '../constants.ts';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import type { CertAndKey, KeyPairPem } from '../pki.ts';
 import { metadata } from './meta.ts';
 import type { Typed } from './types.ts';

@@ -1,5 +1,5 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import { metadata } from './meta.ts';
 import type { Typed } from './types.ts';
 

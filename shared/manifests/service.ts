@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { APISERVER_CONTAINER_PORT, APISERVER_NAME } from '../constants.ts';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import { metadata, selectorLabels } from './meta.ts';
 import type { Typed } from './types.ts';
 

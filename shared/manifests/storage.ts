@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { APISERVER_NAME, ETCD_CLAIM } from '../constants.ts';
-import type { InitConfig } from '../init/config.ts';
+import type { InitConfig } from './config.ts';
 import { metadata } from './meta.ts';
 import type { Typed } from './types.ts';
 

@@ -43,7 +43,10 @@ describe('the linux/amd64 executables', () => {
     for (const sub of ['init', 'join', 'unjoin']) assert.match(list.stdout, new RegExp(`^ {2}${sub} +[A-Z]`, 'm'));
     assert.match(list.stdout, /^ {2}kubectl federation <command> \[flags\]$/m);
     assert.equal(run('kubectl', ['federation', '--help'], env).stdout, list.stdout);
-    assert.equal(run(join(bin('linux-x64'), 'kubectl-federation'), ['--version'], env).stdout.trim(), (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+    const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    assert.match(run(join(bin('linux-x64'), 'kubectl-federation'), ['--version'], env).stdout, new RegExp(`^kubectl-federation ${version.replaceAll('.', '\\.')}\nDeploys: kube-apiserver v1\\.37\\.2, etcd 3\\.7\\.0, controller manager on docker\\.io/library/node:22\\.23\\.2-slim\nNode\\.js: v22\\.23\\.2\n$`));
+    const json = JSON.parse(run(join(bin('linux-x64'), 'kubectl-federation'), ['version', '-o', 'json'], env).stdout) as { plugin: string; kubernetes: string; etcd: string; nodejs: string };
+    assert.deepEqual([json.plugin, json.kubernetes, json.etcd, json.nodejs], [version, 'v1.37.2', '3.7.0', '22.23.2']);
     const bad = run(join(bin('linux-x64'), 'kubectl-federation'), ['bogus'], env);
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr.split('\n')[0], 'error: unknown command "bogus" for "kubectl federation"');

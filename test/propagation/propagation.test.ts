@@ -141,6 +141,10 @@ describe('propagation', { skip }, () => {
       (await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'ns-wide')) && (await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'own')) ? true : undefined,
     );
     assert.equal(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'ns-wide'), undefined);
+    // The namespace itself goes wherever something inside it goes, and stays there (no fight).
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await find<{ status?: { phase?: string } }>(MEMBERS[0]!, 'get', 'namespace', 'placed'))?.status?.phase, 'Active');
+    assert.ok(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'own'));
     assert.equal(await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'own'), undefined);
     // Changing the namespace's selector moves what follows it (removed where no longer selected).
     await run('annotate', 'namespace', 'placed', '--overwrite', `${ANNOTATIONS.clusterSelector}=name=member-a`);

@@ -1,4 +1,4 @@
-import { isDNSLabel } from '../../duration.ts';
+import { isDNSLabel } from '../../names.ts';
 import { suggestName } from '../../join/contexts.ts';
 import { runJoin } from '../../join/join.ts';
 import { Output } from '../../output.ts';

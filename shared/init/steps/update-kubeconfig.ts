@@ -1,13 +1,6 @@
-import { CONTEXT_EXTENSION } from '../../constants.ts';
+import { CONTEXT_EXTENSION, type FederationContextExtension } from '../../constants.ts';
 import type { Step } from '../../steps.ts';
 import { type InitData, need } from '../data.ts';
-
-/** What init records in the federation's context: where the federation lives. */
-export interface FederationContextExtension {
-  hostContext: string;
-  namespace: string;
-  federation: string;
-}
 
 /** Adds cluster, user and context NAME to the kubeconfig and, unless told not to, switches to it. */
 export const updateKubeconfig: Step<InitData> = {

@@ -21,6 +21,11 @@ export const checkClusters: Step<JoinData> = {
       );
     }
     d.server = serverURL(m.member.cluster.server);
+    if (d.server.startsWith('http://')) {
+      throw new UserError(
+        `cluster "${m.names.cluster}" is served over plain http (${d.server}, context "${m.member.name}"): the controller manager talks to members over https only; point the context at the cluster's https address`,
+      );
+    }
     m.names.federationId = await federationIdentity(clients.federation, d.kubeconfig, m.federation.name);
 
     const existing = await clients.federation

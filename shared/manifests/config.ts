@@ -1,4 +1,5 @@
-// What `init` was asked to do, validated: every step reads this and nothing else of the flags.
+// What `init` was asked to do, validated: every step and every builder of init's objects reads this
+// and nothing else of the flags. It lives beside the builders, below init, so they need not look up.
 
 export type ServiceType = 'LoadBalancer' | 'NodePort';
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
