@@ -3,6 +3,7 @@
 // the members' statuses combined and holds a finalizer until every reachable copy is gone. One code
 // path for every kind: kind-specific rules live in shared/propagation (copy.ts, status.ts).
 // Keys are "Kind.group/namespace/name"; watches of the federation and of each member only enqueue.
+import { createHash } from 'node:crypto';
 import { FEDERATION_API_VERSION, FIELD_MANAGER, MANAGED_BY } from '../shared/constants.ts';
 import { errorMessage, oneLine } from '../shared/errors.ts';
 import { type ApiResource, apiVersionOf, discoverResources, resourcePath } from '../shared/kube/discovery.ts';
@@ -17,7 +18,7 @@ import { aggregateStatus, canonical, type MemberCopy, observed, statusDiffers } 
 import type { EventRecorder } from './events.ts';
 import type { MemberChange, MemberRegistry } from './members.ts';
 import { type ReconcileResult, type Reconciler, retryUntilAnswered } from './runtime/controller.ts';
-import { objectKey, Reflector } from './runtime/reflector.ts';
+import { type ChangeType, objectKey, Reflector } from './runtime/reflector.ts';
 
 export interface PropagationOptions {
   federation: RestClient;
@@ -71,6 +72,7 @@ const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-leas
 /** Who adds and removes the finalizer and writes records: apart from the copies' field manager. */
 const CONTROLLER_MANAGER_FIELD_MANAGER = `${FIELD_MANAGER}-controller-manager`;
 const RECORDS_NAMESPACE = 'default';
+const RECORD_INTERVAL_MS = 1000;
 
 export const kindId = (r: Pick<ApiResource, 'kind' | 'group'>): string => (r.group ? `${r.kind}.${r.group}` : r.kind);
 
@@ -79,6 +81,9 @@ export function recordName(r: Pick<ApiResource, 'kind' | 'group'>, name: string)
   const full = `${kindId(r).toLowerCase()}.${name}`;
   return full.length <= 253 ? full : `${full.slice(0, 240)}.${Buffer.from(full).toString('base64url').slice(-12).toLowerCase()}`;
 }
+
+/** A short digest of a value's canonical JSON: what was applied or written, remembered cheaply. */
+const digestOf = (v: unknown): string => createHash('sha1').update(canonical(v)).digest('base64');
 
 /** Objects that are the federation's own or the API server's, never propagated. */
 export function excluded(kind: string, obj: FederatedObject, ownNamespace?: string): boolean {
@@ -118,6 +123,7 @@ export class PropagationController implements Reconciler {
   /** What was last applied to each member (cluster|key): a copy that differs from it drifted. */
   private readonly lastApplied = new Map<string, string>();
   private readonly recordsWritten = new Map<string, string>();
+  private readonly recordsWrittenAt = new Map<string, number>();
   /** Services whose node ports a user set (the federation's API server allocates the others). */
   private readonly userNodePorts = new Set<string>();
   private allResources: { at: number; list: ApiResource[] } = { at: 0, list: [] };
@@ -143,7 +149,7 @@ export class PropagationController implements Reconciler {
         continue;
       }
       const id = kindId(r);
-      const reflector = new Reflector<FederatedObject>(this.o.federation, resourcePath(r), (_t, obj, old) => this.fedChanged(id, obj, old), {
+      const reflector = new Reflector<FederatedObject>(this.o.federation, resourcePath(r), (t, obj, old) => this.fedChanged(id, t, obj, old), {
         log: this.o.log,
         transform: (obj) => this.keep(r, obj),
       });
@@ -153,7 +159,7 @@ export class PropagationController implements Reconciler {
     }
     // Namespaces are watched even when not propagated: their selectors, and their finalization.
     if (!this.namespaces) {
-      this.namespaces = new Reflector<FederatedObject>(this.o.federation, resourcePath(namespaceResource), (_t, obj, old) => this.fedChanged('Namespace', obj, old), {
+      this.namespaces = new Reflector<FederatedObject>(this.o.federation, resourcePath(namespaceResource), (t, obj, old) => this.fedChanged('Namespace', t, obj, old), {
         log: this.o.log,
         transform: (obj) => this.keep(namespaceResource, obj),
       });
@@ -179,11 +185,12 @@ export class PropagationController implements Reconciler {
     return obj;
   }
 
-  private fedChanged(id: string, obj: FederatedObject, old: FederatedObject | undefined): void {
+  private fedChanged(id: string, type: ChangeType, obj: FederatedObject, old: FederatedObject | undefined): void {
     const key = `${id}/${objectKey(obj.metadata)}`;
     this.enqueue(key);
     // A namespace goes wherever anything in it goes: its placement may change with this object's.
-    if (obj.metadata.namespace) this.enqueue(`Namespace/${obj.metadata.namespace}`);
+    const selector = (o: FederatedObject | undefined) => o?.metadata.annotations?.[ANNOTATIONS.clusterSelector];
+    if (obj.metadata.namespace && (!old || type === 'DELETED' || selector(old) !== selector(obj))) this.enqueue(`Namespace/${obj.metadata.namespace}`);
     if (id === 'Namespace') {
       // A namespace's selector steers everything in it.
       const before = old?.metadata.annotations?.[ANNOTATIONS.clusterSelector];
@@ -241,8 +248,8 @@ export class PropagationController implements Reconciler {
     const foreign = new Reflector<FederatedObject>(client, resourcePath(kind.resource), (_t, obj) => enqueue(obj), {
       labelSelector: `${PROPAGATED_BY_LABEL}!=${this.o.federationId}`,
       metadataOnly: true,
-      // Names and labels are all a conflict check reads.
-      transform: (obj) => ({ apiVersion: '', kind: '', metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, labels: obj.metadata.labels, resourceVersion: obj.metadata.resourceVersion } }),
+      // A name is all a conflict check reads (the selector already says whose it is not).
+      transform: (obj) => ({ apiVersion: '', kind: '', metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, resourceVersion: obj.metadata.resourceVersion } }),
       log,
     });
     const watch = { reflector, foreign, stop };
@@ -326,14 +333,14 @@ export class PropagationController implements Reconciler {
     );
     await this.removeUnselected(kind, fed, clusters);
     await this.writeStatus(kind, fed, outcomes);
-    await this.writeRecord(kind, fed, outcomes);
+    const recordDue = await this.writeRecord(kind, fed, outcomes);
     for (const f of outcomes) {
       if (f.error && f.waitsFor !== 'member') await this.o.events.record(fed, 'Warning', f.waitsFor === 'user' ? 'Conflict' : 'PropagationFailed', f.error);
     }
     const failed = outcomes.filter((o) => o.error && (o.waitsFor ?? 'retry') === 'retry');
     if (failed.length > 0) throw new Error(failed.map((f) => f.error).join('; '));
     const conflicts = outcomes.some((o) => o.waitsFor === 'user');
-    return { requeueAfterMs: conflicts ? Math.min(30_000, this.o.resyncMs) : this.o.resyncMs };
+    return { requeueAfterMs: Math.min(conflicts ? 30_000 : this.o.resyncMs, recordDue ?? Infinity, this.o.resyncMs) };
   }
 
   private placementOf(fed: FederatedObject, namespace: FederatedObject | undefined) {
@@ -412,7 +419,7 @@ export class PropagationController implements Reconciler {
     const objKey = objectKey(fed.metadata);
     const existing = watch.reflector.items.get(objKey);
     const appliedKey = `${cluster}|${kind.id}/${objKey}`;
-    const want = canonical(desired);
+    const want = digestOf(desired);
     if (existing && isSubset(desired, existing)) {
       this.lastApplied.set(appliedKey, want);
       return { ...base, ...this.health(existing, true), copy: existing, current: true };
@@ -424,7 +431,7 @@ export class PropagationController implements Reconciler {
         // Not this federation's copy. An object the federation did not create is never taken over
         // unasked: the member's other objects of the kind are watched too (metadata only).
         const found = watch.foreign.items.get(objKey);
-        if (found && found.metadata.labels?.[PROPAGATED_BY_LABEL] !== this.o.federationId) {
+        if (found) {
           if (fed.metadata.annotations?.[ANNOTATIONS.adopt] !== 'true') {
             return {
               ...base,
@@ -537,7 +544,12 @@ export class PropagationController implements Reconciler {
     }
   }
 
-  private async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], error?: string): Promise<void> {
+  /**
+   * Writes the object's Propagation record when it changed, at most once a second per object (a
+   * rollout changes it with every member's status update; the record is a report, the object's own
+   * status is what waits follow). Returns when to come back for a write held back.
+   */
+  private async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], error?: string): Promise<number | undefined> {
     const clusters: PropagationClusterStatus[] = outcomes.map((o) => ({
       cluster: o.cluster,
       applied: o.applied,
@@ -561,8 +573,10 @@ export class PropagationController implements Reconciler {
       },
     };
     const key = `${record.metadata.namespace}/${record.metadata.name}`;
-    const text = canonical(record);
-    if (this.recordsWritten.get(key) === text) return;
+    const text = digestOf(record);
+    if (this.recordsWritten.get(key) === text) return undefined;
+    const since = Date.now() - (this.recordsWrittenAt.get(key) ?? 0);
+    if (since < RECORD_INTERVAL_MS) return RECORD_INTERVAL_MS - since;
     try {
       await this.o.federation.request('PATCH', `/apis/${FEDERATION_API_VERSION}/namespaces/${encodeURIComponent(record.metadata.namespace)}/propagations/${encodeURIComponent(record.metadata.name)}`, {
         body: record,
@@ -570,10 +584,12 @@ export class PropagationController implements Reconciler {
         query: { fieldManager: CONTROLLER_MANAGER_FIELD_MANAGER, force: true },
       });
       this.recordsWritten.set(key, text);
+      this.recordsWrittenAt.set(key, Date.now());
     } catch (err) {
       // A terminating namespace refuses new records; the record is a report, never worth a retry.
       this.o.log(`${fed.kind} ${objectKey(fed.metadata)}: writing its Propagation record failed: ${errorMessage(err)}`);
     }
+    return undefined;
   }
 
   private async deleteRecord(kind: Kind, objKey: string): Promise<void> {
@@ -582,6 +598,7 @@ export class PropagationController implements Reconciler {
     const name = kind.resource.namespaced ? objKey.slice(slash + 1) : objKey;
     const key = `${namespace}/${recordName(kind.resource, name)}`;
     this.recordsWritten.delete(key);
+    this.recordsWrittenAt.delete(key);
     for (const c of this.memberWatches.keys()) this.lastApplied.delete(`${c}|${kind.id}/${objKey}`);
     try {
       await this.o.federation.request('DELETE', `/apis/${FEDERATION_API_VERSION}/namespaces/${encodeURIComponent(namespace)}/propagations/${encodeURIComponent(recordName(kind.resource, name))}`);
