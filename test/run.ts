@@ -1,7 +1,7 @@
 // `make test`: starts the shared local control planes once, runs every test file with node's test
 // runner against them, and stops them at the end, whether the tests passed or not.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPlanes } from './support/localcluster.ts';
@@ -28,7 +28,8 @@ console.log(
 );
 let code: number;
 try {
-  const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...testFiles], {
+  const tap = join(runTmp, 'results.tap');
+  const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, '--test-concurrency=2', ...testFiles], {
     stdio: 'inherit',
     env: { ...process.env, LOCALCLUSTER_DIR: planes.dir },
   });
@@ -38,6 +39,14 @@ try {
   code = await new Promise<number>((resolve) =>
     runner.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
   );
+  // A green run is never mistaken for a full one: what was skipped, and why, comes last.
+  const skipped = new Map<string, number>();
+  for (const m of (existsSync(tap) ? readFileSync(tap, 'utf8') : '').matchAll(/^\s*ok \d+ - .* # SKIP ?(.*)$/gm)) {
+    const reason = m[1]!.trim() || 'no reason given';
+    skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+  }
+  const total = [...skipped.values()].reduce((a, b) => a + b, 0);
+  console.log(total === 0 ? '# skipped: none' : `# skipped: ${total} (${[...skipped].map(([r, n]) => `${n}: ${r}`).join('; ')})`);
 } finally {
   await planes.stop();
   rmSync(runTmp, { recursive: true, force: true });

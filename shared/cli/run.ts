@@ -114,6 +114,25 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
       process.stderr.write(`See '${spec.binaryName} --help' for usage.\n`);
       return EXIT_USAGE;
     }
+    const definition = cli.definitions().find((d) => d.path === `${spec.binaryName} ${first}` || (!allCommands && d.path === spec.binaryName));
+    if (definition && err instanceof Error && err.message.startsWith('Command not found')) {
+      // Clipanion's word for a command line with words too many: name them, and show the usage.
+      const positionals = [...definition.usage.matchAll(/[[<]([A-Z][A-Z_-]*)[\]>]/g)].map((m) => m[0]);
+      const valued = new Set([...definition.usage.matchAll(/(-[\w-]+(?:,-[\w-]+)*) #0/g)].flatMap((m) => m[1]!.split(',')));
+      const words: string[] = [];
+      const rest = allCommands ? argv.slice(1) : argv;
+      for (let i = 0; i < rest.length; i++) {
+        const a = rest[i]!;
+        if (a.startsWith('-')) {
+          if (!a.includes('=') && valued.has(a)) i++;
+        } else words.push(a);
+      }
+      const extra = words.slice(positionals.length);
+      const usage = `${definition.path} ${positionals.join(' ')} [flags]`.replace(/ {2,}/g, ' ');
+      process.stderr.write(`error: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ') || words.map((w) => `"${w}"`).join(' ')}: usage: ${usage}\n`);
+      process.stderr.write(`See '${definition.path} --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
     const message = (err instanceof Error ? err.message.split('\n')[0]! : String(err))
       .replace(/^(Unknown Syntax Error|Usage Error): /, '')
       .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1');

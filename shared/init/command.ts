@@ -25,6 +25,8 @@ interface Streams {
 export async function initCommand(input: InitCommandInput, streams: Streams): Promise<number> {
   const format = dryRunFormat(input.output, input.dryRun);
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
+  // Flags are checked before any file or cluster is read: a bad name is reported as such.
+  initConfigFromFlags({ ...input, hostContext: input.hostContext ?? '' });
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });

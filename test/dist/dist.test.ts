@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parse } from 'yaml';
 import { kubectlBin, repoRoot, toolsBin } from '../support/paths.ts';
 
 const bin = (platform: string) => join(repoRoot, 'dist', 'bin', platform);
@@ -105,6 +106,29 @@ describe('release archives and krew', () => {
     }
   });
 
+  test("krew-release-bot's template, rendered for this version, is the manifest make dist wrote", () => {
+    const version = `v${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`;
+    const sums = new Map(
+      readFileSync(join(release, 'checksums.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).reverse() as [string, string]),
+    );
+    // As the bot renders it: the tag, and each archive's address with its sha256 beside it.
+    const rendered = readFileSync(join(repoRoot, 'krew', '.krew.yaml'), 'utf8').replace(
+      /^(\s*)uri: '\{\{ addURIAndSha "([^"]+)" \.TagName \}\}'$/gm,
+      (_m, indent: string, uri: string) => {
+        const url = uri.replaceAll('{{ .TagName }}', version);
+        return `${indent}uri: ${url}\n${indent}sha256: ${sums.get(url.split('/').at(-1)!) ?? 'missing'}`;
+      },
+    ).replaceAll('{{ .TagName }}', version);
+    assert.deepEqual(parse(rendered), parse(readFileSync(join(release, 'federation.yaml'), 'utf8')));
+    // The workflow attaches exactly what the manifest points at.
+    const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'release.yml'), 'utf8');
+    assert.match(workflow, /dist\/release\/\*\.tar\.gz dist\/release\/checksums\.txt/);
+    assert.match(workflow, /krew_template_file: krew\/\.krew\.yaml/);
+  });
+
   test('the manifest passes validate-krew-manifest', () => {
     const r = run(join(toolsBin, 'validate-krew-manifest'), ['--manifest', join(repoRoot, 'krew', 'federation.yaml'), '--skip-install'], pathWith());
     assert.equal(r.status, 0, r.stderr);
@@ -162,7 +186,7 @@ describe('what cannot run here', () => {
     }
   });
 
-  test('the macOS binaries are signed (ad hoc)', { skip: !process.env.RCODESIGN && 'RCODESIGN not set (make sets it)' }, () => {
+  test('the macOS binaries are signed (ad hoc)', { skip: !process.env.RCODESIGN && 'RCODESIGN not set: make dist signs, and the release workflow runs this test with it' }, () => {
     for (const platform of ['darwin-x64', 'darwin-arm64']) {
       const info = run(process.env.RCODESIGN!, ['print-signature-info', join(bin(platform), 'kubectl-federation')], pathWith());
       assert.equal(info.status, 0, info.stderr);

@@ -250,4 +250,25 @@ describe('pods on the local pod runner', { skip }, () => {
     await run('federation', 'join', 'member-1', '--context=fed-nodeport');
     await waitForClusters('fed-nodeport', { 'member-1': 'True' });
   });
+
+  test("the README's kubeadm recipe: a single-node cluster hosts the federation and is its first member", async () => {
+    // The flags the README gives for a new single-node kubeadm cluster: NodePort on the node's
+    // address, etcd on emptyDir (no storage class), and --join.
+    const nodeIP = node.network.nodeIP;
+    const out = await run(
+      'federation', 'init', 'fed-kubeadm',
+      '--host-cluster-context=host',
+      '--federation-system-namespace=fed-kubeadm',
+      '--api-server-service-type=NodePort',
+      `--api-server-advertise-address=${nodeIP}`,
+      '--etcd-persistent-storage=false',
+      '--join',
+      '--switch-context=false',
+    );
+    assert.match(out, /Federation API server is running at: https:\/\/10\.244\.0\.1:\d+\n/);
+    await waitForRunningPods('fed-kubeadm');
+    const deployment = await kubectlJSON<V1Deployment>(env, '--context=host', '-n', 'fed-kubeadm', 'get', 'deployment', APISERVER_NAME);
+    assert.deepEqual(deployment.spec?.template.spec?.volumes?.find((v) => v.name === 'etcd-data')?.emptyDir, {});
+    await waitForClusters('fed-kubeadm', { host: 'True' });
+  });
 });
