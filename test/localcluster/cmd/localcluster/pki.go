@@ -28,7 +28,7 @@ type keyPair struct {
 // server, client certificates for the admin and the controller manager, and the service-account
 // signing key (kube-apiserver refuses to start without one).
 type planePKI struct {
-	ca, apiserver, admin, controllerManager *keyPair
+	ca, apiserver, admin, controllerManager    *keyPair
 	serviceAccountKeyPEM, serviceAccountPubPEM []byte
 }
 
