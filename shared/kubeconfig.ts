@@ -217,6 +217,8 @@ export class Kubeconfig {
     users?: Record<string, UserEntry>;
     contexts?: Record<string, ContextEntry>;
     currentContext?: string;
+    /** Entries to delete, from whichever file defines them. */
+    remove?: { clusters?: string[]; users?: string[]; contexts?: string[] };
   }): string[] {
     const first = this.files[0]!;
     const touched = new Set<LoadedFile>();
@@ -241,6 +243,18 @@ export class Kubeconfig {
         const index = items.findIndex((item) => isMap(item) && item.get('name') === name);
         if (index >= 0) items[index] = node;
         else items.push(node);
+        touched.add(file);
+      }
+    }
+    for (const section of ['clusters', 'users', 'contexts'] as const) {
+      for (const name of changes.remove?.[section] ?? []) {
+        const file = this.find(section, name)?.file;
+        const seq = file?.doc?.get(section);
+        if (!file || !isSeq(seq)) continue;
+        const items = (seq).items;
+        const index = items.findIndex((item) => isMap(item) && item.get('name') === name);
+        if (index < 0) continue;
+        items.splice(index, 1);
         touched.add(file);
       }
     }

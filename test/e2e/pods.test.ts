@@ -271,4 +271,91 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.deepEqual(deployment.spec?.template.spec?.volumes?.find((v) => v.name === 'etcd-data')?.emptyDir, {});
     await waitForClusters('fed-kubeadm', { host: 'True' });
   });
+
+  test('status: a healthy federation exits 0; with its API server pod deleted it exits 1 and says what would fix it', async () => {
+    const healthy = await kubectl(env, 'federation', 'status', 'federation');
+    assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
+    assert.match(healthy.stdout, /^Federation federation \(context federation\): healthy$/m);
+    assert.match(healthy.stdout, /^ {2}apiserver-\S+\s+2\/2\s+Running\s/m);
+    assert.match(healthy.stdout, /^ {2}ca\s+\d{4}-\d\d-\d\d\s+\d+d$/m);
+    assert.match(healthy.stdout, /^ {2}member-1\s+True\s+ClusterReady\s/m);
+    const json = JSON.parse((await kubectl(env, 'federation', 'status', 'federation', '-o', 'json')).stdout) as { healthy: boolean; certificates: { name: string }[] };
+    assert.equal(json.healthy, true);
+    assert.deepEqual(json.certificates.map((c) => c.name), ['ca', 'apiserver', 'controller-manager', 'admin (kubeconfig)']);
+
+    const [apiserver] = workers('federation-system', APISERVER_NAME);
+    await run('--context=host', '-n', 'federation-system', 'delete', 'pod', apiserver!.pod.metadata!.name!, '--wait=false');
+    const broken = await poll(
+      async () => {
+        const r = await kubectl(env, 'federation', 'status', 'federation');
+        return r.code === 1 ? done(r) : notYet('still healthy');
+      },
+      { what: 'status to see the API server gone', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    assert.match(broken.stdout, /NOT HEALTHY/);
+    assert.match(broken.stdout, /^ {2}- (pod apiserver-\S+ is|no apiserver pod|the federation API server).*$/m);
+    await waitForRunningPods('federation-system');
+    await poll(async () => ((await kubectl(env, 'federation', 'status', 'federation')).code === 0 ? done(true) : notYet('not yet healthy')), {
+      what: 'the federation to be healthy again',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+  });
+
+  test('deinit: refuses with members, lists in a dry run, asks for --yes without a terminal, then removes everything', async () => {
+    const deinit = (...args: string[]) => kubectl(env, 'federation', 'deinit', ...args);
+    // fed-kubeadm (above) has the host joined.
+    const refused = await deinit('fed-kubeadm', '--yes');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: federation fed-kubeadm still has members: host; unjoin them first, or pass --unjoin-members/m);
+    const noTerminal = await deinit('fed-kubeadm');
+    assert.equal(noTerminal.code, 2);
+    assert.match(noTerminal.stderr, /no terminal to ask on: pass --yes/);
+    const dry = await deinit('fed-kubeadm', '--dry-run', '--unjoin-members');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^ {2}Deployment fed-kubeadm\/apiserver$/m);
+    assert.match(dry.stdout, /^ {2}Namespace fed-kubeadm$/m);
+    assert.equal((await kubectlJSON<V1Deployment>(env, '--context=host', '-n', 'fed-kubeadm', 'get', 'deployment', APISERVER_NAME)).metadata?.name, APISERVER_NAME, 'a dry run removes nothing');
+
+    const done_ = await deinit('fed-kubeadm', '--unjoin-members', '--yes');
+    assert.equal(done_.code, 0, done_.stderr);
+    assert.match(done_.stdout, /Federation fed-kubeadm removed/);
+    // No claim (etcd was on emptyDir): the namespace init made goes too; so does the kubeconfig entry.
+    await poll(async () => ((await kubectl(env, '--context=host', 'get', 'namespace', 'fed-kubeadm')).code === 0 ? notYet('still there') : done(true)), {
+      what: 'namespace fed-kubeadm to go',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+    assert.doesNotMatch(await run('config', 'get-contexts', '-o', 'name'), /^fed-kubeadm$/m);
+    const again = await deinit('fed-kubeadm', '--yes');
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /"fed-kubeadm" names no federation that init made/);
+  });
+
+  test('deinit keeps etcd\'s data unless --purge-data; init after it finds the data, with a new CA', async () => {
+    // The LoadBalancer federation (above) still has member-1 joined.
+    const caBefore = (await kubectlJSON<{ data: Record<string, string> }>(env, '--context=host', '-n', 'federation-system', 'get', 'secret', 'apiserver-credentials')).data['ca.crt'];
+    await run('--context=federation', 'create', 'namespace', 'kept-data');
+    const kept = await kubectl(env, 'federation', 'deinit', 'federation', '--unjoin-members', '--yes');
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /Kept etcd's data: PersistentVolumeClaim federation-system\/apiserver-etcd-claim/);
+    assert.match(kept.stdout, /switched to context "host"/);
+    assert.match(await run('--context=host', '-n', 'federation-system', 'get', 'pvc'), /apiserver-etcd-claim/);
+
+    const init = await run('federation', 'init', '--host-cluster-context=host');
+    assert.match(init, /new: CA/);
+    await waitForRunningPods('federation-system');
+    const caAfter = (await kubectlJSON<{ data: Record<string, string> }>(env, '--context=host', '-n', 'federation-system', 'get', 'secret', 'apiserver-credentials')).data['ca.crt'];
+    assert.notEqual(caAfter, caBefore, 'the CA went with deinit: init made a new one');
+    assert.match(await run('--context=federation', 'get', 'namespace', 'kept-data'), /kept-data\s+Active/, "etcd's data survived");
+
+    const purged = await kubectl(env, 'federation', 'deinit', 'federation', '--purge-data', '--yes');
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.doesNotMatch(purged.stdout, /Kept etcd's data/);
+    await poll(async () => ((await kubectl(env, '--context=host', 'get', 'namespace', 'federation-system')).code === 0 ? notYet('still there') : done(true)), {
+      what: 'namespace federation-system to go',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+  });
 });

@@ -34,7 +34,9 @@ describe('propagation', { skip }, () => {
   let controller: RunningController;
 
   before(async () => {
-    node = await startLocalNode({ names: [FED, ...MEMBERS], memberNodes: MEMBERS, lifetimeMs: 20 * 60_000 });
+    // Slot 1: the pod tests may run at the same time in this network namespace (slot 0); nothing here
+    // needs Services served on a node.
+    node = await startLocalNode({ names: [FED, ...MEMBERS], memberNodes: MEMBERS, slot: 1, serveServices: false, lifetimeMs: 20 * 60_000 });
     // The federation API server runs no controllers of its own, as init deploys it.
     await node.planes.control('stop', FED, 'kube-controller-manager');
     kubeconfig = join(node.dir, 'kubeconfig');

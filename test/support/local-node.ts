@@ -46,6 +46,13 @@ export interface LocalNodeOptions {
   /** Plane names; the first gets the node. */
   names: string[];
   /**
+   * Which addresses and bridge names this node takes (default 0): test files that run at the same
+   * time in the run's network namespace each take their own, so their networks never collide.
+   */
+  slot?: number;
+  /** Whether the first plane's runner serves Services (default true; one per namespace may). */
+  serveServices?: boolean;
+  /**
    * Further planes that run pods too (members whose workloads must become Available), each on a
    * node network of its own; they serve no Services (the first plane's runner does).
    */
@@ -55,7 +62,10 @@ export interface LocalNodeOptions {
 }
 
 export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode> {
-  const network = await createNodeNetwork('kfnode0', '10.244.0');
+  const slot = opts.slot ?? 0;
+  // Slot s owns 10.244.(4s .. 4s+3) for nodes and 10.245.(4s .. 4s+3) for load balancers.
+  const octet = (i: number) => slot * 4 + i;
+  const network = await createNodeNetwork(`kf${slot}node0`, `10.244.${octet(0)}`);
   const dir = mkdtempSync(join(tmpdir(), 'pod-runner-'));
   let planes: Planes | undefined;
   let runner: PodRunner | undefined;
@@ -81,14 +91,16 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
       images: localImages(),
       dir,
       apiserver: { host: host.bindAddress, port: host.apiserverPort },
-      loadBalancerSubnet: '10.245.0',
+      loadBalancerSubnet: `10.245.${octet(0)}`,
       lifetimeMs: opts.lifetimeMs,
+      serveServices: opts.serveServices ?? true,
       verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
     });
     for (const [i, name] of (opts.memberNodes ?? []).entries()) {
       const plane = planes.planes.find((p) => p.name === name);
       if (!plane) throw new Error(`memberNodes: no plane ${name}`);
-      const memberNetwork = await createNodeNetwork(`kfnode${i + 1}`, `10.244.${i + 1}`);
+      if (i >= 3) throw new Error('memberNodes: at most three per slot');
+      const memberNetwork = await createNodeNetwork(`kf${slot}node${i + 1}`, `10.244.${octet(i + 1)}`);
       memberNetworks.push(memberNetwork);
       const memberDir = join(dir, `node-${name}`);
       memberRunners.set(
@@ -99,7 +111,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
           images: localImages(),
           dir: memberDir,
           apiserver: { host: plane.bindAddress, port: plane.apiserverPort },
-          loadBalancerSubnet: `10.245.${i + 1}`,
+          loadBalancerSubnet: `10.245.${octet(i + 1)}`,
           lifetimeMs: opts.lifetimeMs,
           serveServices: false,
           verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',

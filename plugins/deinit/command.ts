@@ -1,0 +1,34 @@
+// `kubectl federation deinit`: options and help only; the work is in shared/deinit.
+import { Command, Option } from 'clipanion';
+import { KubeCommand } from '../../shared/cli/command.ts';
+
+export class DeinitCommand extends KubeCommand {
+  static override paths = [['deinit']];
+  static override usage = Command.Usage({
+    description: 'Remove a federation control plane that init deployed',
+    details: `
+      NAME is the federation's name or its kubeconfig context (default: the current context).
+      Removes what init created for it in the host cluster, found by its labels (the namespace only
+      if init created it and nothing else is in it), and its context, cluster and user from the
+      kubeconfig; if that was the current context, switches back to the host's. Refuses while
+      clusters are joined unless --unjoin-members. etcd's volume is kept unless --purge-data. Asks
+      before it deletes anything on a terminal; elsewhere it needs --yes. Safe to run again.
+    `,
+    examples: [
+      ['Remove the federation of the current context', 'kubectl federation deinit'],
+      ['Also unjoin its members and delete its data', 'kubectl federation deinit myfed --unjoin-members --purge-data --yes'],
+      ['See what would be removed', 'kubectl federation deinit myfed --dry-run'],
+    ],
+  });
+
+  name = Option.String({ name: 'NAME', required: false });
+  unjoinMembers = Option.Boolean('--unjoin-members', false, { description: 'Unjoin every member first (default: refuse while any is joined)' });
+  purgeData = Option.Boolean('--purge-data', false, { description: "Delete etcd's volume too (default: keep it)" });
+  yes = Option.Boolean('-y,--yes', false, { description: 'Do not ask for confirmation' });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'List what would be removed; remove nothing' });
+
+  protected override async run(): Promise<number> {
+    const { deinitCommand } = await import('../../shared/deinit/command.ts');
+    return deinitCommand(this, this.context);
+  }
+}

@@ -1,0 +1,197 @@
+// `kubectl federation status`: one screen about one federation, and an exit code that says whether
+// it is healthy. It repairs nothing: each problem names the command that would.
+import { X509Certificate } from 'node:crypto';
+import {
+  APISERVER_IMAGE,
+  CREDENTIALS_SECRET,
+  ETCD_IMAGE,
+  FEDERATION_API_VERSION,
+  FEDERATION_LABEL,
+  MANAGED_BY,
+} from '../constants.ts';
+import { errorMessage } from '../errors.ts';
+import { findFederationContext } from '../federation-context.ts';
+import type { Kubeconfig } from '../kubeconfig.ts';
+import { credentialsFor } from '../kube/credentials.ts';
+import { collectionPath } from '../kube/resources.ts';
+import type { RestClient } from '../kube/rest.ts';
+import { clientFor } from '../join/contexts.ts';
+import type { Cluster } from '../manifests/federation-api.ts';
+import { CREDENTIAL_KEYS } from '../manifests/credentials.ts';
+
+export interface PodStatus {
+  name: string;
+  component: string;
+  phase: string;
+  ready: string;
+  restarts: number;
+  images: string[];
+}
+
+export interface CertificateStatus {
+  name: string;
+  subject: string;
+  expires: string;
+  daysLeft: number;
+}
+
+export interface MemberStatus {
+  name: string;
+  ready: string;
+  reason?: string;
+  lastProbeTime?: string;
+}
+
+export interface FederationStatus {
+  federation: string;
+  context: string;
+  endpoint: string;
+  hostContext: string;
+  namespace: string;
+  apiServerReady: boolean;
+  pods: PodStatus[];
+  certificates: CertificateStatus[];
+  members: MemberStatus[];
+  /** Each: what is wrong, and the command that fixes it. */
+  problems: string[];
+  healthy: boolean;
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    spec: { containers: { image: string }[] };
+    status?: { phase?: string; containerStatuses?: { ready: boolean; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
+  }[];
+}
+
+/** Certificates this close to expiry are a problem worth a line. */
+const WARN_DAYS = 30;
+
+function certificate(name: string, pem: string | Buffer | undefined, now: number): CertificateStatus | undefined {
+  if (!pem) return undefined;
+  const cert = new X509Certificate(pem);
+  const expires = new Date(cert.validTo);
+  return { name, subject: cert.subject.replace(/\n/g, ', '), expires: expires.toISOString(), daysLeft: Math.floor((expires.getTime() - now) / 86_400_000) };
+}
+
+export async function federationStatus(kc: Kubeconfig, name: string | undefined, requestTimeoutMs: number): Promise<FederationStatus> {
+  const { context, ext } = findFederationContext(kc, name);
+  const fedCtx = kc.resolve(context);
+  const problems: string[] = [];
+  const repair = `re-run \`kubectl federation init ${ext.federation} --host-cluster-context=${ext.hostContext}${ext.namespace !== 'federation-system' ? ` --federation-system-namespace=${ext.namespace}` : ''}\`: it repairs a half-installed or broken control plane`;
+  const now = Date.now();
+  let host: RestClient | undefined;
+  let federation: RestClient | undefined;
+  const status: FederationStatus = {
+    federation: ext.federation,
+    context,
+    endpoint: fedCtx.cluster.server,
+    hostContext: ext.hostContext,
+    namespace: ext.namespace,
+    apiServerReady: false,
+    pods: [],
+    certificates: [],
+    members: [],
+    problems,
+    healthy: false,
+  };
+  try {
+    host = await clientFor(kc.resolve(ext.hostContext, '--host-cluster-context'), requestTimeoutMs);
+    federation = await clientFor(fedCtx, requestTimeoutMs);
+    const selector = `app.kubernetes.io/managed-by=${MANAGED_BY},${FEDERATION_LABEL}=${ext.federation}`;
+    try {
+      const pods = await host.get<PodList>(`/api/v1/namespaces/${encodeURIComponent(ext.namespace)}/pods`, { query: { labelSelector: selector } });
+      status.pods = pods.items.map((p) => ({
+        name: p.metadata.name,
+        component: p.metadata.labels?.['app.kubernetes.io/component'] ?? '',
+        phase: p.status?.phase ?? 'Unknown',
+        ready: `${(p.status?.containerStatuses ?? []).filter((c) => c.ready).length}/${p.spec.containers.length}`,
+        restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + c.restartCount, 0),
+        images: p.spec.containers.map((c) => c.image),
+      }));
+      for (const component of ['apiserver', 'controller-manager']) {
+        const pod = status.pods.find((p) => p.component === component);
+        if (!pod) problems.push(`no ${component} pod in namespace ${ext.namespace} of the host cluster: ${repair}`);
+        else if (pod.phase !== 'Running' || pod.ready.split('/')[0] !== pod.ready.split('/')[1]) {
+          problems.push(`pod ${pod.name} is ${pod.phase}, ${pod.ready} containers ready: see kubectl --context=${ext.hostContext} -n ${ext.namespace} describe pod ${pod.name}`);
+        }
+      }
+      const images = new Set(status.pods.flatMap((p) => p.images));
+      for (const [want, what] of [[APISERVER_IMAGE, 'kube-apiserver'], [ETCD_IMAGE, 'etcd']] as const) {
+        const running = [...images].find((i) => i.split(':')[0] === want.split(':')[0]);
+        if (running && running !== want) problems.push(`${what} runs ${running}, this plugin deploys ${want}: re-run kubectl federation init ${ext.federation} to upgrade`);
+      }
+      const secret = await host.find<{ data?: Record<string, string> }>(`/api/v1/namespaces/${encodeURIComponent(ext.namespace)}/secrets/${CREDENTIALS_SECRET}`);
+      const pem = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64') : undefined);
+      const k = CREDENTIAL_KEYS;
+      const client = await credentialsFor(fedCtx, async () => undefined);
+      status.certificates = [
+        certificate('ca', pem(k.caCert), now),
+        certificate('apiserver', pem(k.serverCert), now),
+        certificate('controller-manager', pem(k.controllerManagerCert), now),
+        certificate('admin (kubeconfig)', client.cert, now),
+      ].filter((c): c is CertificateStatus => c !== undefined);
+      if (!secret) problems.push(`Secret ${ext.namespace}/${CREDENTIALS_SECRET} is missing from the host cluster: ${repair}`);
+      for (const c of status.certificates) {
+        if (c.daysLeft < 0) problems.push(`certificate ${c.name} expired on ${c.expires}: re-run kubectl federation init ${ext.federation} to renew it`);
+        else if (c.daysLeft < WARN_DAYS) problems.push(`certificate ${c.name} expires in ${c.daysLeft} days (${c.expires}): re-run kubectl federation init ${ext.federation} to renew it`);
+      }
+    } catch (err) {
+      problems.push(`cannot read the control plane in the host cluster (context "${ext.hostContext}"): ${errorMessage(err)}`);
+    }
+    try {
+      const ready = await federation.probe('/readyz', Math.min(requestTimeoutMs, 5000));
+      status.apiServerReady = ready.status === 200 && ready.body.trim() === 'ok';
+      if (!status.apiServerReady) problems.push(`the federation API server is not ready (/readyz: ${ready.status} ${ready.body.trim().split('\n')[0]}): ${repair}`);
+    } catch (err) {
+      problems.push(`the federation API server at ${fedCtx.cluster.server} does not answer (${errorMessage(err)}): ${repair}`);
+    }
+    if (status.apiServerReady) {
+      const clusters = await federation.get<{ items: Cluster[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster'));
+      status.members = clusters.items.map((c) => {
+        const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+        return { name: c.metadata.name, ready: ready?.status ?? 'Unknown', ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.lastProbeTime ? { lastProbeTime: ready.lastProbeTime } : {}) };
+      });
+      for (const m of status.members.filter((x) => x.ready !== 'True')) {
+        const message = clusters.items.find((c) => c.metadata.name === m.name)?.status?.conditions?.find((x) => x.type === 'Ready')?.message;
+        problems.push(`member ${m.name} is not Ready (${m.reason ?? 'no probe yet'}${message ? `: ${message}` : ''}): see kubectl get cluster ${m.name} -o yaml; kubectl federation join ${m.name} renews its credentials`);
+      }
+    }
+  } finally {
+    host?.close();
+    federation?.close();
+  }
+  status.healthy = problems.length === 0;
+  return status;
+}
+
+const ago = (time: string | undefined, now: number) => {
+  if (!time) return '-';
+  const s = Math.max(0, Math.round((now - Date.parse(time)) / 1000));
+  return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`;
+};
+
+/** The human screen. */
+export function formatStatus(s: FederationStatus, now = Date.now()): string {
+  const table = (rows: string[][]) => {
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    return rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}`).join('\n');
+  };
+  const lines = [
+    `Federation ${s.federation} (context ${s.context}): ${s.healthy ? 'healthy' : 'NOT HEALTHY'}`,
+    `Endpoint: ${s.endpoint} (API server ${s.apiServerReady ? 'ready' : 'not ready'})`,
+    `Host: context ${s.hostContext}, namespace ${s.namespace}`,
+    '',
+    'Control plane:',
+    s.pods.length > 0 ? table([['POD', 'READY', 'STATUS', 'RESTARTS', 'IMAGES'], ...s.pods.map((p) => [p.name, p.ready, p.phase, String(p.restarts), p.images.join(', ')])]) : '  (no pods)',
+    '',
+    'Certificates:',
+    s.certificates.length > 0 ? table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME'], ...s.certificates.map((c) => [c.name, c.expires.slice(0, 10), `${c.daysLeft}d`])]) : '  (none found)',
+    '',
+    'Members:',
+    s.members.length > 0 ? table([['NAME', 'READY', 'REASON', 'LAST PROBE'], ...s.members.map((m) => [m.name, m.ready, m.reason ?? '', ago(m.lastProbeTime, now)])]) : '  (none joined)',
+  ];
+  if (s.problems.length > 0) lines.push('', 'Problems:', ...s.problems.map((p) => `  - ${p}`));
+  return `${lines.join('\n')}\n`;
+}
