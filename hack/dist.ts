@@ -59,9 +59,13 @@ async function buildBinaries(): Promise<void> {
   type Sea = (entry: string, opts: { targets: object[]; signature: boolean; seaConfig?: object }) => Promise<void>;
   const sea = ((await import('@yao-pkg/pkg/lib-es5/sea.js')) as unknown as { default: { default: Sea } }).default.default;
   for (const p of selected) seedPkgCache(p);
+  // `make test` (DIST_SEPARATE=host) builds the separate executables for this machine only: the
+  // archives carry kubectl-federation alone, and the others only run here in the tests.
+  const separateOn = (p: Platform) => process.env.DIST_SEPARATE !== 'host' || p.id === 'linux-x64';
   for (const exe of executables) {
+    const targets = exe === 'kubectl-federation' ? selected : selected.filter(separateOn);
     // V8's code cache is made for the machine that makes the blob: only linux-x64 (this one) gets it.
-    const groups = [selected.filter((p) => p.id === 'linux-x64'), selected.filter((p) => p.id !== 'linux-x64')];
+    const groups = [targets.filter((p) => p.id === 'linux-x64'), targets.filter((p) => p.id !== 'linux-x64')];
     for (const [i, group] of groups.entries()) {
       if (group.length === 0) continue;
       await sea(join(root, 'dist', `${exe}.cjs`), {

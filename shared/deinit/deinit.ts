@@ -13,6 +13,7 @@ import { clientFor } from '../join/contexts.ts';
 import { runUnjoin } from '../join/unjoin.ts';
 import type { Output } from '../output.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
+import { done, notYet, poll } from '../wait.ts';
 
 export interface DeinitRequest {
   kubeconfig: Kubeconfig;
@@ -108,6 +109,18 @@ const deleteControlPlane: Step<DeinitData> = {
   title: (d) => `Deleting the control plane of federation ${d.ext.federation} from namespace ${d.ext.namespace}`,
   run: async (d) => {
     for (const k of HOST_KINDS) d.removed.push(...(await removeAll(d, k)));
+    if (!d.req.dryRun) {
+      // Gone means gone: the pods stop before deinit says it is done, so that an init right after it
+      // starts from nothing (and etcd's volume is free).
+      const deployments = HOST_KINDS[0]!;
+      await poll(
+        async () => {
+          const left = await d.host.get<Listed>(resourcePath(deployments, d.ext.namespace), { query: { labelSelector: selector(d.ext.federation) } });
+          return left.items.length === 0 ? done(true) : notYet(`${left.items.map((i) => i.metadata.name).join(', ')} still stopping`);
+        },
+        { what: `the control plane's Deployments in namespace ${d.ext.namespace} to be gone`, timeoutMs: 5 * 60_000, intervalMs: 500 },
+      );
+    }
     const claims = await d.host.get<Listed>(resourcePath(CLAIMS, d.ext.namespace), { query: { labelSelector: selector(d.ext.federation) } });
     if (d.req.purgeData) d.removed.push(...(await removeAll(d, CLAIMS)));
     else d.keptClaims = claims.items.map((c) => c.metadata.name);

@@ -78,6 +78,7 @@ describe('init --dry-run', () => {
         'ConfigMap/controller-manager-code',
         'Deployment/controller-manager',
         'CustomResourceDefinition/clusters.core.federation.kubectl-federation.io',
+        'CustomResourceDefinition/propagations.core.federation.kubectl-federation.io',
         'ClusterRole/kubectl-federation:controller-manager',
         'ClusterRoleBinding/kubectl-federation:controller-manager',
       ],

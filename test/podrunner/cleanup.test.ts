@@ -48,7 +48,13 @@ test('SIGKILL of the process running pods leaves no process, network namespace o
     const container = report.pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('setInterval'))!;
     assert.ok(container, 'the container runs its command');
     assert.notEqual(readlinkSync(`/proc/${container}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'the container has a mount namespace of its own');
-    assert.match(readFileSync(`/proc/${container}/mountinfo`, 'utf8'), / \/etc\/greeting /);
+    // The fixture reports once the container runs; its volume mounts are made as it starts, so
+    // under load they may show a moment later.
+    await poll(async () => (/ \/etc\/greeting /.test(readFileSync(`/proc/${container}/mountinfo`, 'utf8')) ? done(true) : notYet('no /etc/greeting mount yet')), {
+      what: "the container's /etc/greeting mount",
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), /\/etc\/greeting|overlay/);
 
     process.kill(report.pid, 'SIGKILL');

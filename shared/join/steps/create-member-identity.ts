@@ -45,7 +45,9 @@ export const createMemberIdentity: Step<JoinData> = {
     const n = d.m.names;
     const target = d.targets.member;
     const propagated = await propagatedResources(d);
-    await target.apply(memberNamespace(n));
+    // The namespace may be the federation's own (a host joined as a member): created if missing,
+    // never re-applied, so the labels init gave it stay.
+    if (!(await target.read('v1', 'Namespace', n.namespace))) await target.apply(memberNamespace(n));
     await Promise.all([
       target.apply(memberServiceAccount(n)),
       target.apply(memberClusterRole(n, propagated)),
