@@ -172,6 +172,8 @@ async function controller(kubeconfigPath: string, members: number): Promise<void
   line(`  CPU: ${fmt(cores, 3)} cores (target < 0.25: ${fmt(cores / 0.25)}x of budget); RSS: ${fmt(rss, 0)} MB (target < 150: ${fmt(rss / 150)}x)`);
   cm.kill('SIGTERM');
   sim.stdin.end();
+  // The next row measures its own members only: this one's Clusters go.
+  await client.request('DELETE', `/apis/${FEDERATION_API_VERSION}/clusters`, { query: { labelSelector: `bench=${ns}` } });
   client.close();
 }
 
