@@ -54,6 +54,8 @@ for (const [name, entry] of Object.entries(entries)) {
   if (name === 'controller-manager' || !existsSync(entry)) continue;
   const result = await build({
     ...common,
+    // Beside each bundle, for DEBUG=1 stack traces in the sources' terms (shared/cli/stack.ts).
+    sourcemap: 'linked',
     entryPoints: [entry],
     outfile: `dist/${name}.cjs`,
     define: {

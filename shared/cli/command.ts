@@ -2,6 +2,7 @@
 // the user can fix ends in one line and a non-zero exit, never a stack trace.
 import { Command, Option } from 'clipanion';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, InputError, oneLine, UserError } from '../errors.ts';
+import { sourceStack } from './stack.ts';
 
 export abstract class KubeCommand extends Command {
   kubeconfig = Option.String('--kubeconfig', {
@@ -31,7 +32,7 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream): number
   }
   // A bug: say so plainly; the stack is for whoever debugs it.
   stderr.write(`error: ${oneLine(errorMessage(err))}\n`);
-  if (process.env.DEBUG) stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  if (process.env.DEBUG) stderr.write(`${err instanceof Error && err.stack ? sourceStack(err.stack) : String(err)}\n`);
   else stderr.write('(this looks like a bug in kubectl-federation: run again with DEBUG=1 for details, and report it)\n');
   return EXIT_FAILURE;
 }
