@@ -11,6 +11,9 @@ import { InputError } from '../shared/errors.ts';
 import { parseBool, parsePort } from '../shared/flags.ts';
 import { federationIdFromUid } from '../shared/member-credentials.ts';
 import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../shared/propagation/kinds.ts';
+import { Kubeconfig } from '../shared/kubeconfig.ts';
+import { credentialsFor } from '../shared/kube/credentials.ts';
+import { checkCertificates } from './certificates.ts';
 import { clientFromKubeconfig, inClusterClient } from './clients.ts';
 import { EventRecorder } from './events.ts';
 import { HealthController } from './health.ts';
@@ -150,6 +153,10 @@ class ControllerManagerCommand extends Command {
         }, periodMs).unref();
       }
     }
+    // Certificates near expiry: an Event now and twice a day (the events dedupe repeats).
+    const certEvents = new EventRecorder(federation, log);
+    const ownCreds = await credentialsFor(Kubeconfig.load(this.kubeconfig).resolve(undefined));
+    const certCheck = () => void checkCertificates({ clientCert: ownCreds.cert, server: ownCreds.server, ca: ownCreds.ca }, certEvents, log);
     const caches: Promise<unknown>[] = [members.run(stop.signal)];
     let propagation: PropagationController | undefined;
     if (enabled.has('propagation')) {
@@ -197,6 +204,9 @@ class ControllerManagerCommand extends Command {
 
     log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}, controllers ${[...enabled].join(', ')}`);
     const work = async () => {
+      // Only the leader reports certificates near expiry: once now, then twice a day.
+      certCheck();
+      setInterval(certCheck, 12 * 3600_000).unref();
       // Reconciling before the caches are filled would report members' Secrets missing.
       await members.waitForSync(stop.signal);
       await propagation?.waitForSync(stop.signal);

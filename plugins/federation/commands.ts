@@ -1,5 +1,6 @@
 // Every subcommand, for kubectl-federation and for completion in any of the executables.
 import type { CliSpec } from '../../shared/cli/run.ts';
+import { CertsCheckExpirationCommand, CertsRenewCommand } from '../certs/command.ts';
 import { DeinitCommand } from '../deinit/command.ts';
 import { InitCommand } from '../init/command.ts';
 import { JoinCommand } from '../join/command.ts';
@@ -9,6 +10,6 @@ import { VersionCommand } from '../version/command.ts';
 
 export const federationSpec: CliSpec = {
   binaryName: 'kubectl federation',
-  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, VersionCommand],
+  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
   listsCommands: true,
 };

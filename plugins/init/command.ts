@@ -49,6 +49,7 @@ export class InitCommand extends KubeCommand {
   apiserverArgOverrides = Option.String('--apiserver-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   controllerManagerArgOverrides = Option.String('--controllermanager-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   waitTimeout = Option.String('--wait-timeout', '5m', { description: 'How long to wait for the load balancer and the API server' });
+  certValidity = Option.String('--cert-validity', '8760h', { description: 'How long the certificates init issues are valid (the CA: 10 years)' });
   switchContext = Option.String('--switch-context', { tolerateBoolean: true, description: 'Switch to the new context (default true)' });
   join = Option.String('--join', { tolerateBoolean: true, description: 'Also join the host cluster to the federation' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects init would create; create nothing' });

@@ -69,11 +69,11 @@ export async function ensureCredentials(
     usable(oldServer, ca, serverNames)
       ? oldServer
       : (created.push('server certificate'),
-        newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames }, ca)),
+        newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames, validityMs: cfg.certValidityMs }, ca)),
     usable(oldCM, ca)
       ? oldCM
       : (created.push('controller manager certificate'),
-        newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca)),
+        newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client', validityMs: cfg.certValidityMs }, ca)),
     oldSAKey && oldSAPub
       ? { privateKey: oldSAKey, publicKey: oldSAPub }
       : (created.push('service-account key'), newKeyPair()),
@@ -94,8 +94,9 @@ export async function ensureCredentials(
 export async function ensureAdminCertificate(
   ca: CertAndKey,
   existing: { cert?: string; key?: string },
+  validityMs?: number,
 ): Promise<{ admin: CertAndKey; created: boolean }> {
   if (usable(existing, ca)) return { admin: existing, created: false };
-  const admin = await newSignedCertificate({ commonName: ADMIN_USER, organizations: ['system:masters'], usage: 'client' }, ca);
+  const admin = await newSignedCertificate({ commonName: ADMIN_USER, organizations: ['system:masters'], usage: 'client', ...(validityMs ? { validityMs } : {}) }, ca);
   return { admin, created: true };
 }

@@ -31,6 +31,7 @@ export interface InitFlags {
   apiserverArgOverrides?: string;
   controllerManagerArgOverrides?: string;
   waitTimeout?: string;
+  certValidity?: string;
   switchContext?: string | boolean;
   join?: string | boolean;
 }
@@ -85,6 +86,7 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
     apiserverArgOverrides: overrides(f.apiserverArgOverrides, '--apiserver-arg-overrides'),
     controllerManagerArgOverrides: overrides(f.controllerManagerArgOverrides, '--controllermanager-arg-overrides'),
     waitTimeoutMs: parseDuration(f.waitTimeout ?? '5m', '--wait-timeout'),
+    certValidityMs: parseDuration(f.certValidity ?? '8760h', '--cert-validity'),
     switchContext: parseBool(f.switchContext, '--switch-context', true),
     join: parseBool(f.join, '--join', false),
   };

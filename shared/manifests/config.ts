@@ -23,6 +23,8 @@ export interface InitConfig {
   apiserverArgOverrides: Record<string, string>;
   controllerManagerArgOverrides: Record<string, string>;
   waitTimeoutMs: number;
+  /** Validity of the leaf certificates init issues (kubeadm's default: a year). */
+  certValidityMs: number;
   switchContext: boolean;
   join: boolean;
 }

@@ -1,6 +1,5 @@
 // `kubectl federation status`: one screen about one federation, and an exit code that says whether
 // it is healthy. It repairs nothing: each problem names the command that would.
-import { X509Certificate } from 'node:crypto';
 import {
   APISERVER_IMAGE,
   CREDENTIALS_SECRET,
@@ -9,6 +8,7 @@ import {
   FEDERATION_LABEL,
   MANAGED_BY,
 } from '../constants.ts';
+import { type CertificateExpiry, expiry } from '../certs/certs.ts';
 import { errorMessage } from '../errors.ts';
 import { findFederationContext } from '../federation-context.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
@@ -28,12 +28,7 @@ export interface PodStatus {
   images: string[];
 }
 
-export interface CertificateStatus {
-  name: string;
-  subject: string;
-  expires: string;
-  daysLeft: number;
-}
+export type CertificateStatus = CertificateExpiry;
 
 export interface MemberStatus {
   name: string;
@@ -67,13 +62,6 @@ interface PodList {
 
 /** Certificates this close to expiry are a problem worth a line. */
 const WARN_DAYS = 30;
-
-function certificate(name: string, pem: string | Buffer | undefined, now: number): CertificateStatus | undefined {
-  if (!pem) return undefined;
-  const cert = new X509Certificate(pem);
-  const expires = new Date(cert.validTo);
-  return { name, subject: cert.subject.replace(/\n/g, ', '), expires: expires.toISOString(), daysLeft: Math.floor((expires.getTime() - now) / 86_400_000) };
-}
 
 export async function federationStatus(kc: Kubeconfig, name: string | undefined, requestTimeoutMs: number): Promise<FederationStatus> {
   const { context, ext } = findFederationContext(kc, name);
@@ -127,15 +115,15 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
       const k = CREDENTIAL_KEYS;
       const client = await credentialsFor(fedCtx, async () => undefined);
       status.certificates = [
-        certificate('ca', pem(k.caCert), now),
-        certificate('apiserver', pem(k.serverCert), now),
-        certificate('controller-manager', pem(k.controllerManagerCert), now),
-        certificate('admin (kubeconfig)', client.cert, now),
+        expiry('ca', pem(k.caCert), '', now),
+        expiry('apiserver', pem(k.serverCert), 'ca', now),
+        expiry('controller-manager', pem(k.controllerManagerCert), 'ca', now),
+        expiry('admin (kubeconfig)', client.cert, 'ca', now),
       ].filter((c): c is CertificateStatus => c !== undefined);
       if (!secret) problems.push(`Secret ${ext.namespace}/${CREDENTIALS_SECRET} is missing from the host cluster: ${repair}`);
       for (const c of status.certificates) {
-        if (c.daysLeft < 0) problems.push(`certificate ${c.name} expired on ${c.expires}: re-run kubectl federation init ${ext.federation} to renew it`);
-        else if (c.daysLeft < WARN_DAYS) problems.push(`certificate ${c.name} expires in ${c.daysLeft} days (${c.expires}): re-run kubectl federation init ${ext.federation} to renew it`);
+        if (c.daysLeft < 0) problems.push(`certificate ${c.name} expired on ${c.expires}: kubectl federation certs renew --federation=${ext.federation}`);
+        else if (c.daysLeft < WARN_DAYS) problems.push(`certificate ${c.name} expires in ${c.daysLeft} days (${c.expires}): kubectl federation certs renew --federation=${ext.federation}`);
       }
     } catch (err) {
       problems.push(`cannot read the control plane in the host cluster (context "${ext.hostContext}"): ${errorMessage(err)}`);

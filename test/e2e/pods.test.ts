@@ -4,10 +4,13 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Pod, V1PodSpec, V1PodStatus, V1Service } from '@kubernetes/client-node';
 import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { credentialsFor } from '../../shared/kube/credentials.ts';
+import { RestClient } from '../../shared/kube/rest.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import type { PodWorker } from '../podrunner/pod-worker.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
@@ -300,6 +303,73 @@ describe('pods on the local pod runner', { skip }, () => {
       timeoutMs: 90_000,
       intervalMs: 500,
     });
+  });
+
+  test('certs: check-expiration lists what init made; renew keeps the CA, rolls the pods, and clients before and after keep working', async () => {
+    const table = await run('federation', 'certs', 'check-expiration', '--federation=federation');
+    assert.match(table, /^CERTIFICATE\s+EXPIRES\s+RESIDUAL TIME\s+CERTIFICATE AUTHORITY$/m);
+    for (const name of ['ca', 'apiserver', 'controller-manager', 'admin \\(kubeconfig user of context federation\\)']) assert.match(table, new RegExp(`^${name}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+\\d+d`, 'm'));
+    const server = new URL((await run('config', 'view', '-o', 'jsonpath={.clusters[?(@.name=="federation")].cluster.server}')).trim());
+    const servingCert = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: server.hostname, port: Number(server.port || 443), rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate().fingerprint256);
+          socket.end();
+        });
+        socket.once('error', reject);
+      });
+    const before = await servingCert();
+    // A client that has the admin certificate from before the renewal.
+    const oldKubeconfig = join(node.dir, 'kubeconfig-before-renew');
+    copyFileSync(join(node.dir, 'kubeconfig'), oldKubeconfig);
+    const oldClient = new RestClient(await credentialsFor(Kubeconfig.load(oldKubeconfig).resolve('federation')));
+    try {
+      await oldClient.get('/apis/core.federation.kubectl-federation.io/v1beta1/clusters');
+      const renewed = await run('federation', 'certs', 'renew', '--federation=federation');
+      assert.match(renewed, /^Renewed the API server certificate; rolling Deployment federation-system\/apiserver$/m);
+      assert.match(renewed, /^Renewed apiserver, controller-manager, admin for federation federation\./m);
+      assert.notEqual(await servingCert(), before, 'a new serving certificate');
+      // Same CA: the old client still verifies the server and is still accepted; so is the new one.
+      await poll(async () => done(await oldClient.get('/apis/core.federation.kubectl-federation.io/v1beta1/clusters')), { what: 'the old client', timeoutMs: 60_000, intervalMs: 500 });
+      assert.match(await run('get', 'clusters'), /^member-1\s/m);
+      // The controller manager runs with its new certificate and still marks members Ready.
+      await waitForRunningPods('federation-system');
+      await waitForClusters('federation', { 'member-1': 'True' });
+    } finally {
+      oldClient.close();
+    }
+  });
+
+  test('short-lived certificates: status names them, the controller manager records an Event, certs renew fixes both', async () => {
+    await run(
+      'federation', 'init', 'fed-short',
+      '--host-cluster-context=host',
+      '--federation-system-namespace=fed-short',
+      '--api-server-service-type=NodePort',
+      `--api-server-advertise-address=${node.network.nodeIP}`,
+      '--etcd-persistent-storage=false',
+      '--cert-validity=240h',
+      '--switch-context=false',
+    );
+    await waitForRunningPods('fed-short');
+    const status = await kubectl(env, 'federation', 'status', 'fed-short');
+    assert.equal(status.code, 1, status.stdout);
+    assert.match(status.stdout, /^ {2}- certificate apiserver expires in 9 days \(\S+\): kubectl federation certs renew --federation=fed-short$/m);
+    const events = await poll(
+      async () => {
+        const list = await kubectlJSON<{ items: { reason: string; message: string }[] }>(env, '--context=fed-short', '-n', 'kube-system', 'get', 'events', '--field-selector', 'reason=CertificateExpiring');
+        return list.items.length >= 2 ? done(list.items) : notYet(`${list.items.length} events`);
+      },
+      { what: "the controller manager's CertificateExpiring events", timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.ok(events.some((e) => /^the federation API server's serving certificate expires on \S+ \(9 days\): run kubectl federation certs renew$/.test(e.message)), JSON.stringify(events));
+    assert.ok(events.some((e) => e.message.startsWith("the controller manager's client certificate expires")));
+
+    await run('federation', 'certs', 'renew', '--federation=fed-short');
+    const after = await kubectl(env, 'federation', 'status', 'fed-short');
+    assert.equal(after.code, 0, after.stdout);
+    const removed = await kubectl(env, 'federation', 'deinit', 'fed-short', '--yes');
+    assert.equal(removed.code, 0, removed.stderr);
   });
 
   test('deinit: refuses with members, lists in a dry run, asks for --yes without a terminal, then removes everything', async () => {

@@ -31,7 +31,7 @@ export const generateCredentials: Step<InitData> = {
     const { admin, created: newAdmin } = await ensureAdminCertificate(credentials.ca, {
       cert: decode(user?.['client-certificate-data']),
       key: decode(user?.['client-key-data']),
-    });
+    }, cfg.certValidityMs);
     d.admin = admin;
     if (newAdmin) created.push('admin certificate');
     return created.length === 0 ? 'reused existing' : `new: ${created.join(', ')}`;

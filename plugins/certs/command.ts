@@ -1,0 +1,66 @@
+// `kubectl federation certs check-expiration` and `certs renew`: options and help only; the work is
+// in shared/certs.
+import { Command, Option } from 'clipanion';
+import { KubeCommand } from '../../shared/cli/command.ts';
+
+abstract class CertsCommand extends KubeCommand {
+  federation = Option.String('--federation', { description: "The federation's name or context (default: the current context)" });
+}
+
+export class CertsCheckExpirationCommand extends CertsCommand {
+  static override paths = [['certs', 'check-expiration']];
+  static override usage = Command.Usage({
+    description: 'List the certificates init made and when each expires',
+    examples: [['The federation of the current context', 'kubectl federation certs check-expiration']],
+  });
+
+  output = Option.String('-o,--output', { description: 'json or yaml' });
+
+  protected override async run(): Promise<number> {
+    const [{ Kubeconfig }, { checkExpiration, formatExpiration }, { parseDuration }, { parseOneOf }] = await Promise.all([
+      import('../../shared/kubeconfig.ts'),
+      import('../../shared/certs/certs.ts'),
+      import('../../shared/duration.ts'),
+      import('../../shared/flags.ts'),
+    ]);
+    const format = this.output === undefined ? undefined : parseOneOf(this.output, ['json', 'yaml'] as const, '--output');
+    const certs = await checkExpiration(Kubeconfig.load(this.kubeconfig), this.federation, parseDuration(this.requestTimeout, '--request-timeout'));
+    if (format === 'json') this.context.stdout.write(`${JSON.stringify(certs, null, 2)}\n`);
+    else if (format === 'yaml') this.context.stdout.write((await import('yaml')).stringify(certs));
+    else this.context.stdout.write(formatExpiration(certs));
+    return 0;
+  }
+}
+
+export class CertsRenewCommand extends CertsCommand {
+  static override paths = [['certs', 'renew']];
+  static override usage = Command.Usage({
+    description: 'Renew the certificates init made, with the same CA',
+    details: `
+      WHICH is all (the default), apiserver, controller-manager or admin. The certificates are
+      issued again by the federation's own CA, so everything that trusts the federation keeps
+      trusting it; the Secrets are updated, the API server and the controller manager are rolled so
+      that they load them, and the admin certificate in the kubeconfig is replaced.
+    `,
+    examples: [
+      ['Everything', 'kubectl federation certs renew'],
+      ["Only the API server's serving certificate", 'kubectl federation certs renew apiserver'],
+    ],
+  });
+
+  which = Option.String({ name: 'WHICH', required: false });
+
+  protected override async run(): Promise<number> {
+    const [{ Kubeconfig }, { parseWhich, renew }, { parseDuration }, { Output }] = await Promise.all([
+      import('../../shared/kubeconfig.ts'),
+      import('../../shared/certs/certs.ts'),
+      import('../../shared/duration.ts'),
+      import('../../shared/output.ts'),
+    ]);
+    const which = parseWhich(this.which);
+    const out = new Output({ stream: this.context.stdout, warnings: this.context.stderr });
+    const result = await renew(Kubeconfig.load(this.kubeconfig), this.federation, which, parseDuration(this.requestTimeout, '--request-timeout'), out);
+    out.line(`Renewed ${result.renewed.join(', ')} for federation ${result.federation}. See: kubectl federation certs check-expiration`);
+    return 0;
+  }
+}
