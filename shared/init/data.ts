@@ -35,6 +35,8 @@ export interface InitData {
   /** The federation API server; a recording target in a dry run. */
   federation?: Target;
   federationClient?: RestClient;
+  /** The version change this run makes to a running federation ("kube-apiserver v1.36.9 -> v1.37.2"). */
+  upgrade?: string;
   /** The kubeconfig files update-kubeconfig wrote. */
   kubeconfigPaths?: string[];
 }

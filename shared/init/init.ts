@@ -13,6 +13,7 @@ import type { Output } from '../output.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
 import type { InitConfig } from '../manifests/config.ts';
 import { controllerBundle } from './controller-bundle.ts';
+import { plannedUpgrade } from './upgrade.ts';
 import type { Endpoint, InitData } from './data.ts';
 import { createAPIServer } from './steps/create-apiserver.ts';
 import { createControllerManager } from './steps/create-controller-manager.ts';
@@ -118,6 +119,10 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     hostClient = new RestClient(await credentialsFor(req.hostContext, pluginCredentials), req.requestTimeoutMs);
     await checkHost(hostClient, req.cfg, req.hostContext.name);
   }
+  const client = hostClient;
+  const upgrade = client ? await plannedUpgrade(client, req.cfg).catch((err: unknown) => {
+    throw err instanceof UserError ? err : describeHostError(err, req.hostContext.name);
+  }) : undefined;
   const host = hostClient ? new LiveTarget(hostClient) : new RecordingTarget();
   const data: InitData = {
     cfg: req.cfg,
@@ -129,6 +134,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     requestTimeoutMs: req.requestTimeoutMs,
     waitedMs: 0,
     extraRequests: 0,
+    ...(upgrade ? { upgrade } : {}),
   };
   try {
     await runSteps(initSteps, data, req.out);

@@ -372,6 +372,34 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.equal(removed.code, 0, removed.stderr);
   });
 
+  test('upgrade by re-running init: one minor at a time, the data kept, a skip and a downgrade refused', async () => {
+    const init = (...args: string[]) =>
+      kubectl(env, 'federation', 'init', 'fed-up', '--host-cluster-context=host', '--federation-system-namespace=fed-up', '--api-server-service-type=NodePort', `--api-server-advertise-address=${node.network.nodeIP}`, '--switch-context=false', ...args);
+    const first = await init('--image=registry.k8s.io/kube-apiserver:v1.35.9');
+    assert.equal(first.code, 0, first.stderr);
+    await waitForRunningPods('fed-up');
+    await run('--context=fed-up', 'create', 'namespace', 'kept-across-upgrades');
+
+    const skip = await init();
+    assert.equal(skip.code, 1);
+    assert.match(skip.stderr, /^error: federation fed-up runs kube-apiserver v1\.35\.9; v1\.37\.2 is 2 minor versions later, and kube-apiserver upgrades one minor version at a time: first run init with --image=registry\.k8s\.io\/kube-apiserver:v1\.36\.<latest patch>$/m);
+    for (const [args, change] of [[['--image=registry.k8s.io/kube-apiserver:v1.36.9'], 'v1.35.9 -> v1.36.9'], [[], 'v1.36.9 -> v1.37.2']] as const) {
+      const up = await init(...args);
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stdout, new RegExp(`Creating federation API server deployment\\.\\.\\. done \\(upgrading kube-apiserver ${change.replaceAll('.', '\\.')}\\)`));
+      await waitForRunningPods('fed-up');
+      assert.match(await run('--context=fed-up', 'get', 'namespace', 'kept-across-upgrades'), /Active/);
+    }
+    const status = await kubectl(env, 'federation', 'status', 'fed-up', '-o', 'json');
+    assert.ok((JSON.parse(status.stdout) as { pods: { images: string[] }[] }).pods.some((p) => p.images.includes('registry.k8s.io/kube-apiserver:v1.37.2')));
+
+    const down = await init('--image=registry.k8s.io/kube-apiserver:v1.36.9');
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /^error: federation fed-up runs kube-apiserver v1\.37\.2, newer than v1\.36\.9 that this init would deploy: downgrades are not supported/m);
+    const removed = await kubectl(env, 'federation', 'deinit', 'fed-up', '--purge-data', '--yes');
+    assert.equal(removed.code, 0, removed.stderr);
+  });
+
   test('deinit: refuses with members, lists in a dry run, asks for --yes without a terminal, then removes everything', async () => {
     const deinit = (...args: string[]) => kubectl(env, 'federation', 'deinit', ...args);
     // fed-kubeadm (above) has the host joined.

@@ -24,12 +24,19 @@ export function localImages(): ImageMap {
   if (process.version !== `v${NODE_VERSION}`) {
     throw new Error(`${NODE_IMAGE} runs Node.js v${NODE_VERSION}, this is ${process.version}: run through make, or after \`. hack/env.sh\``);
   }
+  const apiserver = { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] } };
   return {
-    [APISERVER_IMAGE]: { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] } },
+    [APISERVER_IMAGE]: apiserver,
+    // Older tags for the upgrade test: the same binary, since what is tested is init's flow
+    // (detection, skew policy, rollout, data kept), not another Kubernetes release.
+    ...Object.fromEntries(UPGRADE_TEST_TAGS.map((tag) => [`registry.k8s.io/kube-apiserver:${tag}`, apiserver])),
     [ETCD_IMAGE]: { programs: { etcd: [localcluster, 'etcd'] } },
     [NODE_IMAGE]: { programs: { node: [process.execPath] }, cmd: ['node'] },
   };
 }
+
+/** kube-apiserver tags the local images answer besides the pinned one (see localImages). */
+export const UPGRADE_TEST_TAGS = ['v1.35.9', 'v1.36.9'];
 
 export interface LocalNode {
   planes: Planes;

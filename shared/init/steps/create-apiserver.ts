@@ -11,5 +11,6 @@ export const createAPIServer: Step<InitData> = {
     const c = need(d.credentials, 'the credentials');
     const credentialsDigest = digest(c.ca.cert, c.server.cert, c.serviceAccount.publicKey, c.token);
     await d.host.apply(apiserverDeployment(d.cfg, credentialsDigest));
+    return d.upgrade ? `upgrading ${d.upgrade}` : undefined;
   },
 };

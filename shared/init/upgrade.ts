@@ -1,0 +1,51 @@
+// Upgrade by re-running init: a newer plugin's init moves the running federation to the versions it
+// pins. kube-apiserver's own skew policy applies: one minor version at a time, never back (its
+// storage may already be in a newer form). Checked before init writes anything.
+import { APISERVER_NAME } from '../constants.ts';
+import { UserError } from '../errors.ts';
+import type { RestClient } from '../kube/rest.ts';
+import type { InitConfig } from '../manifests/config.ts';
+
+interface Version {
+  major: number;
+  minor: number;
+  patch: number;
+  text: string;
+}
+
+/** "registry.k8s.io/kube-apiserver:v1.37.2" -> 1.37.2; undefined for a tag that is no version. */
+export function imageVersion(image: string): Version | undefined {
+  const tag = image.slice(image.lastIndexOf(':') + 1);
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(tag);
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: tag } : undefined;
+}
+
+/** What the change from running to wanted is ("kube-apiserver v1.36.9 -> v1.37.2"), or why it is refused. */
+export function apiserverChange(running: string, wanted: string, federation: string): string | undefined {
+  if (running === wanted) return undefined;
+  const from = imageVersion(running);
+  const to = imageVersion(wanted);
+  // A custom image without a version tag: the user's choice, applied as asked.
+  if (!from || !to || from.major !== to.major) return `kube-apiserver ${running} -> ${wanted}`;
+  const order = (v: Version) => v.minor * 1e6 + v.patch;
+  if (order(to) < order(from)) {
+    throw new UserError(
+      `federation ${federation} runs kube-apiserver ${from.text}, newer than ${to.text} that this init would deploy: downgrades are not supported; use a kubectl-federation that deploys ${from.text} or later`,
+    );
+  }
+  if (to.minor - from.minor > 1) {
+    throw new UserError(
+      `federation ${federation} runs kube-apiserver ${from.text}; ${to.text} is ${to.minor - from.minor} minor versions later, and kube-apiserver upgrades one minor version at a time: first run init with --image=registry.k8s.io/kube-apiserver:v${from.major}.${from.minor + 1}.<latest patch>`,
+    );
+  }
+  return `kube-apiserver ${from.text} -> ${to.text}`;
+}
+
+/** The upgrade this init run makes to an existing federation, if any (throws when refused). */
+export async function plannedUpgrade(host: RestClient, cfg: InitConfig): Promise<string | undefined> {
+  const deployment = await host.find<{ spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } } }>(
+    `/apis/apps/v1/namespaces/${encodeURIComponent(cfg.namespace)}/deployments/${APISERVER_NAME}`,
+  );
+  const running = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === APISERVER_NAME)?.image;
+  return running ? apiserverChange(running, cfg.images.apiserver, cfg.name) : undefined;
+}
