@@ -2,6 +2,7 @@
 // ReplicaSet, EndpointSlice, PV controllers of the host plane; every container a local process in
 // its own namespaces), and the seed design's test plan holds through kubectl plugin discovery.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -396,8 +397,19 @@ describe('pods on the local pod runner', { skip }, () => {
     const down = await init('--image=registry.k8s.io/kube-apiserver:v1.36.9');
     assert.equal(down.code, 1);
     assert.match(down.stderr, /^error: federation fed-up runs kube-apiserver v1\.37\.2, newer than v1\.36\.9 that this init would deploy: downgrades are not supported/m);
+    // deinit killed part-way (while it waits for the pods to stop), then run again: it finishes.
+    const interrupted = spawn('kubectl', ['federation', 'deinit', 'fed-up', '--purge-data', '--yes'], { env, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500));
+    interrupted.kill('SIGKILL');
+    await new Promise((r) => interrupted.once('close', r));
     const removed = await kubectl(env, 'federation', 'deinit', 'fed-up', '--purge-data', '--yes');
     assert.equal(removed.code, 0, removed.stderr);
+    await poll(async () => ((await kubectl(env, '--context=host', 'get', 'namespace', 'fed-up')).code === 0 ? notYet('still there') : done(true)), {
+      what: 'namespace fed-up to go',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+    assert.doesNotMatch(await run('config', 'get-contexts', '-o', 'name'), /^fed-up$/m);
   });
 
   test('deinit: refuses with members, lists in a dry run, asks for --yes without a terminal, then removes everything', async () => {
