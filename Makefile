@@ -63,7 +63,7 @@ $(RCODESIGN):
 
 # Single executables for every platform, release archives, checksums and the krew manifest;
 # rebuilt only when the bundles change.
-BUNDLES := $(foreach e,kubectl-federation kubectl-federation-init kubectl-federation-join kubectl-federation-unjoin,dist/$(e).cjs)
+BUNDLES := $(foreach e,kubectl-federation kubectl-federation-init kubectl-federation-join kubectl-federation-unjoin kubectl-federation-deinit kubectl-federation-status kubectl-federation-certs,dist/$(e).cjs)
 # Releases: every platform, the macOS binaries signed (always rebuilt).
 dist: build $(RCODESIGN)
 	RCODESIGN=$(RCODESIGN) node hack/dist.ts

@@ -12,6 +12,9 @@ export const entries: Record<string, string> = {
   'kubectl-federation-init': 'plugins/init/main.ts',
   'kubectl-federation-join': 'plugins/join/main.ts',
   'kubectl-federation-unjoin': 'plugins/unjoin/main.ts',
+  'kubectl-federation-deinit': 'plugins/deinit/main.ts',
+  'kubectl-federation-status': 'plugins/status/main.ts',
+  'kubectl-federation-certs': 'plugins/certs/main.ts',
   'controller-manager': 'controller-manager/main.ts',
 };
 

@@ -26,7 +26,7 @@ export const platforms: Platform[] = [
   { id: 'darwin-arm64', pkg: { platform: 'macos', arch: 'arm64' }, krew: { os: 'darwin', arch: 'arm64' }, exe: '' },
   { id: 'win-x64', pkg: { platform: 'win', arch: 'x64' }, krew: { os: 'windows', arch: 'amd64' }, exe: '.exe' },
 ];
-export const executables = ['kubectl-federation', 'kubectl-federation-init', 'kubectl-federation-join', 'kubectl-federation-unjoin'];
+export const executables = ['kubectl-federation', 'kubectl-federation-init', 'kubectl-federation-join', 'kubectl-federation-unjoin', 'kubectl-federation-deinit', 'kubectl-federation-status', 'kubectl-federation-certs'];
 const REPO = 'https://github.com/kubectl-federation/kubectl-federation';
 
 const root = join(import.meta.dirname, '..');

@@ -151,7 +151,7 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
  */
 function completionArgs(): string[] | undefined {
   for (const name of [process.argv0, process.argv[1] ?? ''].map((a) => basename(a).replace(/\.exe$/, ''))) {
-    const match = /^kubectl_complete-federation(?:-(init|join|unjoin))?$/.exec(name);
+    const match = /^kubectl_complete-federation(?:-(init|join|unjoin|deinit|status|certs))?$/.exec(name);
     if (match) return [...(match[1] ? [match[1]] : []), ...process.argv.slice(2)];
   }
   return undefined;

@@ -54,10 +54,16 @@ describe('the linux/amd64 executables', () => {
   });
 
   test('the separate executables run on their own', () => {
-    for (const sub of ['init', 'join', 'unjoin']) {
+    for (const sub of ['init', 'join', 'unjoin', 'deinit', 'status']) {
       const r = run(join(bin('linux-x64'), `kubectl-federation-${sub}`), ['--help'], pathWith());
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`\\$ kubectl federation ${sub}`));
+    }
+    // certs carries both of its subcommands (kubectl runs it for `kubectl federation certs ...`).
+    for (const sub of ['check-expiration', 'renew']) {
+      const r = run(join(bin('linux-x64'), 'kubectl-federation-certs'), [sub, '--help'], pathWith());
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`\\$ kubectl federation certs ${sub}`));
     }
   });
 
@@ -65,7 +71,7 @@ describe('the linux/amd64 executables', () => {
     const links = mkdtempSync(join(tmpdir(), 'completion-'));
     // One completion name per installed executable: kubectl asks the one named after the plugin it
     // resolved (kubectl-federation-init for `kubectl federation init ...`).
-    for (const exe of ['kubectl-federation', 'kubectl-federation-init', 'kubectl-federation-join', 'kubectl-federation-unjoin']) {
+    for (const exe of ['kubectl-federation', 'kubectl-federation-init', 'kubectl-federation-join', 'kubectl-federation-unjoin', 'kubectl-federation-deinit', 'kubectl-federation-status', 'kubectl-federation-certs']) {
       symlinkSync(join(bin('linux-x64'), exe), join(links, exe.replace('kubectl-', 'kubectl_complete-')));
     }
     const env = pathWith(bin('linux-x64'), links);

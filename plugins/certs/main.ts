@@ -1,0 +1,15 @@
+// kubectl-federation-certs: `kubectl federation certs check-expiration|renew` as an executable of
+// its own (kubectl runs it for both: the longest matching name wins).
+import { main } from '../../shared/cli/run.ts';
+import { federationSpec } from '../federation/commands.ts';
+import { CertsCheckExpirationCommand, CertsRenewCommand } from './command.ts';
+
+class CheckExpiration extends CertsCheckExpirationCommand {
+  static override paths = [['check-expiration']];
+}
+
+class Renew extends CertsRenewCommand {
+  static override paths = [['renew']];
+}
+
+main({ binaryName: 'kubectl federation certs', commands: [CheckExpiration, Renew], completionSpec: federationSpec });
