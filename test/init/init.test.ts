@@ -90,7 +90,7 @@ describe('init --dry-run', () => {
     const yaml = await runCli(['init', name, '--host-cluster-context=host', '--dry-run', '--kubeconfig', kubeconfig]);
     assert.equal(yaml.code, 0, yaml.stderr);
     assert.match(yaml.stdout, /^apiVersion: v1\nkind: Namespace\n/);
-    assert.equal(yaml.stdout.split('\n---\n').length, 14);
+    assert.equal(yaml.stdout.split('\n---\n').length, 15);
     assert.doesNotMatch(yaml.stdout, secretMaterial);
   });
 });
