@@ -1,6 +1,7 @@
 // The certificates the controller manager can see for itself: its own client certificate and the
-// federation API server's serving certificate. One within 30 days of expiry is an Event (on the
-// federation's kube-system namespace) and a log line saying which command renews it.
+// federation API server's serving certificate. One within 30 days of expiry is an Event about the
+// federation's kube-system namespace (Events about cluster-wide objects live in `default`) and a log
+// line, each saying which command renews it.
 import { connect } from 'node:tls';
 import { errorMessage } from '../shared/errors.ts';
 import type { EventRecorder } from './events.ts';

@@ -575,8 +575,11 @@ export class PropagationController implements Reconciler {
     const key = `${record.metadata.namespace}/${record.metadata.name}`;
     const text = digestOf(record);
     if (this.recordsWritten.get(key) === text) return undefined;
+    // Held back only while the copies are still changing: a settled record (every member applied and
+    // healthy) is written at once, so it is current when a rollout is.
+    const settled = clusters.length > 0 && clusters.every((c) => c.applied && c.healthy);
     const since = Date.now() - (this.recordsWrittenAt.get(key) ?? 0);
-    if (since < RECORD_INTERVAL_MS) return RECORD_INTERVAL_MS - since;
+    if (!settled && since < RECORD_INTERVAL_MS) return RECORD_INTERVAL_MS - since;
     try {
       await this.o.federation.request('PATCH', `/apis/${FEDERATION_API_VERSION}/namespaces/${encodeURIComponent(record.metadata.namespace)}/propagations/${encodeURIComponent(record.metadata.name)}`, {
         body: record,

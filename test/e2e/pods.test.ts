@@ -354,11 +354,12 @@ describe('pods on the local pod runner', { skip }, () => {
     );
     await waitForRunningPods('fed-short');
     const status = await kubectl(env, 'federation', 'status', 'fed-short');
-    assert.equal(status.code, 1, status.stdout);
+    assert.equal(status.code, 1, status.stdout + status.stderr);
+    assert.equal(status.stderr, '');
     assert.match(status.stdout, /^ {2}- certificate apiserver expires in 9 days \(\S+\): kubectl federation certs renew --federation=fed-short$/m);
     const events = await poll(
       async () => {
-        const list = await kubectlJSON<{ items: { reason: string; message: string }[] }>(env, '--context=fed-short', '-n', 'kube-system', 'get', 'events', '--field-selector', 'reason=CertificateExpiring');
+        const list = await kubectlJSON<{ items: { reason: string; message: string }[] }>(env, '--context=fed-short', '-n', 'default', 'get', 'events', '--field-selector', 'reason=CertificateExpiring');
         return list.items.length >= 2 ? done(list.items) : notYet(`${list.items.length} events`);
       },
       { what: "the controller manager's CertificateExpiring events", timeoutMs: 60_000, intervalMs: 500 },

@@ -126,7 +126,9 @@ describe('propagation', { skip }, () => {
       assert.equal(pods.length, 2, `${m} runs two pods`);
     }
     // Per object and per cluster, with plain kubectl get.
-    assert.match(await run('-n', 'shop', 'get', 'propagations'), /^deployment\.apps\.web\s+Deployment\s+member-a,member-b\s+2\/2\s+2\/2\s/m);
+    await waitFor('the Propagation record to say 2/2 applied and healthy', async () =>
+      /^deployment\.apps\.web\s+Deployment\s+member-a,member-b\s+2\/2\s+2\/2\s/m.test(await run('-n', 'shop', 'get', 'propagations')) ? true : undefined,
+    10_000);
 
     await run('-n', 'shop', 'delete', 'deployment', 'web', '--timeout=60s');
     for (const m of MEMBERS) assert.equal(await find(m, '-n', 'shop', 'get', 'deployment', 'web'), undefined, `gone from ${m}`);
