@@ -27,10 +27,10 @@ RCODESIGN := $(CARGO_ROOT)/bin/rcodesign
 .PHONY: help build typecheck bundle lint vet test demo bench reliability localcluster krew-tools dist dist-unsigned node clean
 
 # Each target, one line, with its time on this project's 2-core machines (cold: empty caches; warm:
-# a second run). Measured 2026-11-30; see the README.
+# a second run). From the runs of 2026-11-30 the README cites; the demo's cold time is the compile's.
 help:
-	@echo 'make demo        the main job on local control planes (root)          cold ~7 min, warm ~1 min'
-	@echo 'make test        every test (root runs the pod tests too)             cold ~12 min, warm ~5 min'
+	@echo 'make demo        the main job on local control planes (root)          cold ~8 min (compile), warm ~40 s'
+	@echo 'make test        every test (root runs the pod tests too)             cold ~15 min, warm ~9 min'
 	@echo 'make bench       performance against peers measured in the same run   ~12 min'
 	@echo 'make build       typecheck and bundle the executables                 ~20 s'
 	@echo 'make lint        eslint, gofmt, actionlint                            cold ~1 min, warm ~30 s'

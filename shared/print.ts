@@ -30,3 +30,8 @@ export function formatObjects(objects: KubeObject[], format: OutputFormat): stri
   if (format === 'json') return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: redacted }, null, 2)}\n`;
   return redacted.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }
+
+/** A report (status, certificates, version) as -o json or -o yaml print it. */
+export function formatReport(value: unknown, format: OutputFormat): string {
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value, { lineWidth: 0 });
+}

@@ -17,17 +17,16 @@ export class CertsCheckExpirationCommand extends CertsCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ Kubeconfig }, { checkExpiration, formatExpiration }, { parseDuration }, { parseOneOf }] = await Promise.all([
+    const [{ Kubeconfig }, { checkExpiration, formatExpiration }, { parseDuration }, { parseOneOf }, { formatReport }] = await Promise.all([
       import('../../shared/kubeconfig.ts'),
       import('../../shared/certs/certs.ts'),
       import('../../shared/duration.ts'),
       import('../../shared/flags.ts'),
+      import('../../shared/print.ts'),
     ]);
     const format = this.output === undefined ? undefined : parseOneOf(this.output, ['json', 'yaml'] as const, '--output');
     const certs = await checkExpiration(Kubeconfig.load(this.kubeconfig), this.federation, parseDuration(this.requestTimeout, '--request-timeout'));
-    if (format === 'json') this.context.stdout.write(`${JSON.stringify(certs, null, 2)}\n`);
-    else if (format === 'yaml') this.context.stdout.write((await import('yaml')).stringify(certs));
-    else this.context.stdout.write(formatExpiration(certs));
+    this.context.stdout.write(format ? formatReport(certs, format) : formatExpiration(certs));
     return 0;
   }
 }

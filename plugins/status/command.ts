@@ -22,17 +22,16 @@ export class StatusCommand extends KubeCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ Kubeconfig }, { federationStatus, formatStatus }, { parseDuration }, { parseOneOf }] = await Promise.all([
+    const [{ Kubeconfig }, { federationStatus, formatStatus }, { parseDuration }, { parseOneOf }, { formatReport }] = await Promise.all([
       import('../../shared/kubeconfig.ts'),
       import('../../shared/status/status.ts'),
       import('../../shared/duration.ts'),
       import('../../shared/flags.ts'),
+      import('../../shared/print.ts'),
     ]);
     const format = this.output === undefined ? undefined : parseOneOf(this.output, ['json', 'yaml'] as const, '--output');
     const status = await federationStatus(Kubeconfig.load(this.kubeconfig), this.name, parseDuration(this.requestTimeout, '--request-timeout'));
-    if (format === 'json') this.context.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-    else if (format === 'yaml') this.context.stdout.write((await import('yaml')).stringify(status));
-    else this.context.stdout.write(formatStatus(status));
+    this.context.stdout.write(format ? formatReport(status, format) : formatStatus(status));
     return status.healthy ? 0 : 1;
   }
 }

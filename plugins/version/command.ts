@@ -19,11 +19,8 @@ export class VersionCommand extends Command {
   override async execute(): Promise<number> {
     try {
       const info = versionInfo();
-      if (this.output === 'json') this.context.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      else if (this.output === 'yaml') {
-        const { stringify } = await import('yaml');
-        this.context.stdout.write(stringify(info));
-      } else if (this.output === undefined) this.context.stdout.write(versionText());
+      if (this.output === undefined) this.context.stdout.write(versionText());
+      else if (this.output === 'json' || this.output === 'yaml') this.context.stdout.write((await import('../../shared/print.ts')).formatReport(info, this.output));
       else throw new InputError(`--output: "${this.output}" is not json or yaml`);
       return 0;
     } catch (err) {
