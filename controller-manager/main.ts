@@ -157,6 +157,17 @@ class ControllerManagerCommand extends Command {
     const certEvents = new EventRecorder(federation, log);
     const ownCreds = await credentialsFor(Kubeconfig.load(this.kubeconfig).resolve(undefined));
     const certCheck = () => void checkCertificates({ clientCert: ownCreds.cert, server: ownCreds.server, ca: ownCreds.ca }, certEvents, log);
+    // Served before anything that may wait on the API server: a starting replica is healthy.
+    const server =
+      healthzPort > 0
+        ? await serveHealth(healthzPort, this.healthzAddress, () => {
+            if (!elector?.isLeader && elector) return undefined; // a standby is healthy
+            // Probes are due every period: none finished in three while members exist means stuck.
+            return health && members.names().length > 0 && health.lastDone > 0 && Date.now() - health.lastDone > 3 * periodMs + probeTimeoutMs * 2
+              ? 'the probe loop has stalled'
+              : undefined;
+          })
+        : undefined;
     const caches: Promise<unknown>[] = [members.run(stop.signal)];
     let propagation: PropagationController | undefined;
     if (enabled.has('propagation')) {
@@ -191,16 +202,6 @@ class ControllerManagerCommand extends Command {
         }, periodMs).unref();
       }
     }
-    const server =
-      healthzPort > 0
-        ? await serveHealth(healthzPort, this.healthzAddress, () => {
-            if (!elector?.isLeader && elector) return undefined; // a standby is healthy
-            // Probes are due every period: none finished in three while members exist means stuck.
-            return health && members.names().length > 0 && health.lastDone > 0 && Date.now() - health.lastDone > 3 * periodMs + probeTimeoutMs * 2
-              ? 'the probe loop has stalled'
-              : undefined;
-          })
-        : undefined;
 
     log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}, controllers ${[...enabled].join(', ')}`);
     const work = async () => {

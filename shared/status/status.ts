@@ -136,7 +136,11 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
       problems.push(`the federation API server at ${fedCtx.cluster.server} does not answer (${errorMessage(err)}): ${repair}`);
     }
     if (status.apiServerReady) {
-      const clusters = await federation.get<{ items: Cluster[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster'));
+      // The API server may go between the probe and this: that is a problem to report, not a crash.
+      const clusters = await federation.get<{ items: Cluster[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster')).catch((err: unknown) => {
+        problems.push(`listing the members failed (${errorMessage(err)}): ${repair}`);
+        return { items: [] as Cluster[] };
+      });
       status.members = clusters.items.map((c) => {
         const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
         return { name: c.metadata.name, ready: ready?.status ?? 'Unknown', ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.lastProbeTime ? { lastProbeTime: ready.lastProbeTime } : {}) };
