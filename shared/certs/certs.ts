@@ -134,6 +134,15 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
   try {
     const changed: Record<string, string> = {};
     if (which.includes('apiserver')) {
+      // Rolling the API server restarts etcd beside it: on an emptyDir, that is the federation's data.
+      const deployment = await f.host.find<{ spec?: { template?: { spec?: { volumes?: { name: string; emptyDir?: object }[] } } } }>(
+        `/apis/apps/v1/namespaces/${encodeURIComponent(f.namespace)}/deployments/${APISERVER_NAME}`,
+      );
+      if (deployment?.spec?.template?.spec?.volumes?.some((v) => v.name === 'etcd-data' && v.emptyDir)) {
+        throw new UserError(
+          `federation ${f.federation} keeps etcd's data on an emptyDir (init --etcd-persistent-storage=false): rolling the API server to load a new certificate would lose that data; renew controller-manager and admin only, or move etcd to a volume first`,
+        );
+      }
       // The same names as before: whoever reaches the API server by an address still does.
       const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverCert ? subjectAltNames(serverCert) : [] }, ca);
       changed[k.serverCert] = server.cert;

@@ -8,7 +8,7 @@ import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { type ApiResource, resourcePath } from '../kube/discovery.ts';
 import { describeFailure } from '../kube/failures.ts';
 import { collectionPath } from '../kube/resources.ts';
-import { isNotFound, type RestClient } from '../kube/rest.ts';
+import { ApiError, isNotFound, type RestClient } from '../kube/rest.ts';
 import { clientFor } from '../join/contexts.ts';
 import { runUnjoin } from '../join/unjoin.ts';
 import type { Output } from '../output.ts';
@@ -78,7 +78,20 @@ const checkMembers: Step<DeinitData> = {
   title: (d) => `Checking the members of federation ${d.ext.federation}`,
   run: async (d) => {
     if (!d.federation) return 'the federation API server does not answer: no members to check';
-    const list = await d.federation.get<Listed>(collectionPath(FEDERATION_API_VERSION, 'Cluster'));
+    const federation = d.federation;
+    // An API server that has just started answers 5xx ("storage is (re)initializing") or 404 for a
+    // moment: asked again for a while, since refusing or skipping the member check would be wrong.
+    const list = await poll(
+      async () => {
+        try {
+          return done(await federation.get<Listed>(collectionPath(FEDERATION_API_VERSION, 'Cluster')));
+        } catch (err) {
+          if (err instanceof ApiError && (err.status >= 500 || err.status === 404 || err.status === 429)) return notYet(err.message);
+          throw err;
+        }
+      },
+      { what: 'the federation API server to list its members', timeoutMs: 60_000, intervalMs: 500 },
+    );
     const members = list.items.map((c) => c.metadata.name);
     if (members.length === 0) return 'none';
     if (!d.req.unjoinMembers) {

@@ -274,6 +274,10 @@ describe('pods on the local pod runner', { skip }, () => {
     const deployment = await kubectlJSON<V1Deployment>(env, '--context=host', '-n', 'fed-kubeadm', 'get', 'deployment', APISERVER_NAME);
     assert.deepEqual(deployment.spec?.template.spec?.volumes?.find((v) => v.name === 'etcd-data')?.emptyDir, {});
     await waitForClusters('fed-kubeadm', { host: 'True' });
+    // Its etcd is on an emptyDir: renewing the API server's certificate (a pod roll) is refused.
+    const renew = await kubectl(env, 'federation', 'certs', 'renew', 'apiserver', '--federation=fed-kubeadm');
+    assert.equal(renew.code, 1);
+    assert.match(renew.stderr, /keeps etcd's data on an emptyDir .* would lose that data/);
   });
 
   test('status: a healthy federation exits 0; with its API server pod deleted it exits 1 and says what would fix it', async () => {
@@ -348,7 +352,6 @@ describe('pods on the local pod runner', { skip }, () => {
       '--federation-system-namespace=fed-short',
       '--api-server-service-type=NodePort',
       `--api-server-advertise-address=${node.network.nodeIP}`,
-      '--etcd-persistent-storage=false',
       '--cert-validity=240h',
       '--switch-context=false',
     );
@@ -368,9 +371,15 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.ok(events.some((e) => e.message.startsWith("the controller manager's client certificate expires")));
 
     await run('federation', 'certs', 'renew', '--federation=fed-short');
-    const after = await kubectl(env, 'federation', 'status', 'fed-short');
-    assert.equal(after.code, 0, after.stdout);
-    const removed = await kubectl(env, 'federation', 'deinit', 'fed-short', '--yes');
+    // The API server has just restarted with its new certificate: healthy once it serves again.
+    await poll(
+      async () => {
+        const after = await kubectl(env, 'federation', 'status', 'fed-short');
+        return after.code === 0 ? done(true) : notYet(after.stdout.split('Problems:')[1]?.trim() ?? after.stderr);
+      },
+      { what: 'fed-short to be healthy after the renewal', timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const removed = await kubectl(env, 'federation', 'deinit', 'fed-short', '--purge-data', '--yes');
     assert.equal(removed.code, 0, removed.stderr);
   });
 
@@ -387,6 +396,15 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.match(skip.stderr, /^error: federation fed-up runs kube-apiserver v1\.35\.9; v1\.37\.2 is 2 minor versions later, and kube-apiserver upgrades one minor version at a time: first run init with --image=registry\.k8s\.io\/kube-apiserver:v1\.36\.<latest patch>$/m);
     for (const [args, change] of [[['--image=registry.k8s.io/kube-apiserver:v1.36.9'], 'v1.35.9 -> v1.36.9'], [[], 'v1.36.9 -> v1.37.2']] as const) {
       const up = await init(...args);
+      // init does not retry yet (issue #15): a reset from the just-restarted API server ends it with
+      // "run init again", and running it again must finish the upgrade.
+      if (up.code !== 0 && /run init again to continue/.test(up.stderr)) {
+        const again = await init(...args);
+        assert.equal(again.code, 0, again.stderr);
+        await waitForRunningPods('fed-up');
+        assert.match(await run('--context=fed-up', 'get', 'namespace', 'kept-across-upgrades'), /Active/);
+        continue;
+      }
       assert.equal(up.code, 0, up.stderr);
       assert.match(up.stdout, new RegExp(`Creating federation API server deployment\\.\\.\\. done \\(upgrading kube-apiserver ${change.replaceAll('.', '\\.')}\\)`));
       await waitForRunningPods('fed-up');
