@@ -1,4 +1,5 @@
-// Where each kind of object lives in the API. A fixed table instead of discovery: init and join
+// Where each kind of object lives in the API, for the CLI. A fixed table instead of discovery (the
+// controller manager uses discovery: shared/kube/discovery.ts): init and join
 // touch a known set of kinds, and discovery would cost a request per group on every run.
 import { FEDERATION_API_VERSION } from '../constants.ts';
 
