@@ -1,6 +1,7 @@
 // The federation controller manager: keeps each Cluster's Ready and Offline conditions true to
 // its member's health, and propagates what users create in the federation to its members. Runs in
-// the host cluster (init deploys it on the stock Node.js image) or anywhere with --host-kubeconfig.
+// the host cluster (init deploys it on the stock Node.js image) or anywhere with a kubeconfig of the
+// federation: it talks to the federation and the members only, never to the host.
 // Both controllers run on one runtime (runtime/): a member registry, keyed work queues, watches.
 import { hostname } from 'node:os';
 import { Command, Option } from 'clipanion';
@@ -14,7 +15,7 @@ import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../shared/propagation/k
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { credentialsFor } from '../shared/kube/credentials.ts';
 import { checkCertificates } from './certificates.ts';
-import { clientFromKubeconfig, inClusterClient } from './clients.ts';
+import { clientFromKubeconfig } from './clients.ts';
 import { EventRecorder } from './events.ts';
 import { HealthController } from './health.ts';
 import { serveHealth } from './health-server.ts';
@@ -42,14 +43,12 @@ class ControllerManagerCommand extends Command {
   static override paths = [Command.Default];
   static override usage = Command.Usage({
     description: "Keep each member Cluster's health, and propagate the federation's objects to its members",
-    examples: [['Outside a cluster', '$0 --kubeconfig=federation.kubeconfig --host-kubeconfig=host.kubeconfig']],
+    examples: [['Outside a cluster', '$0 --kubeconfig=federation.kubeconfig --federation-namespace=federation-system']],
   });
 
   // Checked in run(): clipanion would word a missing required option as an unknown command.
   kubeconfig = Option.String('--kubeconfig', { description: 'Kubeconfig of the federation API server (required)' });
-  hostKubeconfig = Option.String('--host-kubeconfig', { description: 'Kubeconfig of the host cluster (default: in-cluster)' });
-  hostContext = Option.String('--host-context', { description: 'Context in --host-kubeconfig' });
-  namespace = Option.String('--federation-namespace', { description: 'Namespace of the members\' Secrets in the host (default: $POD_NAMESPACE)' });
+  namespace = Option.String('--federation-namespace', { description: 'Namespace of the members\' Secrets in the federation (default: $POD_NAMESPACE)' });
   federationName = Option.String('--federation-name', 'federation', { description: 'The federation\'s name: labels every propagated copy' });
   controllers = Option.String('--controllers', 'health,propagation', { description: 'Controllers to run: health, propagation' });
   period = Option.String('--cluster-monitor-period', '10s', { description: 'How often each member is probed' });
@@ -112,7 +111,6 @@ class ControllerManagerCommand extends Command {
     const propagationWorkers = positiveInt(this.propagationWorkers, '--propagation-workers');
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
     const federation = await clientFromKubeconfig(this.kubeconfig, undefined, 30_000);
-    const host = this.hostKubeconfig ? await clientFromKubeconfig(this.hostKubeconfig, this.hostContext, 30_000) : inClusterClient(30_000);
     const namespace = this.namespace ?? process.env.POD_NAMESPACE ?? 'federation-system';
     const identity = this.identity ?? process.env.POD_NAME ?? `${hostname()}_${process.pid}`;
 
@@ -122,7 +120,7 @@ class ControllerManagerCommand extends Command {
     const elector = leaderElect
       ? new LeaderElector(federation, { namespace: this.leaseNamespace, name: this.leaseName, identity, ...leader })
       : undefined;
-    const members = new MemberRegistry({ federation, host, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs: 30_000, log });
+    const members = new MemberRegistry({ federation, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs: 30_000, log });
     const controllers: Controller[] = [];
     let health: Controller | undefined;
     if (enabled.has('health')) {
@@ -234,7 +232,6 @@ class ControllerManagerCommand extends Command {
     await Promise.all(caches);
     server?.close();
     federation.close();
-    host.close();
     log('stopped');
     return code;
   }

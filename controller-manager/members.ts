@@ -1,5 +1,6 @@
-// The member registry: the federation's Clusters and, in the host, the Secrets with their
-// credentials; one client per member, rebuilt when its server or credentials change; and the
+// The member registry: the federation's Clusters and the Secrets with their credentials (kept in
+// the federation API server itself, in the federation namespace: the controller manager needs no
+// access to the host cluster, where the CA key and the API server's credentials live); one client per member, rebuilt when its server or credentials change; and the
 // changes every controller needs to hear of (a member came, changed, went, or turned Ready or not).
 import { BlockList, isIP } from 'node:net';
 import { FEDERATION_API_VERSION } from '../shared/constants.ts';
@@ -25,8 +26,7 @@ export type MemberChange = 'added' | 'changed' | 'removed' | 'ready';
 
 export interface RegistryOptions {
   federation: RestClient;
-  host: RestClient;
-  /** The host namespace of the members' Secrets. */
+  /** The federation's namespace holding the members' Secrets. */
   namespace: string;
   /** The address this process's requests come from, to choose among serverAddressByClientCIDRs. */
   podIP?: string;
@@ -103,7 +103,7 @@ export class MemberRegistry {
       { log: o.log },
     );
     this.secrets = new Reflector<Secret>(
-      o.host,
+      o.federation,
       collectionPath('v1', 'Secret', o.namespace),
       (_type, s) => {
         // A changed Secret means new credentials: its clusters get new clients.
@@ -171,7 +171,7 @@ export class MemberRegistry {
     if (!secretName) return { kind: 'secretMissing', message: "spec.secretRef names no Secret with the cluster's credentials" };
     const secret = this.secrets.items.get(`${this.o.namespace}/${secretName}`);
     if (!secret) {
-      return { kind: 'secretMissing', message: `Secret ${this.o.namespace}/${secretName} with the cluster's credentials does not exist in the host cluster` };
+      return { kind: 'secretMissing', message: `Secret ${this.o.namespace}/${secretName} with the cluster's credentials does not exist in the federation: join the cluster again` };
     }
     const key = `${server}|${secret.metadata.resourceVersion ?? ''}`;
     const known = this.clients.get(name);

@@ -45,4 +45,6 @@ export const CREDENTIALS_SECRET = 'apiserver-credentials';
 export const CONTROLLER_MANAGER_KUBECONFIG_SECRET = 'controller-manager-kubeconfig';
 export const CONTROLLER_MANAGER_CODE_CONFIGMAP = 'controller-manager-code';
 export const ETCD_CLAIM = 'apiserver-etcd-claim';
+/** External etcd's client certificate, key and CA (--etcd-certfile, --etcd-keyfile, --etcd-cafile). */
+export const ETCD_CLIENT_SECRET = 'etcd-client-credentials';
 export const APISERVER_CONTAINER_PORT = 8443;

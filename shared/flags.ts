@@ -53,12 +53,64 @@ export function parsePort(value: string, flag: string, min = 1, max = 65535): nu
 const quantityRe = /^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
 /** A Kubernetes resource quantity such as 10Gi or 500M, greater than zero. */
-export function validateQuantity(text: string, flag: string): string {
+export function validateQuantity(text: string, flag: string, example = '10Gi or 500Mi', what = 'storage quantity'): string {
   const m = quantityRe.exec(text.trim());
   if (!m || Number(m[1]) <= 0) {
-    throw new InputError(`${flag}: "${text}" is not a storage quantity (use a form like 10Gi or 500Mi)`);
+    throw new InputError(`${flag}: "${text}" is not a ${what} (use a form like ${example})`);
   }
   return text.trim();
+}
+
+const SUFFIX: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A validated quantity's value as a number (enough to compare a request with a limit). */
+export function quantityValue(text: string): number {
+  const m = quantityRe.exec(text.trim())!;
+  const suffix = m[3] ?? '';
+  return /^[eE]/.test(suffix) ? Number(`${m[1]}${suffix}`) : Number(m[1]) * SUFFIX[suffix]!;
+}
+
+const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
+
+/**
+ * "requests.cpu=250m,limits.memory=1Gi" over defaults, e.g. --apiserver-resources. A key given
+ * with an empty value ("limits.memory=") removes the default.
+ */
+export function parseResources(
+  value: string | undefined,
+  flag: string,
+  defaults: { requests: Record<string, string>; limits: Record<string, string> },
+): { requests: Record<string, string>; limits: Record<string, string> } {
+  const out = { requests: { ...defaults.requests }, limits: { ...defaults.limits } };
+  for (const item of parseList(value)) {
+    const m = /^(requests|limits)\.([a-z-]+)=(.*)$/.exec(item);
+    if (!m || !RESOURCE_NAMES.includes(m[2]!)) {
+      throw new InputError(`${flag}: "${item}" is not of the form requests.NAME=QUANTITY or limits.NAME=QUANTITY with NAME one of ${RESOURCE_NAMES.join(', ')} (e.g. ${flag}=requests.cpu=250m,limits.memory=1Gi)`);
+    }
+    const [, kind, name, quantity] = m as unknown as [string, 'requests' | 'limits', string, string];
+    if (quantity === '') delete out[kind][name];
+    else out[kind][name] = validateQuantity(quantity, `${flag} ${kind}.${name}`, name === 'cpu' ? '250m or 1' : '512Mi or 1Gi', 'quantity');
+  }
+  for (const [name, limit] of Object.entries(out.limits)) {
+    const request = out.requests[name];
+    if (request !== undefined && quantityValue(request) > quantityValue(limit)) {
+      throw new InputError(`${flag}: requests.${name}=${request} is more than limits.${name}=${limit}; a request may not exceed its limit`);
+    }
+  }
+  return out;
+}
+
+/** An IPv4 or IPv6 CIDR such as 10.0.0.0/8, e.g. --api-server-load-balancer-source-ranges. */
+export function parseCIDR(value: string, flag: string): string {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  const family = m ? isIP(m[1]!) : 0;
+  if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128)) {
+    throw new InputError(`${flag}: "${value}" is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32`);
+  }
+  return value;
 }
 
 /** -o/--output of a command whose only machine-readable output is its --dry-run's objects. */

@@ -24,6 +24,8 @@ export class InitCommand extends KubeCommand {
         'kubectl federation init --api-server-service-type=NodePort --api-server-advertise-address=10.0.0.5',
       ],
       ['Show every object init would create, creating nothing', 'kubectl federation init --dry-run -o yaml'],
+      ['Air-gapped: every image from a mirror', 'kubectl federation init --image-registry=registry.example.com/k8s'],
+      ['An internal load balancer on GKE', 'kubectl federation init --api-server-service-annotations=networking.gke.io/load-balancer-type=Internal'],
     ],
   });
 
@@ -34,18 +36,30 @@ export class InitCommand extends KubeCommand {
   apiServerPort = Option.String('--api-server-port', { description: 'NodePort only: the node port to use' });
   advertiseAddress = Option.String('--api-server-advertise-address', { description: 'NodePort only: the IP clients use' });
   extraSans = Option.Array('--apiserver-cert-extra-sans', { description: 'More names or IPs for the API server certificate' });
+  serviceAnnotations = Option.Array('--api-server-service-annotations', {
+    description: 'LoadBalancer only: k=v,... annotations of the Service (e.g. an internal load balancer: networking.gke.io/load-balancer-type=Internal)',
+  });
+  loadBalancerSourceRanges = Option.Array('--api-server-load-balancer-source-ranges', { description: 'LoadBalancer only: CIDR,... of the clients allowed to connect' });
   tokenAuth = Option.String('--apiserver-enable-token-auth', { tolerateBoolean: true, description: 'Also create a bearer token for the admin' });
   basicAuth = Option.String('--apiserver-enable-basic-auth', { tolerateBoolean: true, hidden: true });
   etcdPersistentStorage = Option.String('--etcd-persistent-storage', { tolerateBoolean: true, description: 'Keep etcd data on a persistent volume (default true)' });
   etcdPvCapacity = Option.String('--etcd-pv-capacity', '10Gi', { description: 'Size of the etcd volume' });
   etcdPvStorageClass = Option.String('--etcd-pv-storage-class', { description: 'Storage class of the etcd volume' });
   etcdServers = Option.String('--etcd-servers', { description: 'Use this external etcd (comma-separated URLs)' });
+  etcdCafile = Option.String('--etcd-cafile', { description: "External etcd: file of the CA that signed etcd's serving certificate" });
+  etcdCertfile = Option.String('--etcd-certfile', { description: 'External etcd: file of the client certificate (stored in a Secret, never printed)' });
+  etcdKeyfile = Option.String('--etcd-keyfile', { description: 'External etcd: file of the client key (stored in a Secret, never printed)' });
+  imageRegistry = Option.String('--image-registry', { description: 'Pull every image from this registry (a mirror), e.g. registry.example.com/k8s' });
   image = Option.String('--image', { description: 'kube-apiserver image' });
   etcdImage = Option.String('--etcd-image', { description: 'etcd image' });
-  controllerManagerImage = Option.String('--controller-manager-image', { description: 'A prebuilt controller manager image instead of the stock Node.js image' });
+  nodeImage = Option.String('--node-image', { description: 'The Node.js image that runs the controller manager code init ships (e.g. a mirror of node:22-slim)' });
+  controllerManagerImage = Option.String('--controller-manager-image', { description: 'A prebuilt controller manager image with its own entrypoint, instead of Node.js + shipped code' });
+  apiserverResources = Option.String('--apiserver-resources', { description: 'requests.cpu=250m,requests.memory=512Mi,limits.memory=... of kube-apiserver' });
+  etcdResources = Option.String('--etcd-resources', { description: 'Resources of etcd, in the same form' });
+  controllerManagerResources = Option.String('--controller-manager-resources', { description: 'Resources of the controller manager, in the same form' });
   imagePullPolicy = Option.String('--image-pull-policy', 'IfNotPresent', { description: 'Always, IfNotPresent or Never' });
   imagePullSecrets = Option.Array('--image-pull-secrets', { description: 'Secrets for pulling the images' });
-  nodeSelector = Option.Array('--node-selector', { description: 'k=v,... labels of the nodes to run on' });
+  nodeSelector = Option.Array('--node-selector', { description: 'k=v,... labels of the nodes to run on (kubernetes.io/os=linux is always added unless given)' });
   apiserverArgOverrides = Option.String('--apiserver-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   controllerManagerArgOverrides = Option.String('--controllermanager-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   waitTimeout = Option.String('--wait-timeout', '5m', { description: 'How long to wait for the load balancer and the API server' });

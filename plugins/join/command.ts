@@ -19,13 +19,14 @@ export class JoinCommand extends MembershipCommand {
     details: `
       CLUSTER is the cluster's name in the federation and, unless --cluster-context says otherwise,
       the name of its kubeconfig context. Creates a service account for the federation in the cluster,
-      stores its token in the host cluster, and creates the Cluster in the federation (the current
+      stores its token in the federation, and creates the Cluster in the federation (the current
       context, as init leaves it). Safe to run again.
     `,
     examples: [
       ['Join the cluster of context "mycluster"', 'kubectl federation join mycluster'],
       ['A context whose name is not a valid cluster name', 'kubectl federation join --cluster-context=gke_project_zone_prod prod'],
       ['Label it for placement', 'kubectl federation join mycluster --cluster-labels=region=eu,tier=prod'],
+      ['A kind cluster (its kubeconfig says https://127.0.0.1:PORT)', 'kubectl federation join kind-member --cluster-server=https://member-control-plane:6443'],
       ['Allow a custom resource to be propagated too', 'kubectl federation join mycluster --propagated-kinds=Deployment.apps,ConfigMap,widgets.example.com'],
       ['Show the objects join would create', 'kubectl federation join mycluster --dry-run -o yaml'],
     ],
@@ -37,6 +38,9 @@ export class JoinCommand extends MembershipCommand {
   });
   propagatedKinds = Option.String('--propagated-kinds', {
     description: "Kinds the federation may propagate into this cluster (its role allows exactly these; default: the controller manager's default list)",
+  });
+  clusterServer = Option.String('--cluster-server', {
+    description: "The cluster's API server address as the federation's controller manager reaches it (default: the context's server; needed when that is a loopback address, as kind's and minikube's are)",
   });
   clusterLabels = Option.Array('--cluster-labels', { description: 'Labels of the Cluster, key=value,... (placement selects clusters by them)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects join would create; create nothing' });

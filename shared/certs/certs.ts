@@ -10,7 +10,7 @@ import type { Kubeconfig } from '../kubeconfig.ts';
 import { credentialsFor } from '../kube/credentials.ts';
 import type { RestClient } from '../kube/rest.ts';
 import { clientFor } from '../join/contexts.ts';
-import { ADMIN_USER } from '../init/credentials.ts';
+import { newAdminCertificate } from '../init/credentials.ts';
 import { CREDENTIAL_KEYS, digest } from '../manifests/credentials.ts';
 import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import { kubeconfigText } from '../manifests/kubeconfig.ts';
@@ -182,7 +182,8 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
       const ctx = kc.context(f.context);
       const user = ctx?.user ? kc.user(ctx.user) : undefined;
       if (!ctx?.user || !user) throw new UserError(`context "${f.context}" names no user to renew the admin certificate of`);
-      const admin = await newSignedCertificate({ commonName: ADMIN_USER, organizations: ['system:masters'], usage: 'client' }, ca);
+      // Same group as init's: its ClusterRoleBinding exists in the federation already.
+      const admin = await newAdminCertificate(ca);
       kc.write({ users: { [ctx.user]: { ...user, 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } } });
       out.line(`Renewed the admin certificate in the kubeconfig (user ${ctx.user})`);
       renewed.push('admin');

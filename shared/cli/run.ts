@@ -45,7 +45,12 @@ export function commandList(spec: CliSpec): string {
 export function valueName(flag: string): string {
   const name = flag.split(',').at(-1)!.replace(/^-+/, '');
   const rules: [RegExp, string][] = [
-    [/kubeconfig$/, 'PATH'],
+    [/(kubeconfig|file)$/, 'PATH'],
+    [/-server$/, 'URL'],
+    [/registry$/, 'REGISTRY'],
+    [/resources$/, 'requests.NAME=QUANTITY,...'],
+    [/annotations$/, 'KEY=VALUE,...'],
+    [/ranges$/, 'CIDR,...'],
     [/context$/, 'NAME'],
     [/(timeout|period|deadline|duration)$/, 'DURATION'],
     [/(address|server)$/, 'ADDRESS'],

@@ -1,6 +1,9 @@
 // What `kubectl federation init` does with its flags: resolve the contexts, run the steps, and say
 // what happened. Loaded only when init runs (plugins/init/command.ts imports it lazily).
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../duration.ts';
+import { InputError } from '../errors.ts';
+import type { EtcdTLS, InitConfig } from '../manifests/config.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
@@ -17,6 +20,23 @@ export interface InitCommandInput extends Omit<InitFlags, 'hostContext'> {
   output?: string;
 }
 
+/** The external etcd's TLS files, read before anything is written; a file that cannot be read is named. */
+function readEtcdTLS(files: NonNullable<InitConfig['etcd']['tlsFiles']>): EtcdTLS {
+  const flags = { ca: '--etcd-cafile', cert: '--etcd-certfile', key: '--etcd-keyfile' } as const;
+  const tls: EtcdTLS = {};
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = files[key];
+    if (!path) continue;
+    try {
+      tls[key] = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new InputError(`${flags[key]}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!tls[key]!.includes('-----BEGIN ')) throw new InputError(`${flags[key]}: ${path} is not a PEM file`);
+  }
+  return tls;
+}
+
 interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
@@ -30,6 +50,7 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
+  if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);
   // A dry run's stdout is the objects; its progress would only get in the way.
   const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun });
   if (!input.dryRun) {

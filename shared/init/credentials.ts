@@ -1,7 +1,7 @@
 // The federation's credentials, reused wherever they already exist: re-running init must not
 // rotate a CA or a key that clients already trust (kubeadm keeps an existing CA the same way).
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { CREDENTIAL_KEYS, type FederationCredentials } from '../manifests/credentials.ts';
+import { ADMIN_GROUP, CREDENTIAL_KEYS, type FederationCredentials } from '../manifests/credentials.ts';
 import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import {
   type CertAndKey,
@@ -90,13 +90,37 @@ export async function ensureCredentials(
   return { credentials, created };
 }
 
-/** The admin's client certificate: the one in the kubeconfig if this CA signed it, else a new one. */
+/** Whether a certificate's subject names exactly this organization (group). */
+function inGroup(cert: string, group: string): boolean {
+  const orgs = new X509Certificate(cert).subject.split('\n').filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
+  return orgs.length === 1 && orgs[0] === group;
+}
+
+/** The admin's client certificate, in ADMIN_GROUP: a new one unless the kubeconfig's is usable. */
+export function newAdminCertificate(ca: CertAndKey, validityMs?: number): Promise<CertAndKey> {
+  return newSignedCertificate({ commonName: ADMIN_USER, organizations: [ADMIN_GROUP], usage: 'client', ...(validityMs ? { validityMs } : {}) }, ca);
+}
+
+/**
+ * A system:masters certificate valid for an hour and kept in memory only: the one identity that
+ * can create the admin group's ClusterRoleBinding before that binding exists (kubeadm's
+ * super-admin.conf plays this part, but is kept on disk).
+ */
+export function newBootstrapCertificate(ca: CertAndKey): Promise<CertAndKey> {
+  return newSignedCertificate({ commonName: 'kubectl-federation:bootstrap', organizations: ['system:masters'], usage: 'client', validityMs: 3600_000 }, ca);
+}
+
+/**
+ * The admin's client certificate: the one in the kubeconfig if this CA signed it for ADMIN_GROUP
+ * (an older system:masters one is replaced), else a new one, with the bootstrap certificate that
+ * grants its group.
+ */
 export async function ensureAdminCertificate(
   ca: CertAndKey,
   existing: { cert?: string; key?: string },
   validityMs?: number,
-): Promise<{ admin: CertAndKey; created: boolean }> {
-  if (usable(existing, ca)) return { admin: existing, created: false };
-  const admin = await newSignedCertificate({ commonName: ADMIN_USER, organizations: ['system:masters'], usage: 'client', ...(validityMs ? { validityMs } : {}) }, ca);
-  return { admin, created: true };
+): Promise<{ admin: CertAndKey; created: boolean; bootstrap?: CertAndKey }> {
+  if (usable(existing, ca) && inGroup(existing.cert, ADMIN_GROUP)) return { admin: existing, created: false };
+  const [admin, bootstrap] = await Promise.all([newAdminCertificate(ca, validityMs), newBootstrapCertificate(ca)]);
+  return { admin, created: true, bootstrap };
 }

@@ -30,11 +30,17 @@ export interface InitData {
   extraRequests: number;
 
   endpoint?: Endpoint;
+  /** The load balancer's other addresses: in the certificate too. */
+  endpointAliases?: string[];
+  /** A short-lived system:masters certificate, made only to grant the admin group its binding. */
+  bootstrap?: CertAndKey;
   credentials?: FederationCredentials;
   admin?: CertAndKey;
   /** The federation API server; a recording target in a dry run. */
   federation?: Target;
   federationClient?: RestClient;
+  /** An older install kept members' Secrets in the host: move them into the federation. */
+  moveMemberSecrets?: boolean;
   /** The version change this run makes to a running federation ("kube-apiserver v1.36.9 -> v1.37.2"). */
   upgrade?: string;
   /** The kubeconfig files update-kubeconfig wrote. */

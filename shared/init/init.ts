@@ -65,9 +65,8 @@ function neededPermissions(cfg: InitConfig): Permission[] {
   const needed = [
     ...permissions('', ['namespaces', 'services', 'secrets', 'configmaps', 'serviceaccounts'], rw),
     ...permissions('apps', ['deployments'], ['create', 'patch']),
-    ...permissions('rbac.authorization.k8s.io', ['roles', 'rolebindings'], ['create', 'patch']),
-    // Granting a Role needs the rights it grants: the controller manager reads Secrets.
-    ...permissions('', ['secrets'], ['list', 'watch']),
+    // An upgrade retires the Role older releases gave the controller manager.
+    ...permissions('rbac.authorization.k8s.io', ['roles'], ['get']),
   ];
   if (cfg.etcd.persistentStorage && !cfg.etcd.servers) needed.push(...permissions('', ['persistentvolumeclaims'], ['create', 'patch']));
   if (cfg.serviceType === 'NodePort' && !cfg.advertiseAddress) needed.push(...permissions('', ['nodes'], ['list']));
@@ -117,6 +116,13 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
   let hostClient: RestClient | undefined;
   if (!req.dryRun) {
     hostClient = new RestClient(await credentialsFor(req.hostContext, pluginCredentials), req.requestTimeoutMs);
+    // The server's warnings (a Pod Security level the pods would violate, a deprecation): each once.
+    const warned = new Set<string>();
+    hostClient.onWarning = (text) => {
+      if (warned.has(text)) return;
+      warned.add(text);
+      req.out.warn(`the host cluster (context "${req.hostContext.name}") warns: ${text}`);
+    };
     await checkHost(hostClient, req.cfg, req.hostContext.name);
   }
   const client = hostClient;

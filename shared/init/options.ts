@@ -1,12 +1,13 @@
 // `init`'s flags, checked and turned into an InitConfig. Everything here is pure: the tests call it
 // directly, and a bad value is reported before anything talks to a cluster.
-import { APISERVER_IMAGE, DEFAULT_FEDERATION_NAME, DEFAULT_NAMESPACE, ETCD_IMAGE } from '../constants.ts';
+import { APISERVER_IMAGE, DEFAULT_FEDERATION_NAME, DEFAULT_NAMESPACE, ETCD_IMAGE, NODE_IMAGE } from '../constants.ts';
 import { parseDuration } from '../duration.ts';
 import { validateDNSLabel } from '../names.ts';
 import { InputError } from '../errors.ts';
-import { parseBool, parseIP, parseKeyValues, parseList, parseOneOf, parsePort, validateQuantity } from '../flags.ts';
+import { parseBool, parseCIDR, parseIP, parseKeyValues, parseList, parseOneOf, parsePort, parseResources, validateQuantity } from '../flags.ts';
 import { parseArgOverrides } from '../manifests/meta.ts';
-import type { InitConfig } from '../manifests/config.ts';
+import type { ContainerResources, InitConfig } from '../manifests/config.ts';
+import { DEFAULT_RESOURCES } from '../manifests/pod-security.ts';
 
 export interface InitFlags {
   name?: string;
@@ -16,15 +17,25 @@ export interface InitFlags {
   apiServerPort?: string;
   advertiseAddress?: string;
   extraSans?: string[];
+  serviceAnnotations?: string[];
+  loadBalancerSourceRanges?: string[];
   tokenAuth?: string | boolean;
   basicAuth?: string | boolean;
   etcdPersistentStorage?: string | boolean;
   etcdPvCapacity?: string;
   etcdPvStorageClass?: string;
   etcdServers?: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
+  imageRegistry?: string;
   image?: string;
   etcdImage?: string;
+  nodeImage?: string;
   controllerManagerImage?: string;
+  apiserverResources?: string;
+  etcdResources?: string;
+  controllerManagerResources?: string;
   imagePullPolicy?: string;
   imagePullSecrets?: string[];
   nodeSelector?: string[];
@@ -62,27 +73,48 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
   for (const s of etcdServers) {
     if (!/^https?:\/\/[^/]+/.test(s)) throw new InputError(`--etcd-servers: "${s}" is not a URL such as http://etcd-0:2379`);
   }
+  const tlsFiles = etcdTLSFiles(f, etcdServers);
+  if (serviceType !== 'LoadBalancer' && (f.serviceAnnotations?.length || f.loadBalancerSourceRanges?.length)) {
+    throw new InputError('--api-server-service-annotations and --api-server-load-balancer-source-ranges work only with --api-server-service-type=LoadBalancer');
+  }
+  const registry = f.imageRegistry?.replace(/\/+$/, '');
+  if (registry !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry)) {
+    throw new InputError(`--image-registry: "${f.imageRegistry}" is not a registry such as registry.example.com or registry.example.com:5000/k8s`);
+  }
+  // As kubeadm's imageRepository: the registry replaces everything before the image's last name.
+  const mirrored = (image: string) => (registry ? `${registry}/${image.slice(image.lastIndexOf('/') + 1)}` : image);
+  const resources = (value: string | undefined, flag: string, defaults: ContainerResources) => parseResources(value, flag, defaults);
   const cfg: InitConfig = {
     name,
     namespace,
     hostContext: f.hostContext,
     serviceType,
     extraSans: parseList(f.extraSans),
+    serviceAnnotations: parseKeyValues(f.serviceAnnotations, '--api-server-service-annotations'),
+    loadBalancerSourceRanges: parseList(f.loadBalancerSourceRanges).map((r) => parseCIDR(r, '--api-server-load-balancer-source-ranges')),
     tokenAuth: parseBool(f.tokenAuth, '--apiserver-enable-token-auth', false),
     etcd: {
       persistentStorage: parseBool(f.etcdPersistentStorage, '--etcd-persistent-storage', true),
       capacity: validateQuantity(f.etcdPvCapacity ?? '10Gi', '--etcd-pv-capacity'),
       ...(f.etcdPvStorageClass ? { storageClass: f.etcdPvStorageClass } : {}),
       ...(etcdServers.length > 0 ? { servers: etcdServers } : {}),
+      ...(tlsFiles ? { tlsFiles } : {}),
     },
     images: {
-      apiserver: f.image ?? APISERVER_IMAGE,
-      etcd: f.etcdImage ?? ETCD_IMAGE,
+      apiserver: f.image ?? mirrored(APISERVER_IMAGE),
+      etcd: f.etcdImage ?? mirrored(ETCD_IMAGE),
+      node: f.nodeImage ?? mirrored(NODE_IMAGE),
       ...(f.controllerManagerImage ? { controllerManager: f.controllerManagerImage } : {}),
       pullPolicy: parseOneOf(f.imagePullPolicy ?? 'IfNotPresent', ['Always', 'IfNotPresent', 'Never'] as const, '--image-pull-policy'),
       pullSecrets: parseList(f.imagePullSecrets),
     },
-    nodeSelector: parseKeyValues(f.nodeSelector, '--node-selector'),
+    resources: {
+      apiserver: resources(f.apiserverResources, '--apiserver-resources', DEFAULT_RESOURCES.apiserver),
+      etcd: resources(f.etcdResources, '--etcd-resources', DEFAULT_RESOURCES.etcd),
+      controllerManager: resources(f.controllerManagerResources, '--controller-manager-resources', DEFAULT_RESOURCES.controllerManager),
+    },
+    // Linux images: a mixed cluster must not schedule them onto Windows nodes.
+    nodeSelector: { 'kubernetes.io/os': 'linux', ...parseKeyValues(f.nodeSelector, '--node-selector') },
     apiserverArgOverrides: overrides(f.apiserverArgOverrides, '--apiserver-arg-overrides'),
     controllerManagerArgOverrides: overrides(f.controllerManagerArgOverrides, '--controllermanager-arg-overrides'),
     waitTimeoutMs: parseDuration(f.waitTimeout ?? '5m', '--wait-timeout'),
@@ -90,7 +122,21 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
     switchContext: parseBool(f.switchContext, '--switch-context', true),
     join: parseBool(f.join, '--join', false),
   };
+  if (f.nodeImage !== undefined && f.controllerManagerImage !== undefined) {
+    throw new InputError('--node-image and --controller-manager-image exclude each other: --node-image runs the shipped code on a (mirrored) Node.js image, --controller-manager-image is a prebuilt image with its own entrypoint');
+  }
   if (f.advertiseAddress !== undefined) cfg.advertiseAddress = parseIP(f.advertiseAddress, '--api-server-advertise-address');
   if (f.apiServerPort !== undefined) cfg.nodePort = parsePort(f.apiServerPort, '--api-server-port');
   return cfg;
+}
+
+/** --etcd-cafile/-certfile/-keyfile: only with --etcd-servers, certificate and key together. */
+function etcdTLSFiles(f: InitFlags, servers: string[]): NonNullable<InitConfig['etcd']['tlsFiles']> | undefined {
+  const files = { ca: f.etcdCafile, cert: f.etcdCertfile, key: f.etcdKeyfile };
+  if (!files.ca && !files.cert && !files.key) return undefined;
+  if (servers.length === 0) throw new InputError('--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an external etcd: add --etcd-servers=https://HOST:2379');
+  if (Boolean(files.cert) !== Boolean(files.key)) throw new InputError('--etcd-certfile and --etcd-keyfile go together: give both, or neither');
+  const plain = servers.find((s) => s.startsWith('http://'));
+  if (plain) throw new InputError(`--etcd-servers: "${plain}" is plain http, but TLS files were given: use https://`);
+  return Object.fromEntries(Object.entries(files).filter(([, v]) => v)) as NonNullable<InitConfig['etcd']['tlsFiles']>;
 }

@@ -6,6 +6,7 @@ import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
+import { serverURL } from '../manifests/member.ts';
 import { runJoin } from './join.ts';
 import { runUnjoin } from './unjoin.ts';
 
@@ -37,7 +38,14 @@ function common(input: MembershipInput) {
 }
 
 export async function joinCommand(
-  input: MembershipInput & { useKubeconfigCredentials?: string | boolean; propagatedKinds?: string; clusterLabels?: string[]; dryRun: boolean; output?: string },
+  input: MembershipInput & {
+    useKubeconfigCredentials?: string | boolean;
+    propagatedKinds?: string;
+    clusterLabels?: string[];
+    clusterServer?: string;
+    dryRun: boolean;
+    output?: string;
+  },
   streams: Streams,
 ): Promise<number> {
   const format = dryRunFormat(input.output, input.dryRun);
@@ -47,6 +55,7 @@ export async function joinCommand(
     useKubeconfigCredentials: parseBool(input.useKubeconfigCredentials, '--use-kubeconfig-credentials', false),
     propagatedKinds: kindsFlag(input.propagatedKinds),
     clusterLabels: labelsFlag(input.clusterLabels),
+    ...(input.clusterServer !== undefined ? { clusterServer: clusterServerFlag(input.clusterServer) } : {}),
     dryRun: input.dryRun,
     out,
   });
@@ -60,6 +69,19 @@ export async function joinCommand(
       : `Cluster ${result.cluster} joined federation ${result.federation}. See it with: kubectl get clusters`,
   );
   return 0;
+}
+
+/** --cluster-server: an https URL (or host:port, https assumed, as kubectl takes a server). */
+function clusterServerFlag(value: string): string {
+  const url = serverURL(value.trim());
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InputError(`--cluster-server: "${value}" is not a URL such as https://10.0.0.5:6443`);
+  }
+  if (parsed.protocol !== 'https:') throw new InputError(`--cluster-server: "${value}" is not https: the controller manager talks to members over TLS only`);
+  return url;
 }
 
 function kindsFlag(value: string | undefined): string[] {

@@ -1,6 +1,6 @@
 // Which clusters join and unjoin talk to: the federation (current context unless --context), the
-// host (what init recorded in the federation's context, unless --host-cluster-context), and the
-// member (--cluster-context, else the cluster's name). Shared by join and unjoin.
+// member (--cluster-context, else the cluster's name), and for unjoin's clean-up of older releases
+// the host (what init recorded in the federation's context, unless --host-cluster-context).
 import { federationIdFromUid } from '../member-credentials.ts';
 import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION, type FederationContextExtension } from '../constants.ts';
 import { isDNSLabel } from '../names.ts';
@@ -24,7 +24,8 @@ export interface MembershipFlags {
 export interface Membership {
   names: MemberNames;
   federation: ResolvedContext;
-  host: ResolvedContext;
+  /** Where init put the federation, when the kubeconfig knows it. */
+  host: ResolvedContext | undefined;
   member: ResolvedContext | undefined;
   memberContextName: string;
 }
@@ -52,13 +53,9 @@ export function federationContexts(kc: Kubeconfig): string[] {
 export function resolveMembership(kc: Kubeconfig, flags: MembershipFlags): Membership {
   const federation = kc.resolve(flags.federationContext, '--context');
   const ext = kc.contextExtension<FederationContextExtension>(federation.name, CONTEXT_EXTENSION);
+  // Only unjoin looks at the host (Secrets that releases before 0.4 kept there): optional.
   const hostName = flags.hostContext ?? ext?.hostContext;
-  if (!hostName) {
-    throw new InputError(
-      `context "${federation.name}" does not record which cluster hosts the federation: pass --host-cluster-context`,
-    );
-  }
-  const host = kc.resolve(hostName, '--host-cluster-context');
+  const host = flags.hostContext !== undefined || (hostName && kc.context(hostName)) ? kc.resolve(hostName, '--host-cluster-context') : undefined;
   const memberContextName = flags.clusterContext ?? flags.cluster;
   const member = kc.context(memberContextName) ? kc.resolve(memberContextName, '--cluster-context') : undefined;
   return {

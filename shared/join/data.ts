@@ -15,10 +15,12 @@ export interface JoinData {
   readonly propagatedKinds: string[];
   /** --cluster-labels: on the Cluster, for placement. */
   readonly clusterLabels: Record<string, string>;
+  /** --cluster-server, when given. */
+  readonly clusterServer?: string;
   /** Live clients: join reads for real even in a dry run, to check before it would write. */
-  readonly clients: { federation: RestClient; host: RestClient; member?: RestClient };
+  readonly clients: { federation: RestClient; member?: RestClient };
   /** Where writes go: the clusters, or recorders in a dry run. */
-  readonly targets: { federation: Target; host: Target; member: Target };
+  readonly targets: { federation: Target; member: Target };
   /** The member's server URL, as the Cluster will name it. */
   server: string;
   alreadyJoined: boolean;

@@ -15,9 +15,9 @@ import { createMemberIdentity } from './steps/create-member-identity.ts';
 import { storeMemberCredentials } from './steps/store-member-credentials.ts';
 
 export const joinSteps: Step<JoinData>[] = [
-  checkClusters, // 1. federation, host and member exist and answer; nothing written yet
+  checkClusters, // 1. federation and member exist and answer; nothing written yet
   createMemberIdentity, // 2. a service account for the federation in the member (or the context's own credentials)
-  storeMemberCredentials, // 3. those credentials in a Secret of the host's federation namespace
+  storeMemberCredentials, // 3. those credentials in a Secret of the federation's namespace
   createCluster, // 4. the Cluster in the federation
 ];
 
@@ -27,6 +27,8 @@ export interface JoinRequest extends MembershipFlags {
   /** Default: the controller manager's default list. */
   propagatedKinds?: string[];
   clusterLabels?: Record<string, string>;
+  /** --cluster-server: the address the federation uses instead of the context's. */
+  clusterServer?: string;
   dryRun: boolean;
   out: Output;
 }
@@ -36,7 +38,7 @@ export interface JoinResult {
   federation: string;
   server: string;
   alreadyJoined: boolean;
-  /** What was (or, in a dry run, would be) applied: member, host, federation. */
+  /** What was (or, in a dry run, would be) applied: member, then federation. */
   objects: KubeObject[];
   requests: number;
 }
@@ -50,12 +52,11 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
       `context "${m.member.name}" gets its credentials from an exec plugin or auth provider, which cannot run inside the cluster: join without --use-kubeconfig-credentials (a service account is created for the federation)`,
     );
   }
-  const [federation, host, member] = await Promise.all([
+  const [federation, member] = await Promise.all([
     clientFor(m.federation, req.requestTimeoutMs),
-    clientFor(m.host, req.requestTimeoutMs),
     m.member ? clientFor(m.member, req.requestTimeoutMs) : undefined,
   ]);
-  const recording = { federation: new RecordingTarget(), host: new RecordingTarget(), member: new RecordingTarget() };
+  const recording = { federation: new RecordingTarget(), member: new RecordingTarget() };
   const data: JoinData = {
     kubeconfig: req.kubeconfig,
     m,
@@ -64,10 +65,11 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     timeoutMs: req.requestTimeoutMs,
     propagatedKinds: req.propagatedKinds ?? parseKindList(DEFAULT_PROPAGATED_KINDS, '--propagated-kinds'),
     clusterLabels: req.clusterLabels ?? {},
-    clients: { federation, host, ...(member ? { member } : {}) },
+    ...(req.clusterServer !== undefined ? { clusterServer: req.clusterServer } : {}),
+    clients: { federation, ...(member ? { member } : {}) },
     targets: req.dryRun
       ? recording
-      : { federation: new LiveTarget(federation), host: new LiveTarget(host), member: member ? new LiveTarget(member) : recording.member },
+      : { federation: new LiveTarget(federation), member: member ? new LiveTarget(member) : recording.member },
     server: '',
     alreadyJoined: false,
   };
@@ -76,14 +78,14 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
   } catch (err) {
     throw err instanceof StepError ? err.cause : err;
   } finally {
-    for (const c of [federation, host, member]) c?.close();
+    for (const c of [federation, member]) c?.close();
   }
   return {
     cluster: m.names.cluster,
     federation: m.names.federation,
     server: data.server,
     alreadyJoined: data.alreadyJoined,
-    objects: [...recording.member.applied, ...recording.host.applied, ...recording.federation.applied],
-    requests: federation.requests + host.requests + (member?.requests ?? 0),
+    objects: [...recording.member.applied, ...recording.federation.applied],
+    requests: federation.requests + (member?.requests ?? 0),
   };
 }

@@ -92,7 +92,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
   const m = resolveMembership(req.kubeconfig, req);
   const n = m.names;
   const federation = await clientFor(m.federation, req.requestTimeoutMs);
-  const host = await clientFor(m.host, req.requestTimeoutMs);
+  const host = m.host ? await clientFor(m.host, req.requestTimeoutMs) : undefined;
   const member = m.member ? await clientFor(m.member, req.requestTimeoutMs) : undefined;
   try {
     n.federationId = await federationIdentity(federation, req.kubeconfig, m.federation.name);
@@ -109,18 +109,24 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     await deleteObject(federation, { apiVersion: FEDERATION_API_VERSION, kind: 'Cluster', metadata: { name: n.cluster } });
     req.out.line(`Removed cluster ${n.cluster} from federation ${n.federation}`);
 
-    // Its credentials in the host: only if this federation's join put them there.
+    // Its credentials: in the federation (or, joined by a release before 0.4, in the host), only
+    // if this federation's join put them there.
     const secretName = cluster.spec.secretRef?.name;
     if (secretName) {
-      const path = objectPath('v1', 'Secret', secretName, n.namespace);
-      const secret = await host
-        .find<{ metadata: { labels?: Record<string, string> } }>(path)
-        .catch(failedAt('host cluster', m.host.name));
-      if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
-        await deleteObject(host, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
-        req.out.line(`Removed its credentials from the host cluster (Secret ${n.namespace}/${secretName})`);
-      } else if (secret) {
-        req.out.warn(`Secret ${n.namespace}/${secretName} in the host cluster was not made by this federation's join; left in place`);
+      const places: [RestClient, string, string][] = [[federation, 'federation API server', m.federation.name]];
+      if (host && m.host) places.push([host, 'host cluster', m.host.name]);
+      for (const [client, where, context] of places) {
+        const secret = await client
+          .find<{ metadata: { labels?: Record<string, string> } }>(objectPath('v1', 'Secret', secretName, n.namespace))
+          .catch(failedAt(where, context));
+        if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
+          await deleteObject(client, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
+          req.out.line(`Removed its credentials from the ${where} (Secret ${n.namespace}/${secretName})`);
+          break;
+        } else if (secret) {
+          req.out.warn(`Secret ${n.namespace}/${secretName} in the ${where} was not made by this federation's join; left in place`);
+          break;
+        }
       }
     }
 

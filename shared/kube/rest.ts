@@ -77,6 +77,12 @@ const connectionCauses: Record<string, string> = {
   CERT_HAS_EXPIRED: 'its certificate has expired',
 };
 
+/** The texts of `Warning: 299 - "text"` headers (RFC 7234 form, as the API server writes them). */
+export function parseWarnings(header: string | string[]): string[] {
+  const all = Array.isArray(header) ? header.join(', ') : header;
+  return [...all.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+}
+
 export class RestClient {
   /** Requests sent so far: the benchmarks count them. */
   requests = 0;
@@ -91,6 +97,8 @@ export class RestClient {
 
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
+  /** Hears each `Warning:` header the server sends (deprecations, Pod Security "would violate"...). */
+  onWarning?: (text: string) => void;
 
   /**
    * keepAlive: false suits a client that sends one request now and then (a probe every 10 s): no
@@ -156,6 +164,7 @@ export class RestClient {
         url,
         { method, headers, agent: this.agent, signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined },
         (res) => {
+          if (this.onWarning && res.headers.warning) for (const w of parseWarnings(res.headers.warning)) this.onWarning(w);
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () =>

@@ -1,12 +1,16 @@
 // The federation API server: one pod with an etcd container and a stock kube-apiserver container.
 import type { V1Container, V1Deployment, V1PodSpec, V1Volume } from '@kubernetes/client-node';
-import { APISERVER_CONTAINER_PORT, APISERVER_NAME, CREDENTIALS_SECRET, ETCD_CLAIM } from '../constants.ts';
+import { APISERVER_CONTAINER_PORT, APISERVER_NAME, CREDENTIALS_SECRET, ETCD_CLAIM, ETCD_CLIENT_SECRET } from '../constants.ts';
 import type { InitConfig } from './config.ts';
-import { CREDENTIAL_KEYS } from './credentials.ts';
+import { CREDENTIAL_KEYS, digest, ETCD_CLIENT_KEYS } from './credentials.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
+import { APISERVER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-security.ts';
 import type { Typed } from './types.ts';
 
 export const APISERVER_CERT_DIR = '/etc/federation/apiserver';
+const ETCD_CLIENT_DIR = '/etc/federation/etcd';
+/** Secret files readable by the pod's group (fsGroup) only: they hold private keys. */
+export const SECRET_FILE_MODE = 0o440;
 const ETCD_DATA_DIR = '/var/etcd/data';
 const LOCAL_ETCD = 'http://127.0.0.1:2379';
 
@@ -33,6 +37,9 @@ export function apiserverArgs(cfg: InitConfig): string[] {
     `--profiling=false`,
   ];
   if (cfg.tokenAuth) args.push(`--token-auth-file=${file(k.tokens)}`);
+  const tls = cfg.etcd.tls;
+  if (tls?.ca) args.push(`--etcd-cafile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.ca}`);
+  if (tls?.cert) args.push(`--etcd-certfile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.cert}`, `--etcd-keyfile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.key}`);
   return applyArgOverrides(args, cfg.apiserverArgOverrides);
 }
 
@@ -53,6 +60,10 @@ function etcdContainer(cfg: InitConfig): V1Container {
       `--initial-cluster=federation=http://127.0.0.1:2380`,
     ],
     volumeMounts: [{ name: 'etcd-data', mountPath: '/var/etcd' }],
+    // A crash's last log lines in the pod's status, where init's wait reads them.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    resources: resourceRequirements(cfg.resources.etcd),
+    securityContext: restrictedContainerSecurity(),
   };
 }
 
@@ -69,11 +80,17 @@ function apiserverContainer(cfg: InitConfig): V1Container {
     imagePullPolicy: cfg.images.pullPolicy,
     command: ['kube-apiserver', ...apiserverArgs(cfg)],
     env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     ports: [{ name: 'https', containerPort: APISERVER_CONTAINER_PORT, protocol: 'TCP' }],
     readinessProbe: probe('/readyz', 3),
     // Generous: etcd on a fresh volume and the first start of the API server take a while.
     livenessProbe: { ...probe('/livez', 8), initialDelaySeconds: 15 },
-    volumeMounts: [{ name: 'credentials', mountPath: APISERVER_CERT_DIR, readOnly: true }],
+    volumeMounts: [
+      { name: 'credentials', mountPath: APISERVER_CERT_DIR, readOnly: true },
+      ...(cfg.etcd.tls ? [{ name: 'etcd-client', mountPath: ETCD_CLIENT_DIR, readOnly: true }] : []),
+    ],
+    resources: resourceRequirements(cfg.resources.apiserver),
+    securityContext: restrictedContainerSecurity(['NET_BIND_SERVICE']),
   };
 }
 
@@ -90,8 +107,9 @@ export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string):
   const mounted: string[] = [k.caCert, k.serverCert, k.serverKey, k.serviceAccountKey, k.serviceAccountPub];
   if (cfg.tokenAuth) mounted.push(k.tokens);
   const volumes: V1Volume[] = [
-    { name: 'credentials', secret: { secretName: CREDENTIALS_SECRET, items: mounted.map((key) => ({ key, path: key })) } },
+    { name: 'credentials', secret: { secretName: CREDENTIALS_SECRET, defaultMode: SECRET_FILE_MODE, items: mounted.map((key) => ({ key, path: key })) } },
   ];
+  if (cfg.etcd.tls) volumes.push({ name: 'etcd-client', secret: { secretName: ETCD_CLIENT_SECRET, defaultMode: SECRET_FILE_MODE } });
   const containers = [apiserverContainer(cfg)];
   if (!cfg.etcd.servers) {
     containers.unshift(etcdContainer(cfg));
@@ -113,9 +131,20 @@ export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string):
       template: {
         metadata: {
           labels: federationLabels(cfg.name, APISERVER_NAME),
-          annotations: { 'federation.kubectl-federation.io/credentials-digest': credentialsDigest },
+          annotations: {
+            'federation.kubectl-federation.io/credentials-digest': credentialsDigest,
+            // New external-etcd credentials restart the pod too (certs renew leaves these alone).
+            ...(cfg.etcd.tls ? { 'federation.kubectl-federation.io/etcd-client-digest': digest(cfg.etcd.tls.ca, cfg.etcd.tls.cert, cfg.etcd.tls.key) } : {}),
+          },
         },
-        spec: { containers, volumes, ...podPlacement(cfg) },
+        spec: {
+          containers,
+          volumes,
+          // Nothing in this pod talks to the host's API server: no token for it to lose.
+          automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurity(APISERVER_POD_USER),
+          ...podPlacement(cfg),
+        },
       },
     },
   };

@@ -4,6 +4,19 @@
 export type ServiceType = 'LoadBalancer' | 'NodePort';
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
+/** A container's resources: "cpu", "memory", "ephemeral-storage" to quantities. */
+export interface ContainerResources {
+  requests: Record<string, string>;
+  limits: Record<string, string>;
+}
+
+/** External etcd's TLS material, as read from the files --etcd-cafile/-certfile/-keyfile name. */
+export interface EtcdTLS {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface InitConfig {
   /** The federation's name: kubeconfig cluster, user and context, and the CA's common name. */
   name: string;
@@ -16,9 +29,31 @@ export interface InitConfig {
   /** NodePort only: the address clients use; else a node's ExternalIP, then InternalIP. */
   advertiseAddress?: string;
   extraSans: string[];
+  /** LoadBalancer only: the Service's annotations (internal load balancers) and allowed client CIDRs. */
+  serviceAnnotations: Record<string, string>;
+  loadBalancerSourceRanges: string[];
   tokenAuth: boolean;
-  etcd: { persistentStorage: boolean; capacity: string; storageClass?: string; servers?: string[] };
-  images: { apiserver: string; etcd: string; controllerManager?: string; pullPolicy: PullPolicy; pullSecrets: string[] };
+  etcd: {
+    persistentStorage: boolean;
+    capacity: string;
+    storageClass?: string;
+    servers?: string[];
+    /** File paths of --etcd-cafile/-certfile/-keyfile; their contents go into `tls` before the steps run. */
+    tlsFiles?: { ca?: string; cert?: string; key?: string };
+    tls?: EtcdTLS;
+  };
+  images: {
+    apiserver: string;
+    etcd: string;
+    /** The stock Node.js image that runs the shipped controller manager code (mirrorable). */
+    node: string;
+    /** A prebuilt controller manager image, with its own entrypoint, instead of node + ConfigMap. */
+    controllerManager?: string;
+    pullPolicy: PullPolicy;
+    pullSecrets: string[];
+  };
+  resources: { apiserver: ContainerResources; etcd: ContainerResources; controllerManager: ContainerResources };
+  /** Always holds kubernetes.io/os=linux unless the user chose another os. */
   nodeSelector: Record<string, string>;
   apiserverArgOverrides: Record<string, string>;
   controllerManagerArgOverrides: Record<string, string>;

@@ -1,17 +1,14 @@
-// The federation controller manager in the host cluster: its identity there (allowed to read the
-// Secrets of the federation namespace and nothing else), its code, and its Deployment.
+// The federation controller manager in the host cluster: its identity there (a ServiceAccount with
+// no rights and no token mounted: it talks only to the federation and the members, so nothing it
+// runs can read the host's Secrets, the CA key among them), its code, and its Deployment.
 import { gzipSync } from 'node:zlib';
-import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
-import {
-  CONTROLLER_MANAGER_CODE_CONFIGMAP,
-  CONTROLLER_MANAGER_KUBECONFIG_SECRET,
-  CONTROLLER_MANAGER_NAME,
-  NODE_IMAGE,
-} from '../constants.ts';
+import type { V1ConfigMap, V1Deployment, V1ServiceAccount } from '@kubernetes/client-node';
+import { CONTROLLER_MANAGER_CODE_CONFIGMAP, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME } from '../constants.ts';
 import type { InitConfig } from './config.ts';
-import { podPlacement } from './apiserver.ts';
+import { podPlacement, SECRET_FILE_MODE } from './apiserver.ts';
 import { digest } from './credentials.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
+import { CONTROLLER_MANAGER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-security.ts';
 import type { Typed } from './types.ts';
 
 const KUBECONFIG_DIR = '/etc/federation/controller-manager';
@@ -33,26 +30,7 @@ export function controllerManagerServiceAccount(cfg: InitConfig): Typed<V1Servic
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
-  };
-}
-
-export function controllerManagerRole(cfg: InitConfig): Typed<V1Role> {
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
-    // Members' credentials are Secrets in this namespace; the controller reads them and nothing else.
-    rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }],
-  };
-}
-
-export function controllerManagerRoleBinding(cfg: InitConfig): Typed<V1RoleBinding> {
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_MANAGER_NAME },
-    subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_MANAGER_NAME, namespace: cfg.namespace }],
+    automountServiceAccountToken: false,
   };
 }
 
@@ -113,7 +91,7 @@ export function controllerManagerDeployment(
   const probe = { httpGet: { path: '/healthz', port: CONTROLLER_HEALTHZ_PORT }, periodSeconds: 10, timeoutSeconds: 5 };
   const volumeMounts = [{ name: 'kubeconfig', mountPath: KUBECONFIG_DIR, readOnly: true }];
   const volumes: NonNullable<NonNullable<V1Deployment['spec']>['template']['spec']>['volumes'] = [
-    { name: 'kubeconfig', secret: { secretName: CONTROLLER_MANAGER_KUBECONFIG_SECRET } },
+    { name: 'kubeconfig', secret: { secretName: CONTROLLER_MANAGER_KUBECONFIG_SECRET, defaultMode: SECRET_FILE_MODE } },
   ];
   if (code) {
     volumeMounts.push({ name: 'code', mountPath: CODE_DIR, readOnly: true });
@@ -137,10 +115,12 @@ export function controllerManagerDeployment(
         },
         spec: {
           serviceAccountName: CONTROLLER_MANAGER_NAME,
+          automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurity(CONTROLLER_MANAGER_POD_USER),
           containers: [
             {
               name: CONTROLLER_MANAGER_NAME,
-              image: cfg.images.controllerManager ?? NODE_IMAGE,
+              image: cfg.images.controllerManager ?? cfg.images.node,
               imagePullPolicy: cfg.images.pullPolicy,
               // A prebuilt image (--controller-manager-image) brings its own entrypoint.
               ...(code ? { command: code.command } : {}),
@@ -151,15 +131,11 @@ export function controllerManagerDeployment(
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],
               ports: [{ name: 'healthz', containerPort: CONTROLLER_HEALTHZ_PORT, protocol: 'TCP' }],
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               readinessProbe: probe,
               livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 3 },
-              securityContext: {
-                runAsNonRoot: true,
-                // The "node" user of the official image.
-                runAsUser: 1000,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-              },
+              resources: resourceRequirements(cfg.resources.controllerManager),
+              securityContext: restrictedContainerSecurity([], true),
               volumeMounts,
             },
           ],

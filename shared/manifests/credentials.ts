@@ -1,7 +1,7 @@
 // The Secrets that hold the federation's credentials.
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET } from '../constants.ts';
+import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET, ETCD_CLIENT_SECRET } from '../constants.ts';
 import type { InitConfig } from './config.ts';
 import type { CertAndKey, KeyPairPem } from '../pki.ts';
 import { metadata } from './meta.ts';
@@ -31,6 +31,15 @@ export const CREDENTIAL_KEYS = {
 
 /** The user a bearer token authenticates as, in the token file. */
 export const TOKEN_USER = 'admin';
+/**
+ * The group of the federation's administrators (admin certificate and token): bound to
+ * cluster-admin by a ClusterRoleBinding in the federation, so unlike system:masters it can be
+ * revoked, as kubeadm's kubeadm:cluster-admins since 1.29.
+ */
+export const ADMIN_GROUP = 'kubectl-federation:cluster-admins';
+
+/** Keys of the external etcd's client Secret. */
+export const ETCD_CLIENT_KEYS = { ca: 'ca.crt', cert: 'client.crt', key: 'client.key' } as const;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -47,7 +56,7 @@ export function credentialsSecret(cfg: InitConfig, creds: FederationCredentials)
     [k.serviceAccountPub]: b64(creds.serviceAccount.publicKey),
   };
   // kube-apiserver's static token file: token,user,uid,"group1,group2"
-  if (creds.token) data[k.tokens] = b64(`${creds.token},${TOKEN_USER},${TOKEN_USER},"system:masters"\n`);
+  if (creds.token) data[k.tokens] = b64(`${creds.token},${TOKEN_USER},${TOKEN_USER},"${ADMIN_GROUP}"\n`);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -55,6 +64,18 @@ export function credentialsSecret(cfg: InitConfig, creds: FederationCredentials)
     type: 'Opaque',
     data,
   };
+}
+
+/** External etcd's TLS files, for the API server to mount; undefined without them. */
+export function etcdClientSecret(cfg: InitConfig): Typed<V1Secret> | undefined {
+  const tls = cfg.etcd.tls;
+  if (!tls) return undefined;
+  const k = ETCD_CLIENT_KEYS;
+  const data: Record<string, string> = {};
+  if (tls.ca) data[k.ca] = b64(tls.ca);
+  if (tls.cert) data[k.cert] = b64(tls.cert);
+  if (tls.key) data[k.key] = b64(tls.key);
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(ETCD_CLIENT_SECRET, cfg.name, APISERVER_NAME, cfg.namespace), type: 'Opaque', data };
 }
 
 export function controllerManagerKubeconfigSecret(cfg: InitConfig, kubeconfig: string): Typed<V1Secret> {

@@ -1,7 +1,8 @@
 // What init installs into the federation API server itself: the Cluster resource and the
 // controller manager's permissions there.
-import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1JSONSchemaProps } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1JSONSchemaProps, V1Namespace } from '@kubernetes/client-node';
 import { FEDERATION_GROUP, FEDERATION_VERSION } from '../constants.ts';
+import { ADMIN_GROUP } from './credentials.ts';
 import { metadata } from './meta.ts';
 import type { Typed } from './types.ts';
 
@@ -247,7 +248,33 @@ export function controllerManagerClusterRoleBinding(federation: string): Typed<V
   };
 }
 
+/** The administrators' group gets cluster-admin here: revocable, unlike system:masters. */
+export function adminsClusterRoleBinding(federation: string): Typed<V1ClusterRoleBinding> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: metadata(ADMIN_GROUP, federation),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: ADMIN_GROUP }],
+  };
+}
+
+/**
+ * The federation namespace inside the federation: members' credential Secrets live here (join
+ * writes them, the controller manager reads them), never propagated.
+ */
+export function membersNamespace(federation: string, namespace: string): Typed<V1Namespace> {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: metadata(namespace, federation) };
+}
+
 /** Everything init installs into the federation, in order. */
-export function federationAPIObjects(federation: string) {
-  return [clusterCRD(federation), propagationCRD(federation), controllerManagerClusterRole(federation), controllerManagerClusterRoleBinding(federation)];
+export function federationAPIObjects(federation: string, namespace: string) {
+  return [
+    adminsClusterRoleBinding(federation),
+    membersNamespace(federation, namespace),
+    clusterCRD(federation),
+    propagationCRD(federation),
+    controllerManagerClusterRole(federation),
+    controllerManagerClusterRoleBinding(federation),
+  ];
 }

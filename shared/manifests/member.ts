@@ -1,6 +1,7 @@
 // What join creates: in the member, an identity for the federation (ServiceAccount, ClusterRole,
-// ClusterRoleBinding, token Secret); in the host, the Secret holding the member's credentials; in
-// the federation, the Cluster.
+// ClusterRoleBinding, token Secret); in the federation, the Secret holding the member's credentials
+// (in the federation namespace, where only the controller manager and admins read it) and the Cluster.
+import { BlockList, isIP } from 'node:net';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Namespace, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { CLUSTER_LABEL, FEDERATION_API_VERSION, FEDERATION_ID_LABEL, FEDERATION_LABEL, MANAGED_BY } from '../constants.ts';
 import type { Cluster } from './federation-api.ts';
@@ -12,7 +13,7 @@ export interface MemberNames {
   /** Short, stable identity of the federation API server: two federations of one name differ. */
   federationId: string;
   cluster: string;
-  /** The federation namespace (in the host; the same name holds the identity in the member). */
+  /** The federation namespace (in the host and the federation; the same name holds the identity in the member). */
   namespace: string;
 }
 
@@ -23,8 +24,8 @@ export function memberObjectNames(n: MemberNames) {
     serviceAccount: base,
     tokenSecret: `${base}-token`.slice(0, 253),
     clusterRole: `kubectl-federation:${n.federation}-${n.federationId}:${n.cluster}`,
-    /** The Secret in the host's federation namespace. */
-    hostSecret: `member-${n.cluster}`,
+    /** The credentials Secret in the federation's namespace of the federation API server. */
+    credentialsSecret: `member-${n.cluster}`,
   };
 }
 
@@ -100,11 +101,11 @@ export function memberTokenSecret(n: MemberNames): Typed<V1Secret> {
   };
 }
 
-export function hostCredentialsSecret(n: MemberNames, data: Record<string, string>): Typed<V1Secret> {
+export function credentialsSecretInFederation(n: MemberNames, data: Record<string, string>): Typed<V1Secret> {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: memberObjectNames(n).hostSecret, namespace: n.namespace, labels: memberLabels(n) },
+    metadata: { name: memberObjectNames(n).credentialsSecret, namespace: n.namespace, labels: memberLabels(n) },
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   };
@@ -118,9 +119,31 @@ export function clusterObject(n: MemberNames, server: string, labels: Record<str
     metadata: { name: n.cluster, labels: { ...labels, ...memberLabels(n) } },
     spec: {
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }],
-      secretRef: { name: memberObjectNames(n).hostSecret },
+      secretRef: { name: memberObjectNames(n).credentialsSecret },
     },
   };
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addSubnet('169.254.0.0', 16, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('fe80::', 10, 'ipv6');
+
+/**
+ * Whether a server URL names this machine only (loopback, localhost) or a link-local address: what
+ * kind's and minikube's kubeconfigs hold, and what no pod of another cluster can reach.
+ */
+export function isLoopbackServer(server: string): boolean {
+  let host: string;
+  try {
+    host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** The member's server as a URL: https:// added when the kubeconfig has none. */

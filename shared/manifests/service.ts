@@ -9,9 +9,16 @@ export function apiserverService(cfg: InitConfig): Typed<V1Service> {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: metadata(APISERVER_NAME, cfg.name, APISERVER_NAME, cfg.namespace),
+    metadata: {
+      ...metadata(APISERVER_NAME, cfg.name, APISERVER_NAME, cfg.namespace),
+      // e.g. an internal load balancer: networking.gke.io/load-balancer-type=Internal,
+      // service.beta.kubernetes.io/aws-load-balancer-scheme=internal,
+      // service.beta.kubernetes.io/azure-load-balancer-internal=true.
+      ...(Object.keys(cfg.serviceAnnotations).length > 0 ? { annotations: cfg.serviceAnnotations } : {}),
+    },
     spec: {
       type: cfg.serviceType,
+      ...(cfg.loadBalancerSourceRanges.length > 0 ? { loadBalancerSourceRanges: cfg.loadBalancerSourceRanges } : {}),
       selector: selectorLabels(cfg.name, APISERVER_NAME),
       ports: [
         {

@@ -99,7 +99,7 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
     const fedKubeconfig = kubeconfigFor(planes.kubeconfig, 'fed');
     controller = spawn(
       process.execPath,
-      [...CONTROLLER_NODE_FLAGS, join(repoRoot, 'dist', 'controller-manager.cjs'), `--kubeconfig=${fedKubeconfig}`, `--host-kubeconfig=${fedKubeconfig}`, '--federation-name=fed', '--leader-elect=false', '--healthz-port=0', '--cluster-monitor-period=2s', '--resync-period=20s', '--v=2'],
+      [...CONTROLLER_NODE_FLAGS, join(repoRoot, 'dist', 'controller-manager.cjs'), `--kubeconfig=${fedKubeconfig}`, '--federation-name=fed', '--leader-elect=false', '--healthz-port=0', '--cluster-monitor-period=2s', '--resync-period=20s', '--v=2'],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...CONTROLLER_ENV } },
     );
     let log = '';

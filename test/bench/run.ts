@@ -139,7 +139,7 @@ async function controller(kubeconfigPath: string, members: number): Promise<void
   const cm = spawn(
     process.execPath,
     // Run as the Deployment runs it: the same Node flags and environment.
-    [...CONTROLLER_NODE_FLAGS, join(repoRoot, 'dist', 'controller-manager.cjs'), `--kubeconfig=${fedKubeconfig}`, `--host-kubeconfig=${fedKubeconfig}`, `--federation-namespace=${ns}`, '--cluster-monitor-period=10s', '--leader-elect=false', '--healthz-port=0', '--v=2', '--controllers=health'],
+    [...CONTROLLER_NODE_FLAGS, join(repoRoot, 'dist', 'controller-manager.cjs'), `--kubeconfig=${fedKubeconfig}`, `--federation-namespace=${ns}`, '--cluster-monitor-period=10s', '--leader-elect=false', '--healthz-port=0', '--v=2', '--controllers=health'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...CONTROLLER_ENV } },
   );
   // Probes per period, as the controller reports them at --v=2: every member once is on time.

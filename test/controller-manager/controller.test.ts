@@ -25,7 +25,6 @@ const NS = 'federation-system';
 const PERIOD_MS = 1000;
 const controllerArgs = (planes: Planes, extra: string[] = []) => [
   `--kubeconfig=${kubeconfigFor(planes.kubeconfig, 'federation')}`,
-  `--host-kubeconfig=${kubeconfigFor(planes.kubeconfig, 'federation')}`,
   `--federation-namespace=${NS}`,
   `--cluster-monitor-period=${PERIOD_MS / 1000}s`,
   '--probe-timeout=2s',

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { X509Certificate } from 'node:crypto';
 import {
   ApiextensionsV1Api,
   AuthenticationV1Api,
+  AuthorizationV1Api,
   CoreV1Api,
   type KubeConfig,
   RbacAuthorizationV1Api,
@@ -73,14 +75,14 @@ describe('init --dry-run', () => {
         'PersistentVolumeClaim/apiserver-etcd-claim',
         'Deployment/apiserver',
         'ServiceAccount/controller-manager',
-        'Role/controller-manager',
-        'RoleBinding/controller-manager',
         'ConfigMap/controller-manager-code',
         'Deployment/controller-manager',
+        'ClusterRoleBinding/kubectl-federation:cluster-admins',
         'CustomResourceDefinition/clusters.core.federation.kubectl-federation.io',
         'CustomResourceDefinition/propagations.core.federation.kubectl-federation.io',
         'ClusterRole/kubectl-federation:controller-manager',
         'ClusterRoleBinding/kubectl-federation:controller-manager',
+        `Namespace/${namespace}`,
       ],
     );
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
@@ -131,7 +133,25 @@ describe('init against a real host cluster', () => {
       .makeApiClient(AuthenticationV1Api)
       .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
     assert.equal(review.status?.userInfo?.username, 'admin');
-    assert.ok(review.status?.userInfo?.groups?.includes('system:masters'));
+    // Not system:masters (which no RBAC rule can take away): a group bound to cluster-admin.
+    assert.deepEqual(review.status?.userInfo?.groups?.filter((g) => g !== 'system:authenticated'), ['kubectl-federation:cluster-admins']);
+    const binding = await federation.makeApiClient(RbacAuthorizationV1Api).readClusterRoleBinding({ name: 'kubectl-federation:cluster-admins' });
+    assert.equal(binding.roleRef.name, 'cluster-admin');
+    assert.deepEqual(binding.subjects?.map((x) => `${x.kind}/${x.name}`), ['Group/kubectl-federation:cluster-admins']);
+    const adminCert = Buffer.from(written.user(fed.name)!['client-certificate-data']!, 'base64').toString();
+    assert.doesNotMatch(new X509Certificate(adminCert).subject, /system:masters/);
+
+    // The controller manager's service account in the host can read no Secret at all (the CA key
+    // and the API server's keys are there), and has no token mounted to try with.
+    const sa = `system:serviceaccount:${fed.namespace}:controller-manager`;
+    for (const verb of ['get', 'list', 'watch']) {
+      const access = await host.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: sa, resourceAttributes: { verb, resource: 'secrets', namespace: fed.namespace, name: verb === 'get' ? 'apiserver-credentials' : undefined } } },
+      });
+      assert.equal(access.status?.allowed, false, `${sa} may not ${verb} secrets in the host`);
+    }
+    const account = await host.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ name: 'controller-manager', namespace: fed.namespace });
+    assert.equal(account.automountServiceAccountToken, false);
     const crd = await federation.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'clusters.core.federation.kubectl-federation.io' });
     assert.ok(crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
   });
@@ -188,8 +208,6 @@ describe('init, killed after each step and run again', () => {
       'Deployment/apiserver',
       'Deployment/controller-manager',
       'PersistentVolumeClaim/apiserver-etcd-claim',
-      'Role/controller-manager',
-      'RoleBinding/controller-manager',
       'Secret/apiserver-credentials',
       'Secret/controller-manager-kubeconfig',
       'Service/apiserver',
@@ -210,7 +228,8 @@ describe('init --join', () => {
     await played.ready;
     assert.match(result.stdout, /Joining the host cluster to the federation as host\.\.\. done/);
     const cluster = await readCluster(kubeConfigFor(kubeconfig, fed.name), 'host');
-    assert.equal(cluster.spec.serverAddressByClientCIDRs[0]?.serverAddress, host.getCurrentCluster()?.server);
+    // As the controller manager, a pod of the host, reaches it: not the kubeconfig's address.
+    assert.equal(cluster.spec.serverAddressByClientCIDRs[0]?.serverAddress, 'https://kubernetes.default.svc');
   });
 });
 
@@ -238,7 +257,7 @@ describe('init without a load balancer', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr.trim(),
-      new RegExp(`^error: timed out after 3s waiting for a load balancer address for Service ${fed.namespace}/apiserver .*run init again with --api-server-service-type=NodePort --api-server-advertise-address=IP$`),
+      new RegExp(`^error: timed out after 3s waiting for a load balancer address for Service ${fed.namespace}/apiserver .*run init again with --api-server-service-type=NodePort, or install a load-balancer controller \\(cloud-provider-kind on kind, MetalLB on bare metal\\)$`),
     );
   });
 });

@@ -37,10 +37,10 @@ before(async () => {
   await installFederationAPI(planes.kubeconfig, 'federation');
   await installFederationAPI(planes.kubeconfig, 'host');
   const core = kc('host').makeApiClient(CoreV1Api);
-  for (const name of ['federation-system', 'other-system']) await core.createNamespace({ body: { metadata: { name } } });
+  // federation-system exists already: installing the federation API made it.
+  await core.createNamespace({ body: { metadata: { name: 'other-system' } } });
   controller = await startController([
     `--kubeconfig=${kubeconfigFor(planes.kubeconfig, 'federation')}`,
-    `--host-kubeconfig=${kubeconfigFor(planes.kubeconfig, 'host')}`,
     '--federation-namespace=federation-system',
     '--cluster-monitor-period=1s',
     '--leader-elect=false',
@@ -53,6 +53,11 @@ after(async () => {
 });
 
 const cli = (...args: string[]) => runCli([...args, `--kubeconfig=${kubeconfig}`]);
+/**
+ * The local planes listen on loopback, which join refuses unless told the address is meant: the
+ * controller manager of these tests runs on this machine, where that address works.
+ */
+const joinCli = (member: string, ...args: string[]) => cli('join', member, `--cluster-server=${kc(member).getCurrentCluster()!.server}`, ...args);
 
 async function memberObjects(member: string, federation = 'federation') {
   const selector = `federation.kubectl-federation.io/name=${federation},federation.kubectl-federation.io/cluster=${member}`;
@@ -66,9 +71,10 @@ async function memberObjects(member: string, federation = 'federation') {
   return { serviceAccounts: sas.items, clusterRoles: roles.items, bindings: bindings.items };
 }
 
-async function hostSecret(name: string, namespace = 'federation-system') {
+/** A member's credentials Secret, which join keeps in the federation (never in the host). */
+async function storedSecret(name: string, namespace = 'federation-system') {
   try {
-    return await kc('host').makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
+    return await kc('federation').makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;
@@ -92,14 +98,16 @@ function getClusters(context = 'federation'): string {
 }
 
 describe('join', () => {
-  test('member-1: Secret in the host, Cluster in the federation, identity in the member; it becomes Ready', async () => {
-    const result = await cli('join', 'member-1');
+  test('member-1: Secret and Cluster in the federation, identity in the member; it becomes Ready', async () => {
+    const result = await joinCli('member-1');
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /Cluster member-1 joined federation federation/);
     assert.doesNotMatch(result.stdout + result.stderr, /PRIVATE KEY|eyJhbGciOi/);
 
-    const secret = await hostSecret('member-member-1');
-    assert.ok(secret, 'the host has the credentials Secret');
+    const secret = await storedSecret('member-member-1');
+    assert.ok(secret, 'the federation has the credentials Secret');
+    const inHost = await kc('host').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'federation-system' });
+    assert.deepEqual(inHost.items.filter((x) => x.metadata!.name!.startsWith('member-')), [], 'nothing of the member in the host');
     const token = Buffer.from(secret.data!.token!, 'base64').toString();
     const cluster = await readCluster(kc('federation'), 'member-1');
     const server = kc('member-1').getCurrentCluster()!.server;
@@ -120,7 +128,7 @@ describe('join', () => {
   });
 
   test('joining again converges and says so', async () => {
-    const again = await cli('join', 'member-1');
+    const again = await joinCli('member-1');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /was already joined to federation federation with server https:\/\/127\.0\.0\.1:\d+; everything is in place/);
     const objects = await memberObjects('member-1');
@@ -128,9 +136,9 @@ describe('join', () => {
   });
 
   test('a second federation joining and leaving the same member leaves the first one\'s access intact', async () => {
-    const before = await hostSecret('member-member-1');
+    const before = await storedSecret('member-member-1');
     const token = Buffer.from(before!.data!.token!, 'base64').toString();
-    const joined = await cli('join', 'member-1', '--context=other');
+    const joined = await joinCli('member-1', '--context=other');
     assert.equal(joined.code, 0, joined.stderr);
     assert.equal((await memberObjects('member-1', 'other')).serviceAccounts.length, 1);
     const left = await cli('unjoin', 'member-1', '--context=other');
@@ -146,26 +154,26 @@ describe('join', () => {
   });
 
   test('--dry-run prints the objects with the token redacted and writes nothing', async () => {
-    const result = await cli('join', 'member-2', '--dry-run', '-o', 'json');
+    const result = await joinCli('member-2', '--dry-run', '-o', 'json');
     assert.equal(result.code, 0, result.stderr);
     const list = JSON.parse(result.stdout) as { items: { kind: string; metadata: { name: string }; data?: Record<string, string> }[] };
     assert.deepEqual(
       list.items.map((o) => o.kind),
-      ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'Secret', 'Cluster'],
+      ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'Namespace', 'Secret', 'Cluster'],
     );
-    const stored = list.items[5]!;
+    const stored = list.items[6]!;
     assert.deepEqual(stored.data, { 'ca.crt': 'REDACTED', token: 'REDACTED' });
     assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
-    assert.equal(await hostSecret('member-member-2'), undefined);
+    assert.equal(await storedSecret('member-member-2'), undefined);
     assert.equal((await memberObjects('member-2')).serviceAccounts.length, 0);
   });
 });
 
 describe('join --use-kubeconfig-credentials', () => {
   test("stores the context's own credentials, flattened, and the controller uses them", async () => {
-    const result = await cli('join', 'member-2', '--use-kubeconfig-credentials');
+    const result = await joinCli('member-2', '--use-kubeconfig-credentials');
     assert.equal(result.code, 0, result.stderr);
-    const secret = await hostSecret('member-member-2');
+    const secret = await storedSecret('member-member-2');
     const stored = Buffer.from(secret!.data!.kubeconfig!, 'base64').toString();
     assert.match(stored, /client-certificate-data: /);
     assert.equal((await memberObjects('member-2')).serviceAccounts.length, 0, 'no service account made');
@@ -181,14 +189,14 @@ describe('unjoin', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Successfully removed cluster member-1/);
     assert.equal(await clusterExists(kc('federation'), 'member-1'), false);
-    assert.equal(await hostSecret('member-member-1'), undefined);
+    assert.equal(await storedSecret('member-member-1'), undefined);
     const objects = await memberObjects('member-1');
     assert.equal(objects.serviceAccounts.length + objects.clusterRoles.length + objects.bindings.length, 0);
     assert.doesNotMatch(getClusters(), /member-1/);
   });
 
   test('a member that cannot be reached: warns, and still removes the Cluster and Secret', async () => {
-    const joined = await cli('join', 'member-2');
+    const joined = await joinCli('member-2');
     assert.equal(joined.code, 0, joined.stderr);
     await planes.control('stop', 'member-2', 'kube-apiserver');
     try {
@@ -196,7 +204,7 @@ describe('unjoin', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /warning: cannot reach cluster member-2 \(context "member-2"\): connection refused; left behind in it: ServiceAccount/);
       assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
-      assert.equal(await hostSecret('member-member-2'), undefined);
+      assert.equal(await storedSecret('member-member-2'), undefined);
     } finally {
       await planes.control('start', 'member-2', 'kube-apiserver');
     }
@@ -223,12 +231,18 @@ describe('join: bad input, nothing written', () => {
     assert.deepEqual(readFileSync(path), before);
     const clusters = getClusters();
     assert.doesNotMatch(clusters, /member-2|bad|gke/);
-    const secrets = await kc('host').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'federation-system' });
+    const secrets = await kc('federation').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'federation-system' });
     assert.deepEqual(secrets.items.map((s) => s.metadata!.name).filter((n) => n!.startsWith('member-')), []);
   }
 
   test('an invalid name, from a gke_-style context', () =>
     expectFailure(['join', 'gke_my-project_us-east1_prod'], /^error: "gke_my-project_us-east1_prod" is not a valid cluster name .*: kubectl federation join --cluster-context=gke_my-project_us-east1_prod gke-my-project-us-east1-prod$/, { code: 2 }));
+
+  test('a member whose kubeconfig names a loopback address (kind, minikube): refused, naming --cluster-server', () =>
+    expectFailure(['join', 'member-2'], /^error: cluster "member-2" is served at https:\/\/127\.0\.0\.1:\d+ \(context "member-2"\), an address of this machine only: .* Join with --cluster-server=URL, .*kind get kubeconfig --internal --name NAME/));
+
+  test('a --cluster-server that is not https', () =>
+    expectFailure(['join', 'member-2', '--cluster-server=http://10.0.0.5:6443'], /^error: --cluster-server: "http:\/\/10\.0\.0\.5:6443" is not https/, { code: 2 }));
 
   test('an unknown context', () => expectFailure(['join', 'nowhere'], /^error: context "nowhere" does not exist in .*: name the cluster's context with --cluster-context$/));
 
@@ -236,7 +250,7 @@ describe('join: bad input, nothing written', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'join-bad-')), 'config');
     copyFileSync(kubeconfig, path);
     Kubeconfig.load(path).write({ clusters: { dead: { server: 'https://127.0.0.1:1' } }, contexts: { dead: { cluster: 'dead', user: 'member-2-admin' } } });
-    return expectFailure(['join', 'dead'], /^error: cannot reach the cluster to join \(context "dead"\) at https:\/\/127\.0\.0\.1:1: connection refused$/, { kubeconfig: path });
+    return expectFailure(['join', 'dead', '--cluster-server=https://127.0.0.1:1'], /^error: cannot reach the cluster to join \(context "dead"\) at https:\/\/127\.0\.0\.1:1: connection refused$/, { kubeconfig: path });
   });
 
   test('an exec-plugin context with --use-kubeconfig-credentials', () => {
@@ -249,13 +263,7 @@ describe('join: bad input, nothing written', () => {
     return expectFailure(['join', 'cloud', '--use-kubeconfig-credentials'], /^error: context "cloud" gets its credentials from an exec plugin or auth provider, which cannot run inside the cluster: join without --use-kubeconfig-credentials/, { kubeconfig: path });
   });
 
-  test('a host without the federation namespace', () =>
-    expectFailure(['join', 'member-2', '--federation-system-namespace=nowhere-system'], /^error: the host cluster \(context "host"\) has no namespace nowhere-system: is the federation deployed there\? Check --host-cluster-context$/));
-
-  test('a federation context that is no federation names the ones that are', () =>
-    expectFailure(['join', 'member-2', '--context=member-1', '--host-cluster-context=host'], /^error: context "member-1" is not a federation API server .*federation contexts in this kubeconfig: federation, other: pass --context$/));
-
-  test('no host recorded and none given', () =>
-    expectFailure(['join', 'member-2', '--context=member-1'], /^error: context "member-1" does not record which cluster hosts the federation: pass --host-cluster-context$/, { code: 2 }));
+  test('a federation context that is no federation names the ones that are (join needs no host)', () =>
+    expectFailure(['join', 'member-2', '--context=member-1', `--cluster-server=${kc('member-2').getCurrentCluster()!.server}`], /^error: context "member-1" is not a federation API server .*federation contexts in this kubeconfig: federation, other: pass --context$/));
 });
 

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { shellQuote } from './commands.ts';
+import type { ProcessIdentity } from './security.ts';
 
 export interface Mount {
   source: string;
@@ -24,8 +25,7 @@ export interface ContainerLaunch {
   mounts: Mount[];
   hosts: string;
   workingDir?: string;
-  runAsUser?: number;
-  runAsGroup?: number;
+  identity: ProcessIdentity;
   logFile: string;
 }
 
@@ -63,9 +63,20 @@ export function setupScript(launch: ContainerLaunch): string {
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${q(m.resolved)}`);
   }
   lines.push(`cd ${q(launch.workingDir ?? '/')}`);
-  const user = launch.runAsUser === undefined ? [] : ['--reuid', String(launch.runAsUser), '--regid', String(launch.runAsGroup ?? launch.runAsUser), '--clear-groups'];
+  const id = launch.identity;
+  if (id.execRefusal) {
+    // What the kernel does with a program whose file capabilities the bounding set lacks.
+    lines.push(`echo ${q(id.execRefusal)} >&2`, 'exit 1');
+    return lines.join('\n');
+  }
+  const identity = [
+    '--reuid', String(id.uid), '--regid', String(id.gid),
+    ...(id.groups.length > 0 ? ['--groups', id.groups.join(',')] : ['--clear-groups']),
+    '--bounding-set', ['-all', ...id.capabilities.map((c) => `+${c.toLowerCase()}`)].join(','),
+    ...(id.noNewPrivs ? ['--no-new-privs'] : []),
+  ];
   // A change of user clears the parent-death signal: set it again as the last step.
-  lines.push(`exec setpriv ${user.join(' ')} -- setpriv --pdeathsig KILL -- "$@"`);
+  lines.push(`exec setpriv ${identity.join(' ')} -- setpriv --pdeathsig KILL -- "$@"`);
   return lines.join('\n');
 }
 

@@ -10,17 +10,36 @@ export interface LocalImage {
   /** The image's ENTRYPOINT and CMD, for containers that give no command or args. */
   entrypoint?: string[];
   cmd?: string[];
+  /** The image's USER as a number (default 0: root, as in the images init deploys). */
+  user?: number;
+  /**
+   * File capabilities a program of the image carries (setcap ...=+ep). The kernel refuses to exec
+   * such a program ("operation not permitted") when one of them is outside the bounding set: the
+   * kube-apiserver image's binary has cap_net_bind_service, so `drop: [ALL]` alone fails there.
+   */
+  fileCapabilities?: Record<string, string[]>;
 }
 
 export type ImageMap = Record<string, LocalImage>;
 
 export class ImageError extends Error {}
 
-/** The command line a container runs on this machine: Kubernetes' command/args rules, then the image's program. */
-export function localCommand(images: ImageMap, image: string, command: string[] | undefined, args: string[] | undefined): string[] {
+export function localImage(images: ImageMap, image: string): LocalImage {
   const local = images[image];
   if (!local) throw new ImageError(`the local pod runner has no program for image "${image}"`);
-  const argv = command && command.length > 0 ? [...command, ...(args ?? [])] : [...(local.entrypoint ?? []), ...(args ?? local.cmd ?? [])];
+  return local;
+}
+
+/** The program a container's command/args run, by Kubernetes' rules (its own command, else the image's). */
+export function containerArgv(images: ImageMap, image: string, command: string[] | undefined, args: string[] | undefined): string[] {
+  const local = localImage(images, image);
+  return command && command.length > 0 ? [...command, ...(args ?? [])] : [...(local.entrypoint ?? []), ...(args ?? local.cmd ?? [])];
+}
+
+/** The command line a container runs on this machine: Kubernetes' command/args rules, then the image's program. */
+export function localCommand(images: ImageMap, image: string, command: string[] | undefined, args: string[] | undefined): string[] {
+  const local = localImage(images, image);
+  const argv = containerArgv(images, image, command, args);
   const [program, ...rest] = argv;
   if (program === undefined) throw new ImageError(`image "${image}" has no default command and the container gives none`);
   const found = local.programs[basename(program)];

@@ -1,16 +1,17 @@
 // One pod on the node, from sandbox to termination: its volumes, its containers (restarted per
 // restartPolicy with a growing back-off), its probes, and the status the real controllers read.
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStateTerminated, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import type { RestClient } from '../../shared/kube/rest.ts';
 import { kubeTime as now } from '../../shared/kube/time.ts';
 import { launchContainer, type Mount } from './container.ts';
-import { expandReferences, ImageError, type ImageMap, localCommand } from './images.ts';
+import { containerArgv, expandReferences, ImageError, type ImageMap, localCommand, localImage } from './images.ts';
 import { createSandbox, type NodeNetwork, type Sandbox } from './network.ts';
 import { runProbe } from './probes.ts';
+import { processIdentity } from './security.ts';
 import type { ServiceTable } from './services.ts';
 import { prepareVolume, tokenRefreshDelayMs, VolumeNotReady } from './volumes.ts';
 
@@ -23,6 +24,16 @@ export interface NodeContext {
   dir: string;
   services: ServiceTable;
   log(line: string): void;
+}
+
+/** The kubelet's fallback termination message: the log's last 80 lines, at most 2048 bytes. */
+function logTail(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.split('\n').slice(-81).join('\n').slice(-2048).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Back-off before restarting a container: the kubelet's doubling, scaled down for tests (1s .. 20s). */
@@ -195,18 +206,16 @@ export class PodWorker {
     const spec = c.spec;
     try {
       const env = this.environment(spec);
-      const argv = localCommand(
-        this.ctx.images,
-        spec.image ?? '',
-        spec.command?.map((a) => expandReferences(a, env)),
-        spec.args?.map((a) => expandReferences(a, env)),
-      );
+      const command = spec.command?.map((a) => expandReferences(a, env));
+      const args = spec.args?.map((a) => expandReferences(a, env));
+      const argv = localCommand(this.ctx.images, spec.image ?? '', command, args);
+      const program = containerArgv(this.ctx.images, spec.image ?? '', command, args)[0]!;
+      const identity = processIdentity(this.pod, spec, localImage(this.ctx.images, spec.image ?? ''), program);
       const mounts: Mount[] = (spec.volumeMounts ?? []).map((m) => {
         const source = this.volumeDirs!.get(m.name);
         if (!source) throw new Error(`volumeMount ${m.name} names no volume of the pod`);
         return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
       });
-      const security = { ...this.pod.spec?.securityContext, ...spec.securityContext };
       const cdir = join(this.dir, 'containers', `${spec.name}-${c.restartCount}`);
       const child = launchContainer({
         dir: cdir,
@@ -216,8 +225,7 @@ export class PodWorker {
         mounts,
         hosts: this.hosts(),
         workingDir: spec.workingDir,
-        runAsUser: security.runAsUser,
-        runAsGroup: security.runAsGroup,
+        identity,
         logFile: this.logFile(spec.name),
       });
       const started = now();
@@ -231,8 +239,12 @@ export class PodWorker {
         child.once('exit', (code, signal) => {
           c.process = undefined;
           c.ready = false;
+          const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+          // FallbackToLogsOnError: a failed container's message is the tail of its log, as the kubelet writes it.
+          const message = exitCode !== 0 && spec.terminationMessagePolicy === 'FallbackToLogsOnError' ? logTail(this.logFile(spec.name)) : undefined;
           c.lastTerminated = {
-            exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
+            exitCode,
+            ...(message ? { message } : {}),
             ...(signal ? { signal: constants.signals[signal] } : {}),
             reason: code === 0 ? 'Completed' : 'Error',
             startedAt: started as unknown as Date,
@@ -253,6 +265,7 @@ export class PodWorker {
       child.once('error', (err) => this.ctx.log(`${this.name}: container ${spec.name}: ${err.message}`));
       this.ctx.log(`${this.name}: started container ${spec.name} (pid ${child.pid})`);
     } catch (err) {
+      // A refused securityContext (SecurityRefusal) is a config error, as on a kubelet.
       const reason = err instanceof ImageError ? 'ErrImagePull' : 'CreateContainerConfigError';
       c.waiting = { reason, message: (err as Error).message };
       c.backoffUntil = Date.now() + backoffMs(2);

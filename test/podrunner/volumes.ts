@@ -2,7 +2,7 @@
 // ConfigMaps as files (with their modes), emptyDir as an empty directory of the pod, projected
 // service-account tokens from the TokenRequest API, and PersistentVolumeClaims on a volume of the
 // node that outlives the pod (the runner provisions a PV for a claim, like a local-path provisioner).
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type {
   V1ConfigMap,
@@ -157,8 +157,39 @@ async function claimDirectory(ctx: VolumeContext, claimName: string): Promise<st
   throw new VolumeNotReady(`PersistentVolumeClaim ${claimName} is not bound yet`);
 }
 
+/**
+ * The pod's fsGroup applied to a volume as the kubelet does (SetVolumeOwnership): everything in it
+ * owned by that group, readable (and, unless the volume is read-only, writable) by it, directories
+ * setgid so new files keep the group. Without an fsGroup a volume stays root's, and a non-root
+ * container cannot write a fresh persistent volume: on a real node neither.
+ */
+export function applyFsGroup(path: string, gid: number, writable: boolean): void {
+  const mask = writable ? 0o660 : 0o440;
+  const visit = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    chownSync(p, -1, gid);
+    if (st.isDirectory()) {
+      chmodSync(p, (st.mode & 0o7777) | mask | 0o110 | 0o2000);
+      for (const entry of readdirSync(p)) visit(join(p, entry));
+    } else {
+      chmodSync(p, (st.mode & 0o7777) | mask);
+    }
+  };
+  visit(path);
+}
+
 /** Materialises one volume; returns the directory (or file) that its mounts bind. */
 export async function prepareVolume(ctx: VolumeContext, volume: V1Volume): Promise<string> {
+  const dir = await materialise(ctx, volume);
+  const fsGroup = ctx.pod.spec?.securityContext?.fsGroup;
+  // Secrets, ConfigMaps, downward API and projected volumes are read-only to the pod.
+  const writable = Boolean(volume.emptyDir || volume.persistentVolumeClaim);
+  if (fsGroup !== undefined && !volume.hostPath) applyFsGroup(dir, fsGroup, writable);
+  return dir;
+}
+
+async function materialise(ctx: VolumeContext, volume: V1Volume): Promise<string> {
   const dir = join(ctx.podDir, 'volumes', volume.name);
   if (volume.persistentVolumeClaim) return claimDirectory(ctx, volume.persistentVolumeClaim.claimName);
   if (volume.hostPath) return volume.hostPath.path;

@@ -52,7 +52,6 @@ describe('propagation', { skip }, () => {
     await run('create', 'namespace', 'federation-system');
     controller = await startController([
       `--kubeconfig=${kubeconfigFor(kubeconfig, FED)}`,
-      `--host-kubeconfig=${kubeconfigFor(kubeconfig, FED)}`,
       '--federation-namespace=federation-system',
       `--federation-name=${FED}`,
       '--cluster-monitor-period=1s',

@@ -23,7 +23,7 @@ export async function installFederationAPI(kubeconfigPath: string, context: stri
   const kc = Kubeconfig.load(kubeconfigPath);
   const client = new RestClient(await credentialsFor(kc.resolve(context)));
   try {
-    for (const obj of federationAPIObjects('test')) await applyObject(client, obj);
+    for (const obj of federationAPIObjects('test', 'federation-system')) await applyObject(client, obj);
     await poll(
       async () => {
         const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(

@@ -24,16 +24,25 @@ export function localImages(): ImageMap {
   if (process.version !== `v${NODE_VERSION}`) {
     throw new Error(`${NODE_IMAGE} runs Node.js v${NODE_VERSION}, this is ${process.version}: run through make, or after \`. hack/env.sh\``);
   }
-  const apiserver = { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] } };
-  return {
+  // As upstream builds it: root by default, the binary with cap_net_bind_service=+ep.
+  const apiserver = { programs: { 'kube-apiserver': [localcluster, 'kube-apiserver'] }, user: 0, fileCapabilities: { 'kube-apiserver': ['NET_BIND_SERVICE'] } };
+  const etcd = { programs: { etcd: [localcluster, 'etcd'] }, user: 0 };
+  const node = { programs: { node: [process.execPath] }, cmd: ['node'], user: 0 };
+  const images: ImageMap = {
     [APISERVER_IMAGE]: apiserver,
     // Older tags for the upgrade test: the same binary, since what is tested is init's flow
     // (detection, skew policy, rollout, data kept), not another Kubernetes release.
     ...Object.fromEntries(UPGRADE_TEST_TAGS.map((tag) => [`registry.k8s.io/kube-apiserver:${tag}`, apiserver])),
-    [ETCD_IMAGE]: { programs: { etcd: [localcluster, 'etcd'] } },
-    [NODE_IMAGE]: { programs: { node: [process.execPath] }, cmd: ['node'] },
+    [ETCD_IMAGE]: etcd,
+    [NODE_IMAGE]: node,
   };
+  // What an air-gapped cluster's mirror holds: the same images under TEST_MIRROR.
+  for (const [name, image] of Object.entries({ ...images })) images[`${TEST_MIRROR}/${name.slice(name.lastIndexOf('/') + 1)}`] = image;
+  return images;
 }
+
+/** The registry the air-gapped tests mirror every image to (--image-registry, --node-image). */
+export const TEST_MIRROR = 'mirror.registry.test:5000/federation';
 
 /** kube-apiserver tags the local images answer besides the pinned one (see localImages). */
 export const UPGRADE_TEST_TAGS = ['v1.35.9', 'v1.36.9'];

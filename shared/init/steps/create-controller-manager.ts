@@ -1,14 +1,25 @@
-import {
-  controllerManagerCode,
-  controllerManagerDeployment,
-  controllerManagerRole,
-  controllerManagerRoleBinding,
-  controllerManagerServiceAccount,
-} from '../../manifests/controller-manager.ts';
+import { CONTROLLER_MANAGER_NAME } from '../../constants.ts';
+import { deleteObject } from '../../kube/apply.ts';
+import { controllerManagerCode, controllerManagerDeployment, controllerManagerServiceAccount } from '../../manifests/controller-manager.ts';
 import { digest } from '../../manifests/credentials.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
 import { controllerManagerKubeconfig } from './create-controller-manager-kubeconfig.ts';
+
+/**
+ * Before this release the controller manager read members' Secrets in the host through a Role;
+ * they now live in the federation. An upgrade deletes that Role (it could read the CA key) and
+ * remembers to move the Secrets once the federation answers (install-federation-api).
+ */
+async function retireHostRole(d: InitData): Promise<void> {
+  const { cfg, hostClient } = d;
+  if (!hostClient) return;
+  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: CONTROLLER_MANAGER_NAME, namespace: cfg.namespace } };
+  if (!(await d.host.read(role.apiVersion, role.kind, role.metadata.name, cfg.namespace))) return;
+  await deleteObject(hostClient, { ...role, kind: 'RoleBinding' });
+  await deleteObject(hostClient, role);
+  d.moveMemberSecrets = true;
+}
 
 /** Step 7: the controller manager: its identity, its code (stock Node.js image) and Deployment. */
 export const createControllerManager: Step<InitData> = {
@@ -18,12 +29,7 @@ export const createControllerManager: Step<InitData> = {
     const { cfg, host } = d;
     const code = cfg.images.controllerManager ? undefined : controllerManagerCode(cfg, await d.controllerBundle());
     // Independent objects go out together; the Deployment last, once what it uses exists.
-    await Promise.all([
-      host.apply(controllerManagerServiceAccount(cfg)),
-      host.apply(controllerManagerRole(cfg)),
-      host.apply(controllerManagerRoleBinding(cfg)),
-      code ? host.apply(code.configMap) : undefined,
-    ]);
+    await Promise.all([host.apply(controllerManagerServiceAccount(cfg)), code ? host.apply(code.configMap) : undefined, retireHostRole(d)]);
     await host.apply(controllerManagerDeployment(cfg, code, digest(controllerManagerKubeconfig(d))));
   },
 };

@@ -2,6 +2,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { FEDERATION_LABEL } from '../../constants.ts';
 import { UserError } from '../../errors.ts';
 import { federationNamespace } from '../../manifests/namespace.ts';
+import { POD_SECURITY_LEVEL } from '../../manifests/pod-security.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
 
@@ -20,7 +21,10 @@ export const createNamespace: Step<InitData> = {
     if (existing?.status?.phase === 'Terminating') {
       throw new UserError(`namespace ${cfg.namespace} is being deleted: wait until it is gone, then run init again`);
     }
-    await host.apply(federationNamespace(cfg));
+    // A namespace init creates gets the Pod Security level its pods meet; one the user made keeps
+    // the user's labels (a re-run keeps ours: dropping them from the apply would remove them).
+    const enforce = existing?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+    await host.apply(federationNamespace(cfg, !existing || enforce === POD_SECURITY_LEVEL));
     return existing ? 'reused' : undefined;
   },
 };

@@ -1,28 +1,78 @@
-import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { RecordingTarget } from '../../kube/target.ts';
-import { clusterCRD, controllerManagerClusterRole, controllerManagerClusterRoleBinding, propagationCRD } from '../../manifests/federation-api.ts';
+import type { V1CustomResourceDefinition, V1Secret } from '@kubernetes/client-node';
+import { CLUSTER_LABEL, FEDERATION_LABEL } from '../../constants.ts';
+import { applyObject, deleteObject } from '../../kube/apply.ts';
+import { collectionPath } from '../../kube/resources.ts';
+import { RestClient } from '../../kube/rest.ts';
+import { LiveTarget, RecordingTarget, type Target } from '../../kube/target.ts';
+import {
+  adminsClusterRoleBinding,
+  clusterCRD,
+  controllerManagerClusterRole,
+  controllerManagerClusterRoleBinding,
+  membersNamespace,
+  propagationCRD,
+} from '../../manifests/federation-api.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll } from '../../wait.ts';
-import type { InitData } from '../data.ts';
+import { type InitData, need } from '../data.ts';
 
-/** Installs the Cluster and Propagation resources and the controller manager's permissions into the federation. */
+/**
+ * The admin group's binding. A new admin certificate's group is bound nowhere yet, so the binding
+ * is made with the in-memory bootstrap certificate; a kept admin certificate makes it itself.
+ */
+async function grantAdmins(d: InitData, federation: Target): Promise<void> {
+  const binding = adminsClusterRoleBinding(d.cfg.name);
+  if (federation.dryRun || !d.bootstrap) {
+    await federation.apply(binding);
+    return;
+  }
+  const endpoint = need(d.endpoint, 'the endpoint');
+  const ca = need(d.credentials, 'the credentials').ca.cert;
+  const client = new RestClient({ server: endpoint.url, ca: Buffer.from(ca), cert: Buffer.from(d.bootstrap.cert), key: Buffer.from(d.bootstrap.key) }, d.requestTimeoutMs);
+  try {
+    await applyObject(client, binding);
+  } finally {
+    d.extraRequests += client.requests;
+    client.close();
+  }
+}
+
+/** An older install's member Secrets, moved from the host's namespace into the federation's. */
+async function moveMemberSecrets(d: InitData, federation: RestClient): Promise<number> {
+  const host = need(d.hostClient, 'the host client');
+  const { cfg } = d;
+  const secrets = await host.get<{ items: V1Secret[] }>(collectionPath('v1', 'Secret', cfg.namespace), {
+    query: { labelSelector: `${FEDERATION_LABEL}=${cfg.name},${CLUSTER_LABEL}` },
+  });
+  for (const s of secrets.items) {
+    const { name, labels } = s.metadata!;
+    await applyObject(federation, { apiVersion: 'v1', kind: 'Secret', metadata: { name: name!, namespace: cfg.namespace, labels: labels ?? {} }, type: s.type ?? 'Opaque', data: s.data ?? {} });
+    await deleteObject(host, { apiVersion: 'v1', kind: 'Secret', metadata: { name: name!, namespace: cfg.namespace } });
+  }
+  return secrets.items.length;
+}
+
+/** Installs the federation API (Cluster and Propagation), the admins' and the controller manager's permissions. */
 export const installFederationAPI: Step<InitData> = {
   name: 'install-federation-api',
   title: () => 'Installing the federation API (Cluster and Propagation resources)',
   run: async (d) => {
     d.federation ??= new RecordingTarget();
     const federation = d.federation;
+    await grantAdmins(d, federation);
     const [crd] = await Promise.all([
       federation.apply(clusterCRD(d.cfg.name)),
       federation.apply(propagationCRD(d.cfg.name)),
       federation.apply(controllerManagerClusterRole(d.cfg.name)),
       federation.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
+      federation.apply(membersNamespace(d.cfg.name, d.cfg.namespace)),
     ]);
     if (federation.dryRun) return undefined;
+    const moved = d.moveMemberSecrets && federation instanceof LiveTarget ? await moveMemberSecrets(d, federation.client) : 0;
     // Clusters can be created (by join, right after) only once the resource is established.
     const established = (c: V1CustomResourceDefinition | undefined) =>
       c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    if (established(crd)) return undefined;
+    if (established(crd)) return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
     const started = Date.now();
     await poll(
       async () => {
@@ -32,6 +82,6 @@ export const installFederationAPI: Step<InitData> = {
       { what: 'the Cluster resource to be established', timeoutMs: 60_000, intervalMs: 200 },
     );
     d.waitedMs += Date.now() - started;
-    return undefined;
+    return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
   },
 };

@@ -5,6 +5,9 @@ import { Output } from '../../output.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
 
+/** The host's API server as its own pods reach it (every serving certificate names it). */
+export const IN_CLUSTER_SERVER = 'https://kubernetes.default.svc';
+
 /** The host cluster's name as a member: its context's name, made a valid name if it is not one. */
 export const hostClusterName = (hostContext: string) => (isDNSLabel(hostContext) ? hostContext : suggestName(hostContext));
 
@@ -21,6 +24,9 @@ export const joinHostCluster: Step<InitData> = {
       federationContext: d.cfg.name,
       hostContext: d.cfg.hostContext,
       namespace: d.cfg.namespace,
+      // What the controller manager, a pod of the host, reaches its own cluster at: the kubeconfig's
+      // address may be this laptop's loopback (kind, minikube) or a public one pods cannot use.
+      clusterServer: IN_CLUSTER_SERVER,
       useKubeconfigCredentials: false,
       dryRun: false,
       requestTimeoutMs: d.requestTimeoutMs,

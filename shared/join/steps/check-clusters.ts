@@ -2,7 +2,7 @@ import { FEDERATION_API_VERSION } from '../../constants.ts';
 import { UserError } from '../../errors.ts';
 import { objectPath } from '../../kube/resources.ts';
 import type { Cluster } from '../../manifests/federation-api.ts';
-import { serverURL } from '../../manifests/member.ts';
+import { isLoopbackServer, serverURL } from '../../manifests/member.ts';
 import type { Step } from '../../steps.ts';
 import { failedAt } from '../../kube/failures.ts';
 import { federationIdentity } from '../contexts.ts';
@@ -11,7 +11,7 @@ import type { JoinData } from '../data.ts';
 /** Step 1: everything join needs is there and answers, before anything is written. */
 export const checkClusters: Step<JoinData> = {
   name: 'check-clusters',
-  title: () => 'Checking the federation, host and member clusters',
+  title: () => 'Checking the federation and the cluster to join',
   run: async (d) => {
     const { m, clients } = d;
     if (!m.member) {
@@ -20,7 +20,15 @@ export const checkClusters: Step<JoinData> = {
         `context "${m.memberContextName}" does not exist in ${d.kubeconfig.describePaths()} (contexts: ${known.join(', ')}): name the cluster's context with --cluster-context`,
       );
     }
-    d.server = serverURL(m.member.cluster.server);
+    d.server = serverURL(d.clusterServer ?? m.member.cluster.server);
+    // An explicit --cluster-server is taken as meant (a controller manager on this very machine).
+    if (d.clusterServer === undefined && isLoopbackServer(d.server)) {
+      throw new UserError(
+        `cluster "${m.names.cluster}" is served at ${d.server} (context "${m.member.name}"), an address of this machine only: ` +
+          "the federation's controller manager runs in the host cluster and cannot reach it there. Join with --cluster-server=URL, " +
+          'the address the host cluster reaches it at (for kind: the server in `kind get kubeconfig --internal --name NAME`)',
+      );
+    }
     if (d.server.startsWith('http://')) {
       throw new UserError(
         `cluster "${m.names.cluster}" is served over plain http (${d.server}, context "${m.member.name}"): the controller manager talks to members over https only; point the context at the cluster's https address`,
@@ -39,14 +47,6 @@ export const checkClusters: Step<JoinData> = {
         );
       }
       d.alreadyJoined = true;
-    }
-    const ns = await clients.host
-      .find<unknown>(objectPath('v1', 'Namespace', m.names.namespace))
-      .catch(failedAt('host cluster', m.host.name));
-    if (!ns) {
-      throw new UserError(
-        `the host cluster (context "${m.host.name}") has no namespace ${m.names.namespace}: is the federation deployed there? Check --host-cluster-context`,
-      );
     }
     await clients
       .member!.get<unknown>('/version')
