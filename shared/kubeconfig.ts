@@ -30,6 +30,10 @@ export interface UserEntry {
   password?: string;
   exec?: Record<string, unknown>;
   'auth-provider'?: Record<string, unknown>;
+  /** Impersonation, as kubectl's --as, --as-group, --as-uid. */
+  as?: string;
+  'as-groups'?: string[];
+  'as-uid'?: string;
   extensions?: NamedExtension[];
 }
 

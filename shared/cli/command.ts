@@ -11,12 +11,19 @@ export abstract class KubeCommand extends Command {
   requestTimeout = Option.String('--request-timeout', '30s', {
     description: 'How long to wait for a single request to a cluster (e.g. 30s, 1m)',
   });
+  as = Option.String('--as', { description: 'Username to impersonate for the operation (as kubectl)' });
+  asGroup = Option.Array('--as-group', { description: 'Group to impersonate; repeat for several' });
+  asUid = Option.String('--as-uid', { description: 'UID to impersonate' });
 
   /** The command's work; its result is the exit code. */
   protected abstract run(): Promise<number | undefined>;
 
   override async execute(): Promise<number> {
     try {
+      if (this.as !== undefined || this.asGroup !== undefined || this.asUid !== undefined) {
+        const { setImpersonation } = await import('../kube/credentials.ts');
+        setImpersonation({ user: this.as, groups: this.asGroup, uid: this.asUid });
+      }
       return (await this.run()) ?? 0;
     } catch (err) {
       return reportError(err, this.context.stderr);

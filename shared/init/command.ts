@@ -52,7 +52,7 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
   if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);
   // A dry run's stdout is the objects; its progress would only get in the way.
-  const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun });
+  const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun, warnings: streams.stderr });
   if (!input.dryRun) {
     out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
   }

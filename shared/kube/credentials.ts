@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage, UserError } from '../errors.ts';
 import type { ResolvedContext } from '../kubeconfig.ts';
+import { proxyFor } from './proxy.ts';
 
 export interface Credentials {
   server: string;
@@ -18,6 +19,23 @@ export interface Credentials {
   tokenFile?: string;
   insecureSkipTLSVerify?: boolean;
   tlsServerName?: string;
+  /** The HTTP(S) proxy to tunnel through (proxy-url, else HTTPS_PROXY unless NO_PROXY). */
+  proxy?: string;
+  /** Impersonate-User / -Group / -Uid headers: the user entry's `as` fields or --as flags. */
+  impersonate?: Impersonation;
+}
+
+export interface Impersonation {
+  user?: string;
+  groups?: string[];
+  uid?: string;
+}
+
+let impersonationFlags: Impersonation | undefined;
+
+/** kubectl's --as, --as-group and --as-uid: they apply to every request of this command. */
+export function setImpersonation(flags: Impersonation | undefined): void {
+  impersonationFlags = flags;
 }
 
 function dataOrFile(data: string | undefined, file: string | undefined, what: string): Buffer | undefined {
@@ -50,6 +68,21 @@ export async function credentialsFor(ctx: ResolvedContext, plugins?: PluginCrede
     insecureSkipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
     tlsServerName: cluster['tls-server-name'],
   };
+  const proxy = proxyFor(creds.server, cluster['proxy-url']);
+  if (proxy) creds.proxy = proxy;
+  // As client-go merges them: a flag wins over the user entry's field of the same kind.
+  const impersonate: Impersonation = {
+    ...(user.as ? { user: user.as } : {}),
+    ...(user['as-groups']?.length ? { groups: user['as-groups'] } : {}),
+    ...(user['as-uid'] ? { uid: user['as-uid'] } : {}),
+    ...(impersonationFlags?.user ? { user: impersonationFlags.user } : {}),
+    ...(impersonationFlags?.groups?.length ? { groups: impersonationFlags.groups } : {}),
+    ...(impersonationFlags?.uid ? { uid: impersonationFlags.uid } : {}),
+  };
+  if (impersonate.groups && !impersonate.user) {
+    throw new UserError(`context "${ctx.name}": impersonating groups needs a user to impersonate too (--as or the user's "as")`);
+  }
+  if (impersonate.user) creds.impersonate = impersonate;
   if (user.token) creds.token = user.token;
   else if (user.tokenFile) {
     creds.token = dataOrFile(undefined, user.tokenFile, 'token file')?.toString().trim();

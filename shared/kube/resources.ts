@@ -24,6 +24,7 @@ const table: Record<string, ResourceInfo> = {
   'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
   'v1/PersistentVolumeClaim': { plural: 'persistentvolumeclaims', namespaced: true },
   'v1/Pod': { plural: 'pods', namespaced: true },
+  'v1/Event': { plural: 'events', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },

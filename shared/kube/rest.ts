@@ -97,6 +97,7 @@ export class RestClient {
 
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
+  private readonly impersonation: Record<string, string | string[]> = {};
   /** Hears each `Warning:` header the server sends (deprecations, Pod Security "would violate"...). */
   onWarning?: (text: string) => void;
 
@@ -121,8 +122,14 @@ export class RestClient {
       rejectUnauthorized: !creds.insecureSkipTLSVerify,
       servername: creds.tlsServerName,
     };
-    this.agent = new Agent({ keepAlive, maxSockets: 16, ...tls });
-    this.streamAgent = new Agent({ keepAlive: false, ...tls });
+    // Node's Agent tunnels through an HTTP(S) proxy itself (CONNECT); proxy.ts chose whether to.
+    const proxy = creds.proxy ? { proxyEnv: { HTTPS_PROXY: creds.proxy } } : {};
+    this.agent = new Agent({ keepAlive, maxSockets: 16, ...tls, ...proxy });
+    this.streamAgent = new Agent({ keepAlive: false, ...tls, ...proxy });
+    const as = creds.impersonate;
+    if (as?.user) this.impersonation['Impersonate-User'] = as.user;
+    if (as?.groups?.length) this.impersonation['Impersonate-Group'] = as.groups;
+    if (as?.uid) this.impersonation['Impersonate-Uid'] = as.uid;
   }
 
   close(): void {
@@ -149,7 +156,7 @@ export class RestClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string | string[]> = { Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent, ...this.impersonation };
     if (payload) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
@@ -212,7 +219,7 @@ export class RestClient {
   ): Promise<void> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { Accept: accept, 'User-Agent': this.userAgent };
+    const headers: Record<string, string | string[]> = { Accept: accept, 'User-Agent': this.userAgent, ...this.impersonation };
     const token = this.bearer();
     if (token) headers.Authorization = `Bearer ${token}`;
     this.requests += 1;

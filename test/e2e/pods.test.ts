@@ -3,19 +3,20 @@
 // its own namespaces), and the seed design's test plan holds through kubectl plugin discovery.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect as netConnect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Pod, V1PodSpec, V1PodStatus, V1Service } from '@kubernetes/client-node';
-import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE } from '../../shared/constants.ts';
+import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE, NODE_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import type { PodWorker } from '../podrunner/pod-worker.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
-import { type LocalNode, startLocalNode } from '../support/local-node.ts';
+import { type LocalNode, startLocalNode, TEST_MIRROR } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
 import { PLUGIN_BIN, pluginEnv } from '../support/plugin-path.ts';
 
@@ -164,7 +165,33 @@ describe('pods on the local pod runner', { skip }, () => {
     await run('--context=host', 'delete', 'service', 'web');
   });
 
-  test('LoadBalancer: init, pods Running, discovery, join -> Ready, the API server survives its process and its pod, unjoin', async () => {
+  test('the runner refuses what a kubelet refuses: runAsNonRoot with a root image; a non-root user writes a fresh volume only with fsGroup', async () => {
+    await create(pod('nonroot', ['node', '-e', 'setInterval(() => {}, 1000)'], { securityContext: { runAsNonRoot: true } }));
+    const refused = await waitForPod('nonroot', 'refused', (s) => {
+      const waiting = s.containerStatuses?.[0]?.state?.waiting;
+      return waiting?.reason === 'CreateContainerConfigError' ? waiting.message : undefined;
+    });
+    assert.match(refused ?? '', /container has runAsNonRoot and image will run as root/);
+    await create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'scratch' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    const write = ['node', '-e', "require('fs').writeFileSync('/data/x', 'x')"];
+    const volume = { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'scratch' } }], restartPolicy: 'Never' as const };
+    const writer = (name: string, securityContext: object): V1Pod => {
+      const p = pod(name, write, { ...volume, securityContext });
+      p.spec!.containers[0]!.volumeMounts = [{ name: 'data', mountPath: '/data' }];
+      return p;
+    };
+    await create(writer('no-fsgroup', { runAsUser: 1000, runAsGroup: 1000 }));
+    assert.equal(await waitForPod('no-fsgroup', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s.phase : undefined)), 'Failed', 'a fresh volume is root\'s');
+    await create(writer('fsgroup', { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 }));
+    assert.equal(await waitForPod('fsgroup', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s.phase : undefined)), 'Succeeded', 'fsGroup makes it writable');
+    await run('--context=host', 'delete', 'pod', 'nonroot', 'no-fsgroup', 'fsgroup', '--wait=false');
+    await run('--context=host', 'delete', 'pvc', 'scratch', '--wait=false');
+  });
+
+  test('LoadBalancer: init into a namespace enforcing Pod Security "restricted", pods Running as non-root, discovery, join -> Ready, the API server survives its process and its pod, unjoin', async () => {
+    // As many clusters label every namespace: the host's own PodSecurity admission enforces it.
+    await run('--context=host', 'create', 'namespace', 'federation-system');
+    await run('--context=host', 'label', 'namespace', 'federation-system', 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest');
     const init = await run('federation', 'init');
     assert.match(init, /Federation API server is running at: https:\/\/10\.245\.0\.\d+\n/);
 
@@ -187,6 +214,24 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.equal(cmdline[0], process.execPath);
     assert.ok(cmdline.some((a) => a.includes('/opt/federation/controller-manager/controller-manager.cjs')), cmdline.join(' '));
     assert.match(readFileSync(`/proc/${c.pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);
+    // etcd and kube-apiserver run as 65532 with the pod's fsGroup, which owns etcd's volume.
+    const [apiserverPod] = workers('federation-system', APISERVER_NAME);
+    for (const container of apiserverPod!.containers) {
+      const status = readFileSync(`/proc/${container.pid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+65532\s+65532\s/m, container.spec.name);
+      assert.match(status, /^Gid:\s+65532\s/m, container.spec.name);
+      assert.match(status, /^Groups:\s+65532\s*$/m, container.spec.name);
+      assert.match(status, /^NoNewPrivs:\s+1$/m, container.spec.name);
+    }
+    const claim = await kubectlJSON<{ spec: { volumeName: string } }>(env, '--context=host', '-n', 'federation-system', 'get', 'pvc', 'apiserver-etcd-claim');
+    const volume = claim.spec.volumeName;
+    assert.equal(statSync(join(node.dir, 'volumes', volume!)).gid, 65532, "the claim's volume belongs to the fsGroup");
+    assert.equal(statSync(join(node.dir, 'volumes', volume!, 'data')).uid, 65532, 'etcd made its data directory as 65532');
+    // Not BestEffort, Linux nodes only, no service-account token in the API server's pod.
+    const deployed = await kubectlJSON<V1Pod>(env, '--context=host', '-n', 'federation-system', 'get', 'pod', apiserverPod!.pod.metadata!.name!);
+    assert.equal(deployed.status?.qosClass, 'Burstable');
+    assert.equal(deployed.spec?.nodeSelector?.['kubernetes.io/os'], 'linux');
+    assert.equal(deployed.spec?.automountServiceAccountToken, false);
     // What it runs, seen from inside its own mount namespace, is the ConfigMap's code to the byte.
     const code = await kubectlJSON<V1ConfigMap>(env, '--context=host', '-n', 'federation-system', 'get', 'configmap', 'controller-manager-code');
     const shipped = readFileSync(`/proc/${c.pid}/root/opt/federation/controller-manager/controller-manager.cjs`, 'utf8');
@@ -222,8 +267,8 @@ describe('pods on the local pod runner', { skip }, () => {
     );
     await waitForRunningPods('federation-system');
     assert.notEqual(fresh!.pod.metadata!.uid, oldUID);
-    const volumes = readdirSync(join(node.dir, 'volumes'));
-    assert.equal(volumes.length, 1, 'one persistent volume, provisioned once for the claim');
+    const volumes = await kubectlJSON<{ items: { spec: { claimRef?: { name: string } } }[] }>(env, '--context=host', 'get', 'pv');
+    assert.equal(volumes.items.filter((v) => v.spec.claimRef?.name === 'apiserver-etcd-claim').length, 1, 'one persistent volume, provisioned once for the claim');
     assert.deepEqual(await readyClusters('federation'), { 'member-1': 'True', 'member-2': 'True' });
 
     await run('federation', 'unjoin', 'member-2');
@@ -232,7 +277,7 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.doesNotMatch(listed, /member-2/);
   });
 
-  test('NodePort with --api-server-advertise-address: reachable on the node, join -> Ready', async () => {
+  test('NodePort, every image from a mirror (--image-registry): reachable on the node; a kind-like member refused at its loopback address, Ready with --cluster-server', async () => {
     const nodeIP = node.network.nodeIP;
     await run(
       'federation', 'init', 'fed-nodeport',
@@ -241,9 +286,20 @@ describe('pods on the local pod runner', { skip }, () => {
       '--federation-system-namespace=fed-nodeport',
       '--api-server-service-type=NodePort',
       `--api-server-advertise-address=${nodeIP}`,
+      `--image-registry=${TEST_MIRROR}`,
       '--switch-context=false',
     );
     await waitForRunningPods('fed-nodeport');
+    // The namespace init made carries the level its pods meet.
+    const ns = await kubectlJSON<{ metadata: { labels: Record<string, string> } }>(env, '--context=host', 'get', 'namespace', 'fed-nodeport');
+    assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+    // The mirrored Node.js image still runs the code init ships in the ConfigMap.
+    const [mirrored] = workers('fed-nodeport', CONTROLLER_MANAGER_NAME);
+    assert.equal(mirrored!.containers[0]!.spec.image, `${TEST_MIRROR}/node:${NODE_VERSION}-slim`);
+    assert.ok(mirrored!.pod.spec!.volumes!.some((v) => v.configMap?.name === 'controller-manager-code'));
+    for (const w of workers('fed-nodeport', APISERVER_NAME)) {
+      for (const container of w.containers) assert.ok(container.spec.image!.startsWith(`${TEST_MIRROR}/`), container.spec.image);
+    }
     const svc = await kubectlJSON<V1Service>(env, '--context=host', '-n', 'fed-nodeport', 'get', 'service', APISERVER_NAME);
     assert.equal(svc.spec?.type, 'NodePort');
     const nodePort = svc.spec?.ports?.[0]?.nodePort;
@@ -251,8 +307,26 @@ describe('pods on the local pod runner', { skip }, () => {
     const server = await run('config', 'view', '-o', `jsonpath={.clusters[?(@.name=="fed-nodeport")].cluster.server}`);
     assert.equal(server, `https://${nodeIP}:${nodePort}`);
     assert.match(await run('--context=fed-nodeport', 'api-resources', '--api-group=core.federation.kubectl-federation.io'), /^clusters\s/m);
-    await run('federation', 'join', 'member-1', '--context=fed-nodeport');
-    await waitForClusters('fed-nodeport', { 'member-1': 'True' });
+    // member-1 as kind publishes it: on this machine's loopback (a port forwarded to its real
+    // address, as Docker does), which the controller manager's pod cannot reach.
+    const memberServer = await run('config', 'view', '-o', 'jsonpath={.clusters[?(@.name=="member-1-cluster")].cluster.server}');
+    const target = new URL(memberServer);
+    const forward = createServer((socket) => socket.pipe(netConnect(Number(target.port), target.hostname)).pipe(socket).on('error', () => socket.destroy()));
+    await new Promise<void>((resolve) => forward.listen(0, '127.0.0.1', resolve));
+    try {
+      const loopback = `https://127.0.0.1:${(forward.address() as AddressInfo).port}`;
+      await run('config', 'set-cluster', 'member-1-kind', `--server=${loopback}`);
+      await run('config', 'set', 'clusters.member-1-kind.certificate-authority-data', await run('config', 'view', '--raw', '-o', 'jsonpath={.clusters[?(@.name=="member-1-cluster")].cluster.certificate-authority-data}'));
+      await run('config', 'set-context', 'member-1-kind', '--cluster=member-1-kind', '--user=member-1-admin');
+      const refused = await kubectl(env, 'federation', 'join', 'member-1', '--cluster-context=member-1-kind', '--context=fed-nodeport');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr.trim(), /^error: cluster "member-1" is served at https:\/\/127\.0\.0\.1:\d+ .*--cluster-server=URL/);
+      await run('federation', 'join', 'member-1', '--cluster-context=member-1-kind', '--context=fed-nodeport', `--cluster-server=${memberServer}`);
+      // Probed from the host's pod network, at the address given.
+      await waitForClusters('fed-nodeport', { 'member-1': 'True' });
+    } finally {
+      forward.close();
+    }
   });
 
   test("the README's kubeadm recipe: a single-node cluster hosts the federation and is its first member", async () => {

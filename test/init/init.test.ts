@@ -1,7 +1,9 @@
 // `kubectl federation init` against a real local control plane: the test plays the cloud load
 // balancer and, until the local pod runner exists, the kubelet that runs the API server's pod.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import {
@@ -13,7 +15,7 @@ import {
   RbacAuthorizationV1Api,
   VersionApi,
 } from '@kubernetes/client-node';
-import { CONTEXT_EXTENSION, ETCD_VERSION, KUBERNETES_VERSION } from '../../shared/constants.ts';
+import { CONTEXT_EXTENSION, ETCD_VERSION, KUBERNETES_VERSION, NODE_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { runCli, startCli } from '../support/cli.ts';
 import { failureStatus, kubeConfigFor } from '../support/kube.ts';
@@ -262,6 +264,23 @@ describe('init without a load balancer', () => {
   });
 });
 
+describe('init on kind: a LoadBalancer that will never get an address', () => {
+  test('is said early in the wait, with the ways out', async () => {
+    const core = host.makeApiClient(CoreV1Api);
+    // A node as kind registers it (its provider ID); no load-balancer controller runs here.
+    await core.createNode({ body: { metadata: { name: 'kind-control-plane' }, spec: { providerID: 'kind://docker/kind/kind-control-plane' } } });
+    try {
+      const fed = uniqueFederation();
+      const result = await runCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', privateKubeconfig(planes), '--wait-timeout=8s']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^warning: the host looks like a kind cluster \(provider ID kind:\/\/\), where a LoadBalancer gets no address unless cloud-provider-kind runs: run init again with --api-server-service-type=NodePort, or install a load-balancer controller/m);
+      assert.match(result.stderr, /^error: timed out after 8s waiting for a load balancer address/m);
+    } finally {
+      await core.deleteNode({ name: 'kind-control-plane' });
+    }
+  });
+});
+
 describe('init: bad input', () => {
   const expectFailure = async (extra: string[], message: RegExp, opts: { kubeconfig?: string; code?: number; name?: string } = {}) => {
     const unique = uniqueFederation();
@@ -335,6 +354,124 @@ describe('init: bad input', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr.trim(), new RegExp(`^error: namespace ${other.namespace} already holds federation "someone-else": name that federation, or choose another --federation-system-namespace$`));
     assert.equal((await census(host, other.namespace)).size, 0, 'nothing created in it');
+  });
+});
+
+describe('init on clusters as users have them (restricted, air-gapped, clouds, external etcd)', () => {
+  type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
+  const dryRun = async (...flags: string[]) => {
+    const { name, namespace } = uniqueFederation();
+    const result = await runCli(['init', name, '--host-cluster-context=host', `--federation-system-namespace=${namespace}`, '--dry-run', '-o', 'json', '--kubeconfig', privateKubeconfig(planes), ...flags]);
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as { items: Obj[] }).items;
+  };
+  const find = (items: Obj[], kind: string, name: string) => items.find((o) => o.kind === kind && o.metadata.name === name)!;
+  type Pod = { securityContext: Record<string, unknown>; nodeSelector: Record<string, string>; automountServiceAccountToken?: boolean; containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> }; securityContext: Record<string, unknown> }[]; volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[] };
+  const podOf = (o: Obj) => (o.spec as { template: { spec: Pod } }).template.spec;
+
+  test('every container meets Pod Security "restricted" and has requests; pods run on Linux nodes; the namespace init creates is labelled', async () => {
+    const items = await dryRun('--node-selector=disk=ssd');
+    const ns = items.find((o) => o.kind === 'Namespace')!;
+    assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+    for (const name of ['apiserver', 'controller-manager']) {
+      const pod = podOf(find(items, 'Deployment', name));
+      assert.equal(pod.securityContext.runAsNonRoot, true, name);
+      assert.ok((pod.securityContext.runAsUser as number) > 0, name);
+      assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsUser, name);
+      assert.deepEqual(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+      assert.equal(pod.automountServiceAccountToken, false, `${name}: no token it would never use`);
+      assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux', disk: 'ssd' });
+      for (const c of pod.containers) {
+        assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
+        assert.deepEqual((c.securityContext.capabilities as { drop: string[] }).drop, ['ALL'], c.name);
+        assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, `${c.name} has requests`);
+      }
+    }
+    // Only kube-apiserver adds a capability: the one its image's binary carries.
+    const apiserver = podOf(find(items, 'Deployment', 'apiserver')).containers.find((c) => c.name === 'apiserver')!;
+    assert.deepEqual((apiserver.securityContext.capabilities as { add: string[] }).add, ['NET_BIND_SERVICE']);
+    const overridden = podOf(find(await dryRun('--apiserver-resources=requests.cpu=1,limits.memory=4Gi'), 'Deployment', 'apiserver')).containers.find((c) => c.name === 'apiserver')!;
+    assert.deepEqual(overridden.resources, { requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '4Gi' } });
+  });
+
+  test('--image-registry mirrors every image; --node-image keeps the shipped code in its ConfigMap', async () => {
+    const mirrored = await dryRun('--image-registry=registry.example.com:5000/k8s');
+    const images = ['apiserver', 'controller-manager'].flatMap((n) => podOf(find(mirrored, 'Deployment', n)).containers.map((c) => c.image)).sort();
+    assert.deepEqual(images, [
+      `registry.example.com:5000/k8s/etcd:${ETCD_VERSION}-0`,
+      `registry.example.com:5000/k8s/kube-apiserver:${KUBERNETES_VERSION}`,
+      `registry.example.com:5000/k8s/node:${NODE_VERSION}-slim`,
+    ]);
+    const items = await dryRun('--node-image=mirror.example.com/library/node:22-slim');
+    assert.ok(find(items, 'ConfigMap', 'controller-manager-code'), 'the code is still shipped');
+    const pod = podOf(find(items, 'Deployment', 'controller-manager'));
+    assert.equal(pod.containers[0]!.image, 'mirror.example.com/library/node:22-slim');
+    assert.ok(pod.containers[0]!.command?.some((a) => a.includes('/opt/federation/controller-manager/')), 'node runs the ConfigMap\'s code');
+    assert.ok(pod.volumes.some((v) => v.configMap?.name === 'controller-manager-code'));
+  });
+
+  test('LoadBalancer annotations and source ranges go onto the Service', async () => {
+    const items = await dryRun('--api-server-service-annotations=networking.gke.io/load-balancer-type=Internal,service.beta.kubernetes.io/aws-load-balancer-scheme=internal', '--api-server-load-balancer-source-ranges=10.0.0.0/8,192.168.0.0/16');
+    const svc = find(items, 'Service', 'apiserver');
+    assert.deepEqual(svc.metadata.annotations, { 'networking.gke.io/load-balancer-type': 'Internal', 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' });
+    assert.deepEqual(svc.spec?.loadBalancerSourceRanges, ['10.0.0.0/8', '192.168.0.0/16']);
+  });
+
+  test('external etcd over TLS: the files go into a Secret (redacted here) mounted by the API server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-tls-'));
+    const pem = (label: string) => `-----BEGIN ${label}-----\nTUlJ\n-----END ${label}-----\n`;
+    writeFileSync(join(dir, 'ca.crt'), pem('CERTIFICATE'));
+    writeFileSync(join(dir, 'client.crt'), pem('CERTIFICATE'));
+    writeFileSync(join(dir, 'client.key'), pem('PRIVATE KEY'));
+    const items = await dryRun('--etcd-servers=https://etcd-0:2379', `--etcd-cafile=${dir}/ca.crt`, `--etcd-certfile=${dir}/client.crt`, `--etcd-keyfile=${dir}/client.key`);
+    assert.deepEqual(find(items, 'Secret', 'etcd-client-credentials').data, { 'ca.crt': 'REDACTED', 'client.crt': 'REDACTED', 'client.key': 'REDACTED' });
+    const pod = podOf(find(items, 'Deployment', 'apiserver'));
+    assert.deepEqual(pod.containers.map((c) => c.name), ['apiserver'], 'no etcd of its own');
+    assert.ok(pod.volumes.some((v) => v.secret?.secretName === 'etcd-client-credentials'));
+    const command = pod.containers[0]!.command!;
+    for (const flag of ['--etcd-cafile=/etc/federation/etcd/ca.crt', '--etcd-certfile=/etc/federation/etcd/client.crt', '--etcd-keyfile=/etc/federation/etcd/client.key']) assert.ok(command.includes(flag), flag);
+  });
+
+  test('a pod the host refuses (FailedCreate: a quota) is reported at once while waiting, with what to do', async () => {
+    const fed = uniqueFederation();
+    const core = host.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: fed.namespace } } });
+    await core.createNamespacedResourceQuota({ namespace: fed.namespace, body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } } });
+    const run = startCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', privateKubeconfig(planes), '--api-server-service-type=NodePort', `--api-server-advertise-address=${podIP()}`, '--wait-timeout=2m']);
+    let found = false;
+    try {
+      await run.waitForOutput('Waiting for federation control plane to come up');
+      // The first poll finds it (the ReplicaSet's Event is there as soon as the Deployment is).
+      const warned = run.waitForOutput(/warning: the host cluster refuses to create the API server's pod: .*exceeded quota.*; raise the namespace's ResourceQuota/).then(() => (found = true));
+      await Promise.race([warned, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    } finally {
+      run.kill();
+    }
+    const { stdout, stderr } = await run.result;
+    assert.ok(found, `no FailedCreate warning within 10s:\n${stdout}\n${stderr}`);
+  });
+
+  test('bad values of the new flags: one line each, nothing created', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--api-server-load-balancer-source-ranges=10.0.0.0/33'], /--api-server-load-balancer-source-ranges: "10\.0\.0\.0\/33" is not a CIDR/],
+      [['--api-server-service-type=NodePort', '--api-server-service-annotations=a=b'], /work only with --api-server-service-type=LoadBalancer/],
+      [['--apiserver-resources=requests.gpu=1'], /--apiserver-resources: "requests\.gpu=1" is not of the form requests\.NAME=QUANTITY/],
+      [['--etcd-resources=requests.memory=2Gi,limits.memory=1Gi'], /requests\.memory=2Gi is more than limits\.memory=1Gi/],
+      [['--etcd-cafile=/nonexistent'], /--etcd-cafile.* are for an external etcd: add --etcd-servers=https:\/\/HOST:2379/],
+      [['--etcd-servers=https://etcd:2379', '--etcd-certfile=/a'], /--etcd-certfile and --etcd-keyfile go together/],
+      [['--etcd-servers=https://etcd:2379', '--etcd-cafile=/nonexistent/ca.crt'], /--etcd-cafile: cannot read \/nonexistent\/ca\.crt: ENOENT/],
+      [['--image-registry=Not A Registry'], /--image-registry: "Not A Registry" is not a registry/],
+      [['--node-image=a', '--controller-manager-image=b'], /--node-image and --controller-manager-image exclude each other/],
+    ];
+    for (const [flags, message] of cases) {
+      const { name, namespace } = uniqueFederation();
+      const result = await runCli(['init', name, '--host-cluster-context=host', `--federation-system-namespace=${namespace}`, '--kubeconfig', privateKubeconfig(planes), ...flags]);
+      assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stderr}`);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, message);
+      assert.equal(await namespaceExists(namespace), false);
+    }
   });
 });
 

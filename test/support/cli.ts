@@ -13,7 +13,7 @@ export interface CliResult {
 
 export interface RunningCli {
   pid: number;
-  /** Resolves when stdout contains text (or rejects when the command ends first). */
+  /** Resolves when stdout or stderr contains text (or rejects when the command ends first). */
   waitForOutput(text: string | RegExp): Promise<void>;
   result: Promise<CliResult>;
   kill(signal?: NodeJS.Signals): void;
@@ -27,17 +27,21 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
   let stdout = '';
   let stderr = '';
   const watchers: { text: string | RegExp; resolve: () => void }[] = [];
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
+  const check = () => {
     for (const w of [...watchers]) {
-      if (typeof w.text === 'string' ? stdout.includes(w.text) : w.text.test(stdout)) {
+      if (typeof w.text === 'string' ? stdout.includes(w.text) || stderr.includes(w.text) : w.text.test(stdout) || w.text.test(stderr)) {
         watchers.splice(watchers.indexOf(w), 1);
         w.resolve();
       }
     }
+  };
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    check();
   });
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
+    check();
   });
   const result = new Promise<CliResult>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
   return {

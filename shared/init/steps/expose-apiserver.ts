@@ -2,7 +2,7 @@ import type { V1Node, V1NodeList, V1Service } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.ts';
 import { collectionPath } from '../../kube/resources.ts';
-import type { RestClient } from '../../kube/rest.ts';
+import { ApiError, ConnectionError, type RestClient } from '../../kube/rest.ts';
 import { apiserverService } from '../../manifests/service.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll, WaitTimeoutError } from '../../wait.ts';
@@ -50,7 +50,10 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
       async () => {
         if (!doubtChecked && Date.now() - started >= LOAD_BALANCER_HINT_AFTER_MS) {
           doubtChecked = true;
-          const doubt = await loadBalancerDoubt(client, cfg.namespace).catch(() => undefined);
+          const doubt = await loadBalancerDoubt(client, cfg.namespace).catch((err: unknown) => {
+            if (err instanceof ApiError || err instanceof ConnectionError) return undefined;
+            throw err;
+          });
           if (doubt) {
             out.warn(doubt);
             noAddressYet = 'no ingress address yet (see the warning above)';

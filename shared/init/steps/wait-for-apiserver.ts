@@ -2,7 +2,7 @@ import type { CoreV1EventList, V1PersistentVolumeClaim, V1PodList } from '@kuber
 import { APISERVER_NAME, COMPONENT_LABEL, ETCD_CLAIM, FEDERATION_LABEL } from '../../constants.ts';
 import { UserError } from '../../errors.ts';
 import { collectionPath, objectPath } from '../../kube/resources.ts';
-import { RestClient } from '../../kube/rest.ts';
+import { ApiError, ConnectionError, RestClient } from '../../kube/rest.ts';
 import type { InitConfig } from '../../manifests/config.ts';
 import { LiveTarget } from '../../kube/target.ts';
 import type { Step } from '../../steps.ts';
@@ -99,7 +99,11 @@ export const waitForAPIServer: Step<InitData> = {
     try {
       await poll(
         async () => {
-          const found = await diagnose(d.hostClient!, d.cfg).catch(() => undefined);
+          // A failed look is no reason to stop waiting; a bug in looking is.
+          const found = await diagnose(d.hostClient!, d.cfg).catch((err: unknown) => {
+            if (err instanceof ApiError || err instanceof ConnectionError) return undefined;
+            throw err;
+          });
           if (found) {
             diagnosis = found.text;
             if (found.problem && !reported.has(found.text)) {
