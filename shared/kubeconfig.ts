@@ -3,7 +3,7 @@
 // current-context; new entries written to the first file; every write atomic and 0600; entries we
 // do not touch left as they were, text and all (the yaml Document API edits in place).
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Document, isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
@@ -224,6 +224,41 @@ export class Kubeconfig {
     /** Entries to delete, from whichever file defines them. */
     remove?: { clusters?: string[]; users?: string[]; contexts?: string[] };
   }): string[] {
+    // Under kubectl's lock convention (FILE.lock, made exclusively), on the files as they are now:
+    // another kubectl or kubectl-federation may have written them since they were read.
+    return withLocks(this.files.map((f) => f.path), () => {
+      for (const f of this.files) f.doc = existsSync(f.path) ? parseFile(f.path) : undefined;
+      return this.applyAndWrite(changes);
+    });
+  }
+
+  /**
+   * Fails in one line, before anything is deployed, when a file write() would change cannot be
+   * written: a read-only file (even for root, as kubectl refuses it), a directory that is read-only
+   * or not writable. Only the first file gets new entries; it is the one checked.
+   */
+  checkWritable(): void {
+    const path = this.files[0]!.path;
+    const fail = (why: string, fix: string) => {
+      throw new UserError(`cannot write kubeconfig ${path}: ${why}; ${fix}`);
+    };
+    const other = 'or name another file with --kubeconfig';
+    if (existsSync(path)) {
+      const mode = statSync(path).mode & 0o777;
+      if ((mode & 0o200) === 0) fail(`it is read-only (mode ${mode.toString(8).padStart(4, '0')})`, `make it writable (chmod u+w ${path}) ${other}`);
+    }
+    let dir = dirname(path);
+    while (!existsSync(dir)) dir = dirname(dir);
+    const probe = join(dir, `.${randomBytes(6).toString('hex')}.probe`);
+    try {
+      closeSync(openSync(probe, 'wx', 0o600));
+      rmSync(probe, { force: true });
+    } catch (err) {
+      fail(fileSystemReason(err, dir), `make ${dir} writable ${other}`);
+    }
+  }
+
+  private applyAndWrite(changes: Parameters<Kubeconfig['write']>[0]): string[] {
     const first = this.files[0]!;
     const touched = new Set<LoadedFile>();
     const docOf = (file: LoadedFile): Document => {
@@ -283,11 +318,69 @@ export interface ResolvedContext {
   userName: string;
 }
 
+/** A file-system error as one line: what the system said, in words. */
+function fileSystemReason(err: unknown, where: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    EROFS: 'read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'a part of the path is not a directory',
+  };
+  return `${where}: ${code && words[code] ? `${words[code]} (${code})` : errorMessage(err)}`;
+}
+
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs fn holding FILE.lock for every path, as kubectl (client-go) locks a kubeconfig it modifies:
+ * so kubectl and we never clobber each other, nor two of our commands. kubectl gives up at once on
+ * a held lock; we wait up to 10 s for the other writer, then say which file to remove if none is.
+ */
+function withLocks<T>(paths: string[], fn: () => T): T {
+  const held: string[] = [];
+  try {
+    for (const path of paths) {
+      const lock = `${path}.lock`;
+      const deadline = Date.now() + LOCK_WAIT_MS;
+      for (;;) {
+        try {
+          mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
+          closeSync(openSync(lock, 'wx', 0o600));
+          held.push(lock);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot lock kubeconfig ${fileSystemReason(err, lock)}`);
+          if (Date.now() > deadline) {
+            throw new UserError(`kubeconfig ${path} is locked (${lock} exists): another kubectl is writing it; if none is, remove ${lock}`);
+          }
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        }
+      }
+    }
+    return fn();
+  } finally {
+    for (const lock of held) rmSync(lock, { force: true });
+  }
+}
+
 /**
  * Writes data to path through a temporary file in the same directory and a rename, so a reader
- * (or a crash) never sees a half-written file. The result has mode 0600: kubeconfigs hold keys.
+ * (or a crash) never sees a half-written file. A new file gets mode 0600 (kubeconfigs hold keys);
+ * a rewritten one keeps its mode and owner. File-system errors are the user's to fix: one line.
  */
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  try {
+    writeThroughRename(path, data, mode);
+  } catch (err) {
+    if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
+    throw new UserError(`cannot write kubeconfig ${fileSystemReason(err, path)}; fix that, or name another file with --kubeconfig`);
+  }
+}
+
+function writeThroughRename(path: string, data: string, defaultMode: number): void {
   // A symlinked kubeconfig stays a symlink: write where it points.
   let target = path;
   try {
@@ -295,8 +388,15 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   } catch {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
+  const existing = existsSync(target) ? statSync(target) : undefined;
+  const mode = existing ? existing.mode & 0o777 : defaultMode;
+  if ((mode & 0o200) === 0) {
+    throw new UserError(`cannot write kubeconfig ${path}: it is read-only (mode ${mode.toString(8).padStart(4, '0')}); make it writable (chmod u+w ${path}) or name another file with --kubeconfig`);
+  }
   const tmp = join(dirname(target), `.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
+  // Root rewriting a user's file leaves it the user's.
+  if (existing && process.getuid?.() === 0 && (existing.uid !== 0 || existing.gid !== 0)) chownSync(tmp, existing.uid, existing.gid);
   try {
     writeSync(fd, data);
     fsyncSync(fd);

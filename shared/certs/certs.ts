@@ -119,6 +119,7 @@ export interface RenewResult {
 }
 
 export async function renew(kc: Kubeconfig, name: string | undefined, which: Renewable[], timeoutMs: number, out: Output): Promise<RenewResult> {
+  if (which.includes('admin')) kc.checkWritable();
   const f = await open(kc, name, timeoutMs);
   const k = CREDENTIAL_KEYS;
   const s = f.secret;

@@ -38,6 +38,7 @@ async function confirmed(question: string, streams: Streams): Promise<boolean> {
 export async function deinitCommand(input: Input, streams: Streams): Promise<number> {
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
+  if (!input.dryRun) kubeconfig.checkWritable();
   const out = new Output({ stream: streams.stdout, warnings: streams.stderr });
   const target = input.name ?? kubeconfig.currentContext ?? 'the current context';
   if (!input.dryRun && !input.yes) {

@@ -48,6 +48,8 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   // Flags are checked before any file or cluster is read: a bad name is reported as such.
   initConfigFromFlags({ ...input, hostContext: input.hostContext ?? '' });
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
+  // Before the first step: a kubeconfig init could not write at the end must stop it at the start.
+  if (!input.dryRun) kubeconfig.checkWritable();
   const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
   if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);

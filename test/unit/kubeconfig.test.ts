@@ -1,11 +1,13 @@
 // Kubeconfig chains behave as in kubectl: first file wins, new entries go to the first file,
 // writes are atomic and 0600, and entries we do not touch keep their text.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { UserError } from '../../shared/errors.ts';
 import { Kubeconfig, kubeconfigPaths } from '../../shared/kubeconfig.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
@@ -111,7 +113,8 @@ describe('kubeconfig', () => {
     let at = 0;
     for (const line of text.split('\n')) if (line === original[at]) at += 1;
     assert.equal(at, original.length, 'all original lines kept in order');
-    assert.equal(statSync(a).mode & 0o777, 0o600);
+    // A rewritten file keeps its mode, as kubectl leaves it (a new one is made 0600).
+    assert.equal(statSync(a).mode & 0o777, 0o644);
     const parsed = parse(text) as { 'current-context': string; contexts: { name: string; context: unknown }[] };
     assert.equal(parsed['current-context'], 'fed');
     const reloaded = Kubeconfig.load(undefined, env);
@@ -146,6 +149,28 @@ describe('kubeconfig', () => {
     Kubeconfig.load(join(d, 'link')).write({ currentContext: 'beta' });
     assert.ok(readFileSync(real, 'utf8').includes('current-context: beta'));
     assert.ok(statSync(join(d, 'link')).isFile());
+  });
+
+  test('a read-only file is refused, kept as it was, and checkWritable says so before anything', () => {
+    const { a, env } = chain();
+    chmodSync(a, 0o400);
+    const before = readFileSync(a, 'utf8');
+    const kc = Kubeconfig.load(undefined, env);
+    assert.throws(() => kc.checkWritable(), (e: Error) => e instanceof UserError && /^cannot write kubeconfig .*: it is read-only \(mode 0400\); make it writable \(chmod u\+w /.test(e.message));
+    assert.throws(() => kc.write({ currentContext: 'beta' }), /it is read-only/);
+    assert.equal(readFileSync(a, 'utf8'), before);
+    assert.equal(statSync(a).mode & 0o777, 0o400);
+    assert.equal(existsSync(`${a}.lock`), false, 'no lock left behind');
+  });
+
+  test('a held kubectl lock (FILE.lock) is waited for: the write goes through once the other writer is done', () => {
+    const { a, env } = chain();
+    writeFileSync(`${a}.lock`, '');
+    // The other writer, a process of its own (this one blocks while it waits).
+    spawn('sh', ['-c', `sleep 0.3; rm -f '${a}.lock'`], { stdio: 'ignore' }).unref();
+    Kubeconfig.load(undefined, env).write({ currentContext: 'beta' });
+    assert.match(readFileSync(a, 'utf8'), /current-context: beta/);
+    assert.equal(existsSync(`${a}.lock`), false);
   });
 
   test('invalid YAML is one clear error', () => {
