@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
 import type { EtcdTLS, InitConfig } from '../manifests/config.ts';
+import { CONTEXT_EXTENSION, type FederationContextExtension } from '../constants.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
@@ -37,6 +38,24 @@ function readEtcdTLS(files: NonNullable<InitConfig['etcd']['tlsFiles']>): EtcdTL
   return tls;
 }
 
+/**
+ * The host context: the flag, else the current context, unless that is a federation init made
+ * (after init switched to it): a federation is never a host, so its recorded host is used instead.
+ */
+function hostContextName(kc: Kubeconfig, flag: string | undefined): { name: string | undefined; viaFederation?: string } {
+  const name = flag ?? kc.currentContext;
+  if (name === undefined) return { name: undefined };
+  const ext = kc.contextExtension<FederationContextExtension>(name, CONTEXT_EXTENSION);
+  if (!ext) return { name: flag };
+  if (flag !== undefined) {
+    throw new InputError(`context "${flag}" is federation "${ext.federation}"'s API server, not a cluster to host one: pass --host-cluster-context=${ext.hostContext}, or another cluster's context`);
+  }
+  if (!kc.context(ext.hostContext)) {
+    throw new InputError(`the current context "${name}" is federation "${ext.federation}", whose host context "${ext.hostContext}" is not in the kubeconfig: pass --host-cluster-context`);
+  }
+  return { name: ext.hostContext, viaFederation: name };
+}
+
 interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
@@ -50,12 +69,16 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   // Before the first step: a kubeconfig init could not write at the end must stop it at the start.
   if (!input.dryRun) kubeconfig.checkWritable();
-  const host = kubeconfig.resolve(input.hostContext, '--host-cluster-context');
+  const chosen = hostContextName(kubeconfig, input.hostContext);
+  const host = kubeconfig.resolve(chosen.name, '--host-cluster-context');
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
   if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);
   // A dry run's stdout is the objects; its progress would only get in the way.
   const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun, warnings: streams.stderr });
   if (!input.dryRun) {
+    if (chosen.viaFederation) {
+      out.line(`The current context "${chosen.viaFederation}" is a federation: using the cluster that hosts it (pass --host-cluster-context to choose another)`);
+    }
     out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
   }
   const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun: input.dryRun, requestTimeoutMs, out });

@@ -100,9 +100,10 @@ const federationSteps = new Set([installFederationAPI.name, joinHostCluster.name
 function explainStepFailure(err: StepError, hostContext: string): unknown {
   const cause = err.cause;
   if (cause instanceof UserError) return cause;
-  if (!federationSteps.has(err.step)) {
-    const described = describeHostError(cause, hostContext);
-    if (described instanceof UserError) return described;
+  // Credentials refused are the context's problem wherever they happen; anything else mid-run
+  // (a reset, a 500) is the step's, and a re-run continues from it.
+  if (!federationSteps.has(err.step) && cause instanceof ApiError && (cause.status === 401 || cause.status === 403)) {
+    return describeHostError(cause, hostContext);
   }
   if (cause instanceof ApiError || cause instanceof ConnectionError) {
     const where = federationSteps.has(err.step) ? 'the federation API server' : `the host cluster (context "${hostContext}")`;

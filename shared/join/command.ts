@@ -65,7 +65,9 @@ export async function joinCommand(
   }
   out.line(
     result.alreadyJoined
-      ? `Cluster ${result.cluster} was already joined to federation ${result.federation} with server ${result.server}; everything is in place.`
+      ? result.repaired.length > 0
+        ? `Cluster ${result.cluster} was already joined to federation ${result.federation} with server ${result.server}; repaired: ${result.repaired.join('; ')}.`
+        : `Cluster ${result.cluster} was already joined to federation ${result.federation} with server ${result.server}; everything is in place.`
       : `Cluster ${result.cluster} joined federation ${result.federation}. See it with: kubectl get clusters`,
   );
   return 0;

@@ -24,5 +24,7 @@ export interface JoinData {
   /** The member's server URL, as the Cluster will name it. */
   server: string;
   alreadyJoined: boolean;
+  /** What a re-run found broken and put right (a revoked token...), for the closing line. */
+  repaired: string[];
   secretData?: Record<string, string>;
 }

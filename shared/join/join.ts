@@ -38,6 +38,7 @@ export interface JoinResult {
   federation: string;
   server: string;
   alreadyJoined: boolean;
+  repaired: string[];
   /** What was (or, in a dry run, would be) applied: member, then federation. */
   objects: KubeObject[];
   requests: number;
@@ -72,6 +73,7 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
       : { federation: new LiveTarget(federation), member: member ? new LiveTarget(member) : recording.member },
     server: '',
     alreadyJoined: false,
+    repaired: [],
   };
   try {
     await runSteps(joinSteps, data, req.out);
@@ -85,6 +87,7 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     federation: m.names.federation,
     server: data.server,
     alreadyJoined: data.alreadyJoined,
+    repaired: data.repaired,
     objects: [...recording.member.applied, ...recording.federation.applied],
     requests: federation.requests + (member?.requests ?? 0),
   };

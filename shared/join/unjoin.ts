@@ -73,6 +73,25 @@ async function propagatedCopies(client: RestClient, n: MemberNames, remove: bool
   return remove ? 0 : count;
 }
 
+async function countMemberObjects(client: RestClient, n: MemberNames): Promise<number> {
+  let count = 0;
+  for (const k of memberKinds) {
+    const list = await client.get<Listed>(collectionPath(k.apiVersion, k.kind, k.namespaced ? n.namespace : undefined), {
+      query: { labelSelector: memberSelector(n) },
+    });
+    count += list.items.length;
+  }
+  return count;
+}
+
+/** join made the namespace and shares it between federations: unjoin leaves it, and says so. */
+function noteNamespaceLeft(out: Output, n: MemberNames, context: string): void {
+  out.line(
+    `Left namespace ${n.namespace} in cluster ${n.cluster} (join made it; other federations may use it): ` +
+      `if nothing else does, kubectl --context=${context} delete namespace ${n.namespace}`,
+  );
+}
+
 async function removeFromMember(client: RestClient, n: MemberNames, out: Output): Promise<number> {
   let removed = 0;
   for (const k of memberKinds) {
@@ -100,6 +119,16 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', n.cluster))
       .catch(failedAt('federation API server', m.federation.name));
     if (!cluster) {
+      // Not joined, but perhaps left behind by an unjoin that could not reach the member: its
+      // identity there (found by label) still holds a working token. Those go now.
+      if (member) {
+        const leftovers = await countMemberObjects(member, n).catch(failedAt('cluster', m.memberContextName));
+        if (leftovers > 0) {
+          const removed = await removeFromMember(member, n, req.out).catch(failedAt('cluster', m.memberContextName));
+          noteNamespaceLeft(req.out, n, m.memberContextName);
+          return { removed: removed > 0, leftBehind: [], propagatedLeft: 0 };
+        }
+      }
       if (req.ignoreNotFound) {
         req.out.line(`Cluster ${n.cluster} is not joined to federation ${n.federation}; nothing to do`);
         return { removed: false, leftBehind: [], propagatedLeft: 0 };
@@ -138,6 +167,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     try {
       propagatedLeft = await propagatedCopies(member, n, req.deletePropagated ?? false, req.out);
       await removeFromMember(member, n, req.out);
+      noteNamespaceLeft(req.out, n, m.memberContextName);
     } catch (err) {
       const reason = err instanceof ConnectionError ? err.reason : errorMessage(err);
       req.out.warn(

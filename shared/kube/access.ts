@@ -22,6 +22,8 @@ export function describePermission(p: Permission): string {
 export async function missingPermissions(client: RestClient, namespace: string, needed: Permission[]): Promise<Permission[]> {
   const review = await client.request<V1SelfSubjectRulesReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
     body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
+    // A review creates nothing: as safe to send again as a GET.
+    retry: true,
   });
   const rules = review.status?.resourceRules ?? [];
   const missing = needed.filter(

@@ -11,6 +11,8 @@ export function describeFailure(err: unknown, role: string, ctx: string, hint?: 
     return new UserError(`the ${role} (context "${ctx}") did not accept the context's credentials: ${err.message}${tail}`);
   }
   if (err instanceof ApiError && err.status === 403) return new UserError(`the ${role} (context "${ctx}") refused: ${err.message}`);
+  // Anything else the server answered (a 500, a 429 that outlasted the retries) is its to explain.
+  if (err instanceof ApiError) return new UserError(`the ${role} (context "${ctx}") answered ${err.status}: ${err.message}${tail}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 

@@ -24,6 +24,8 @@ export class ApiError extends Error {
   readonly method: string;
   readonly path: string;
   readonly body: Status;
+  /** The server's Retry-After, when it sent one. */
+  retryAfterMs?: number;
   constructor(status: number, method: string, path: string, body: Status) {
     super(body.message ?? `${method} ${path}: HTTP ${status}`);
     this.status = status;
@@ -41,10 +43,13 @@ export class ConnectionError extends Error {
   override name = 'ConnectionError';
   readonly server: string;
   readonly reason: string;
-  constructor(server: string, reason: string) {
+  /** The system's error code (ECONNRESET...), or TIMEOUT when no answer came in time. */
+  readonly code: string;
+  constructor(server: string, reason: string, code = '') {
     super(`cannot reach ${server}: ${reason}`);
     this.server = server;
     this.reason = reason;
+    this.code = code;
   }
 }
 
@@ -57,6 +62,26 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** The Accept header (default application/json): aggregated discovery asks for its own type. */
   accept?: string;
+  /**
+   * Whether a failure may be retried (default: yes for every method but POST, whose requests here
+   * create things; server-side apply, GET, PUT and DELETE are idempotent). Health probes say no:
+   * an unhealthy answer is their answer.
+   */
+  retry?: boolean;
+}
+
+/** Status codes worth another try: overload (429, with Retry-After) and the server's own trouble. */
+const RETRIABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Connection failures that say nothing about the request having been processed twice. */
+const RETRIABLE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED']);
+const MAX_ATTEMPTS = 6;
+
+/** Retry-After in milliseconds (seconds, or an HTTP date), capped; undefined without one. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 10_000) : undefined;
 }
 
 /** How often a token file is read again (client-go's CachedFileTokenSource does it every minute). */
@@ -86,6 +111,8 @@ export function parseWarnings(header: string | string[]): string[] {
 export class RestClient {
   /** Requests sent so far: the benchmarks count them. */
   requests = 0;
+  /** Of those, how many were retries (429, 5xx, resets). */
+  retries = 0;
   readonly server: string;
   private readonly base: URL;
   private readonly agent: Agent;
@@ -150,7 +177,35 @@ export class RestClient {
     return this.token;
   }
 
+  /**
+   * One API request, retried as client-go would where that is safe: 429 (after its Retry-After),
+   * 5xx and connection resets, for idempotent requests, with a growing pause, all within the
+   * request's timeout (--request-timeout). The last failure is what the caller sees.
+   */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    const retry = options.retry ?? method !== 'POST';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, options, timeoutMs > 0 ? Math.max(1, deadline - Date.now()) : 0);
+      } catch (err) {
+        const status = err instanceof ApiError ? err.status : undefined;
+        // A 429 was not processed at all: safe to send again whatever the method.
+        const retriable =
+          status === 429 ||
+          (retry && status !== undefined && RETRIABLE_STATUS.has(status)) ||
+          (retry && err instanceof ConnectionError && RETRIABLE_CONNECTION.has(err.code));
+        if (!retriable || attempt >= MAX_ATTEMPTS) throw err;
+        const pause = (err instanceof ApiError ? err.retryAfterMs : undefined) ?? Math.min(100 * 2 ** (attempt - 1), 2000);
+        if (Date.now() + pause >= deadline) throw err;
+        this.retries += 1;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  private async once<T>(method: string, path: string, options: RequestOptions, timeoutMs: number): Promise<T> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [k, v] of Object.entries(options.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -163,10 +218,9 @@ export class RestClient {
     }
     const token = this.bearer();
     if (token) headers.Authorization = `Bearer ${token}`;
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     this.requests += 1;
 
-    const { status, text, json } = await new Promise<{ status: number; text: string; json: boolean }>((resolve, reject) => {
+    const { status, text, json, retryAfter } = await new Promise<{ status: number; text: string; json: boolean; retryAfter?: string }>((resolve, reject) => {
       const req = httpsRequest(
         url,
         { method, headers, agent: this.agent, signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined },
@@ -179,6 +233,7 @@ export class RestClient {
               status: res.statusCode ?? 0,
               text: Buffer.concat(chunks).toString(),
               json: (res.headers['content-type'] ?? '').includes('json'),
+              retryAfter: res.headers['retry-after'],
             }),
           );
           res.on('error', reject);
@@ -190,7 +245,7 @@ export class RestClient {
           err.name === 'AbortError' || err.name === 'TimeoutError'
             ? `no answer within ${timeoutMs / 1000}s`
             : (connectionCauses[code] ?? err.message);
-        reject(new ConnectionError(this.server, cause));
+        reject(new ConnectionError(this.server, cause, err.name === 'AbortError' || err.name === 'TimeoutError' ? 'TIMEOUT' : code));
       });
       req.end(payload);
     });
@@ -206,7 +261,9 @@ export class RestClient {
         // keep the text
       }
     }
-    throw new ApiError(status, method, url.pathname, body);
+    const error = new ApiError(status, method, url.pathname, body);
+    error.retryAfterMs = retryAfterMs(retryAfter);
+    throw error;
   }
 
   /** A GET whose answer is a stream of JSON lines (a watch), each handed to onLine as it arrives. */
@@ -288,7 +345,7 @@ export class RestClient {
   /** GET of a plain-text endpoint such as /readyz: its status and body, never throwing on status. */
   async probe(path: string, timeoutMs?: number): Promise<{ status: number; body: string }> {
     try {
-      const body = await this.request<unknown>('GET', path, { timeoutMs });
+      const body = await this.request<unknown>('GET', path, { timeoutMs, retry: false });
       return { status: 200, body: String(body) };
     } catch (err) {
       if (err instanceof ApiError) return { status: err.status, body: err.message };

@@ -135,6 +135,20 @@ describe('join', () => {
     assert.equal(objects.serviceAccounts.length, 1, 'no duplicates');
   });
 
+  test("joining again after the member's token was revoked says what it repaired", async () => {
+    const objects = await memberObjects('member-1');
+    const sa = objects.serviceAccounts[0]!.metadata!.name!;
+    await kc('member-1').makeApiClient(CoreV1Api).deleteNamespacedSecret({ name: `${sa}-token`, namespace: 'federation-system' });
+    const again = await joinCli('member-1');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /was already joined .*; repaired: the member's token Secret federation-system\/\S+-token was gone \(revoked\?\): made a new token; the credentials the federation held were no longer the member's current ones: replaced them\./);
+    const stored = Buffer.from((await storedSecret('member-member-1'))!.data!.token!, 'base64').toString();
+    const review = await tokenKubeConfig(kc('member-1'), stored)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.equal(review.status?.userInfo?.username, `system:serviceaccount:federation-system:${sa}`);
+  });
+
   test('a second federation joining and leaving the same member leaves the first one\'s access intact', async () => {
     const before = await storedSecret('member-member-1');
     const token = Buffer.from(before!.data!.token!, 'base64').toString();
@@ -208,6 +222,14 @@ describe('unjoin', () => {
     } finally {
       await planes.control('start', 'member-2', 'kube-apiserver');
     }
+    // Back: the Cluster is gone, but unjoin finds what it left by label, and removes it.
+    assert.equal((await memberObjects('member-2')).serviceAccounts.length, 1, 'the identity was left behind');
+    const again = await cli('unjoin', 'member-2');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Removed 4 objects of federation federation from cluster member-2/);
+    assert.match(again.stdout, /Left namespace federation-system in cluster member-2 .*delete namespace federation-system/);
+    const left = await memberObjects('member-2');
+    assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);
   });
 
   test('a cluster that is not joined: exit 1, unless --ignore-not-found', async () => {

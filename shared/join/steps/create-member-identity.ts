@@ -53,6 +53,9 @@ export const createMemberIdentity: Step<JoinData> = {
       target.apply(memberClusterRole(n, propagated)),
       target.apply(memberClusterRoleBinding(n)),
     ]);
+    const tokenName = memberObjectNames(n).tokenSecret;
+    const hadToken = d.alreadyJoined && !target.dryRun && (await target.read<V1Secret>('v1', 'Secret', tokenName, n.namespace)) !== undefined;
+    if (d.alreadyJoined && !target.dryRun && !hadToken) d.repaired.push(`the member's token Secret ${n.namespace}/${tokenName} was gone (revoked?): made a new token`);
     await target.apply(memberTokenSecret(n));
     if (target.dryRun) {
       d.secretData = { [MEMBER_SECRET_KEYS.caCert]: caFromKubeconfig ?? REDACTED, [MEMBER_SECRET_KEYS.token]: REDACTED };
