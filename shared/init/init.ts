@@ -116,7 +116,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
   const started = Date.now();
   let hostClient: RestClient | undefined;
   if (!req.dryRun) {
-    hostClient = new RestClient(await credentialsFor(req.hostContext, pluginCredentials), req.requestTimeoutMs);
+    hostClient = new RestClient(await credentialsFor(req.hostContext, (ctx, creds) => pluginCredentials(ctx, creds, req.requestTimeoutMs)), req.requestTimeoutMs);
     // The server's warnings (a Pod Security level the pods would violate, a deprecation): each once.
     const warned = new Set<string>();
     hostClient.onWarning = (text) => {

@@ -73,7 +73,7 @@ export function resolveMembership(kc: Kubeconfig, flags: MembershipFlags): Membe
 }
 
 export async function clientFor(ctx: ResolvedContext, timeoutMs: number): Promise<RestClient> {
-  return new RestClient(await credentialsFor(ctx, pluginCredentials), timeoutMs);
+  return new RestClient(await credentialsFor(ctx, (c, creds) => pluginCredentials(c, creds, timeoutMs)), timeoutMs);
 }
 
 

@@ -23,11 +23,12 @@ interface ExecCredential {
   status?: { token?: string; clientCertificateData?: string; clientKeyData?: string };
 }
 
+/** A plugin gets at most a minute, or the command's --request-timeout when that is shorter. */
 const TIMEOUT_MS = 60_000;
 const SUPPORTED = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
 
-/** Runs the plugin (its stdin the terminal when interactive), bounded by TIMEOUT_MS; its stdout. */
-function runPlugin(context: string, exec: ExecConfig, env: NodeJS.ProcessEnv, interactive: boolean): Promise<string> {
+/** Runs the plugin (its stdin the terminal when interactive), bounded by timeoutMs; its stdout. */
+function runPlugin(context: string, exec: ExecConfig, env: NodeJS.ProcessEnv, interactive: boolean, timeoutMs: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const child = spawn(exec.command!, exec.args ?? [], { env, stdio: [interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
     // Not spawn's own timeout: its timer outlives a plugin that never started, holding the process.
@@ -35,7 +36,7 @@ function runPlugin(context: string, exec: ExecConfig, env: NodeJS.ProcessEnv, in
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, TIMEOUT_MS);
+    }, timeoutMs);
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -53,13 +54,14 @@ function runPlugin(context: string, exec: ExecConfig, env: NodeJS.ProcessEnv, in
     child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) return resolve(out);
-      const why = timedOut ? `it gave no answer within ${TIMEOUT_MS / 1000}s` : (err.trim().split('\n').at(-1) ?? '') || `exit code ${code}`;
+      const why = timedOut ? `it gave no answer within ${timeoutMs / 1000}s` : (err.trim().split('\n').at(-1) ?? '') || `exit code ${code}`;
       reject(new UserError(`the credential plugin "${exec.command}" of context "${context}" failed: ${why}`));
     });
   });
 }
 
-export async function pluginCredentials(ctx: ResolvedContext, creds: Credentials): Promise<void> {
+export async function pluginCredentials(ctx: ResolvedContext, creds: Credentials, requestTimeoutMs = TIMEOUT_MS): Promise<void> {
+  const timeoutMs = requestTimeoutMs > 0 ? Math.min(TIMEOUT_MS, requestTimeoutMs) : TIMEOUT_MS;
   if (ctx.user['auth-provider']) {
     const name = (ctx.user['auth-provider'] as { name?: string }).name ?? 'an auth provider';
     throw new UserError(
@@ -102,7 +104,7 @@ export async function pluginCredentials(ctx: ResolvedContext, creds: Credentials
   };
   const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
   for (const e of exec.env ?? []) env[e.name] = e.value;
-  const stdout = await runPlugin(ctx.name, exec, env, interactive);
+  const stdout = await runPlugin(ctx.name, exec, env, interactive, timeoutMs);
   let cred: ExecCredential;
   try {
     cred = JSON.parse(stdout) as ExecCredential;

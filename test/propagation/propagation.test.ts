@@ -49,7 +49,6 @@ describe('propagation', { skip }, () => {
     });
     env = pluginEnv(kubeconfig);
     await installFederationAPI(kubeconfig, FED);
-    await run('create', 'namespace', 'federation-system');
     controller = await startController([
       `--kubeconfig=${kubeconfigFor(kubeconfig, FED)}`,
       '--federation-namespace=federation-system',
