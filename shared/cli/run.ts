@@ -115,15 +115,16 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
     const first = argv[0];
     const known = cli.definitions().some((d) => d.path.endsWith(` ${first}`));
     if (allCommands && first && !first.startsWith('-') && !known) {
-      process.stderr.write(`error: unknown command "${first}" for "${spec.binaryName}"\n`);
-      process.stderr.write(`See '${spec.binaryName} --help' for usage.\n`);
+      // kubectl's two lines ("error: ...", "See '... --help' for usage.") as one: errors here are one line.
+      process.stderr.write(`error: unknown command "${first}" for "${spec.binaryName}" (see '${spec.binaryName} --help')\n`);
       return EXIT_USAGE;
     }
     const definition = cli.definitions().find((d) => d.path === `${spec.binaryName} ${first}` || (!allCommands && d.path === spec.binaryName));
     if (definition && err instanceof Error && err.message.startsWith('Command not found')) {
       // Clipanion's word for a command line with words too many: name them, and show the usage.
       const positionals = [...definition.usage.matchAll(/[[<]([A-Z][A-Z_-]*)[\]>]/g)].map((m) => m[0]);
-      const valued = new Set([...definition.usage.matchAll(/(-[\w-]+(?:,-[\w-]+)*) #0/g)].flatMap((m) => m[1]!.split(',')));
+      // Flags that take a value, whose next word is that value, not an argument.
+      const valued = new Set(definition.options.flatMap((o) => (o.definition.includes('#0') ? o.definition.split(' ')[0]!.split(',') : [])));
       const words: string[] = [];
       const rest = allCommands ? argv.slice(1) : argv;
       for (let i = 0; i < rest.length; i++) {
@@ -134,16 +135,16 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
       }
       const extra = words.slice(positionals.length);
       const usage = `${definition.path} ${positionals.join(' ')} [flags]`.replace(/ {2,}/g, ' ');
-      process.stderr.write(`error: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ') || words.map((w) => `"${w}"`).join(' ')}: usage: ${usage}\n`);
-      process.stderr.write(`See '${definition.path} --help' for usage.\n`);
+      process.stderr.write(
+        `error: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ') || words.map((w) => `"${w}"`).join(' ')}: usage: ${usage} (see '${definition.path} --help')\n`,
+      );
       return EXIT_USAGE;
     }
     const message = (err instanceof Error ? err.message.split('\n')[0]! : String(err))
       .replace(/^(Unknown Syntax Error|Usage Error): /, '')
       .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1');
-    process.stderr.write(`error: ${oneLine(message)}\n`);
     const command = allCommands && known ? `${spec.binaryName} ${first}` : spec.binaryName;
-    process.stderr.write(`See '${command} --help' for usage.\n`);
+    process.stderr.write(`error: ${oneLine(message)} (see '${command} --help')\n`);
     return EXIT_USAGE;
   }
   return cli.run(command, context);

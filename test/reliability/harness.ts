@@ -282,8 +282,8 @@ export async function killDeinit(o: Options): Promise<Row> {
       const at = await killAtRandom(args, duration);
       const again = await cli(args);
       const problems: string[] = [];
-      // A kill after the kubeconfig entries went: the re-run cannot find the federation by its context.
-      const finished = again.code === 0 || /no context|does not exist|not a federation/.test(again.stderr);
+      // A kill after the kubeconfig entries went (deinit's last step): the re-run finds nothing to do.
+      const finished = again.code === 0 || /names no federation that init made/.test(again.stderr);
       if (!finished) problems.push(`re-run exit ${again.code}: ${again.stderr.trim()}`);
       const left = (await apps.listNamespacedDeployment({ namespace: fed.namespace })).items.length;
       if (left > 0) problems.push(`${left} Deployments left`);
@@ -316,7 +316,7 @@ type Fault = '500' | '429' | '409' | 'reset' | 'blackhole' | 'slow';
 async function faultProxy(planes: Planes, context: string) {
   const target = Kubeconfig.load(planes.kubeconfig).resolve(context);
   const ca = await newCertificateAuthority('fault-proxy');
-  const serving = await newSignedCertificate({ commonName: 'fault-proxy', usage: 'server', altNames: ['127.0.0.1', 'localhost'] }, ca);
+  const serving = await newSignedCertificate({ commonName: 'fault-proxy-server', usage: 'server', altNames: ['127.0.0.1', 'localhost'] }, ca);
   const b = (s: string | undefined) => (s ? Buffer.from(s, 'base64') : undefined);
   const upstream = new URL(target.cluster.server);
   const state = { fault: undefined as Fault | undefined, every: 3, count: 0, injected: 0 };

@@ -1,0 +1,41 @@
+// `make reliability`: the full report (20 kills per command, 10 inits at once) against local
+// control planes of its own, printed as the README's table. Exits 1 when anything was lost or
+// leaked, listing each case. The reduced form runs in make test (test/reliability/).
+import { startPlanes } from '../test/support/localcluster.ts';
+import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
+
+const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
+const started = Date.now();
+const planes = await startPlanes(['host', 'federation', 'member-1']);
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const o: Options = { planes, kills, concurrentInits: Number(process.env.RELIABILITY_INITS ?? 10), log };
+const rows: Row[] = [];
+try {
+  const sections: [string, () => Promise<Row | Row[]>][] = [
+    ['kill init', () => killInit(o)],
+    ['kill join and unjoin', () => killJoinUnjoin(o)],
+    ['kill deinit', () => killDeinit(o)],
+    ['faults on the wire', () => wireFaults(o)],
+    ['bad input', () => badInput(o)],
+    ['concurrent inits', () => concurrentWrites(o)],
+    ['concurrent joins', () => concurrentJoins(o)],
+    ['secret scan', () => secretScan(o)],
+  ];
+  for (const [name, run] of sections) {
+    const t = Date.now();
+    log(`${name}...`);
+    const result = await run();
+    for (const row of Array.isArray(result) ? result : [result]) {
+      rows.push(row);
+      for (const f of row.failures) log(`  LOST: ${f}`);
+    }
+    log(`  done in ${Math.round((Date.now() - t) / 1000)} s`);
+  }
+} finally {
+  await planes.stop();
+}
+log('');
+log(table(rows));
+log('');
+log(`make reliability, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round((Date.now() - started) / 60_000)} min`);
+process.exitCode = rows.some((r) => r.survived < r.cases) ? 1 : 0;
