@@ -39,6 +39,8 @@ export interface InitData {
   /** The federation API server; a recording target in a dry run. */
   federation?: Target;
   federationClient?: RestClient;
+  /** The namespace was there before this run: an earlier install may have left things to retire. */
+  namespaceExisted?: boolean;
   /** An older install kept members' Secrets in the host: move them into the federation. */
   moveMemberSecrets?: boolean;
   /** The version change this run makes to a running federation ("kube-apiserver v1.36.9 -> v1.37.2"). */

@@ -158,6 +158,23 @@ describe('init against a real host cluster', () => {
     assert.ok(crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
   });
 
+  test('a second init from the federation context init switched to goes onto that federation\'s host, and says so', async () => {
+    assert.ok(kubeconfigPath, 'runs after the first test');
+    assert.equal(Kubeconfig.load(kubeconfigPath).currentContext, fed.name);
+    const other = uniqueFederation();
+    const played = playCluster(other.namespace);
+    const result = await runCli(['init', other.name, `--federation-system-namespace=${other.namespace}`, '--kubeconfig', kubeconfigPath, '--switch-context=false', '--wait-timeout=2m']);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    await played.ready;
+    assert.match(result.stdout, new RegExp(`The current context "${fed.name}" is a federation: using the cluster that hosts it`));
+    assert.match(result.stdout, /onto the host cluster of context "host"/);
+    assert.ok((await census(host, other.namespace)).has('Deployment/apiserver'), 'deployed onto the host');
+    // Naming a federation's context as the host is refused, with the host to name instead.
+    const refused = await runCli(['init', 'third', `--host-cluster-context=${fed.name}`, '--kubeconfig', kubeconfigPath]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr.trim(), new RegExp(`^error: context "${fed.name}" is federation "${fed.name}"'s API server, not a cluster to host one: pass --host-cluster-context=host`));
+  });
+
   test('a second run changes nothing: same objects, same data, same credentials', async () => {
     assert.ok(kubeconfigPath, 'runs after the first test');
     const beforeObjects = await census(host, fed.namespace);

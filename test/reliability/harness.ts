@@ -6,7 +6,7 @@
 // reduced form in `make test`; hack/reliability.ts the full one.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,13 @@ function kubeconfigProblem(path: string, context?: string): string | undefined {
   if (context && !(JSON.parse(view.stdout) as { contexts?: { name: string }[] }).contexts?.some((c) => c.name === context)) return `context ${context} missing`;
   const stray = readdirSync(dirname(path)).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock'));
   return stray.length > 0 ? `left beside the kubeconfig: ${stray.join(', ')}` : undefined;
+}
+
+/** One case into its row: survived, or failed with its problems. */
+function tally(row: Row, label: string, problems: string[]): void {
+  row.cases += 1;
+  if (problems.length === 0) row.survived += 1;
+  else row.failures.push(`${label}: ${problems.join('; ')}`);
 }
 
 const keysOf = (m: Map<string, string>) => [...m.keys()].sort().join(',');
@@ -161,9 +168,7 @@ export async function killInit(o: Options): Promise<Row> {
         const kc = kubeconfigProblem(fed.kubeconfig, fed.name);
         if (kc) problems.push(kc);
       }
-      row.cases += 1;
-      if (problems.length === 0) row.survived += 1;
-      else row.failures.push(`killed at ${at} ms: ${problems.join('; ')}`);
+      tally(row, `killed at ${at} ms`, problems);
     } finally {
       await fed.stop();
     }
@@ -290,9 +295,7 @@ export async function killDeinit(o: Options): Promise<Row> {
       const kc = kubeconfigProblem(fed.kubeconfig);
       if (kc) problems.push(kc);
       if (Kubeconfig.load(fed.kubeconfig).context(fed.name)) problems.push('its context is still in the kubeconfig');
-      row.cases += 1;
-      if (problems.length === 0) row.survived += 1;
-      else row.failures.push(`killed at ${at} ms: ${problems.join('; ')}`);
+      tally(row, `killed at ${at} ms`, problems);
     } finally {
       await fed.stop();
     }
@@ -388,9 +391,7 @@ export async function wireFaults(o: Options): Promise<Row> {
           const kc = kubeconfigProblem(fed.kubeconfig, fed.name);
           if (kc) problems.push(kc);
         }
-        row.cases += 1;
-        if (problems.length === 0) row.survived += 1;
-        else row.failures.push(`${fault}: ${problems.join('; ')}`);
+        tally(row, `${fault}`, problems);
         o.log(`  ${fault}: with faults exit ${faulty.code}${faulty.code ? ` (${faulty.stderr.trim().split('\n').at(-1)})` : ''}; clean re-run exit ${clean.code}`);
       } finally {
         await fed.stop();
@@ -429,6 +430,9 @@ export async function badInput(o: Options): Promise<Row> {
     return path;
   };
   const exec = (command: string) => ({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command } });
+  // A kubeconfig its owner made read-only: init must stop before deploying anything.
+  const readOnly = privateKubeconfig(o.planes);
+  chmodSync(readOnly, 0o400);
   const k = ['--kubeconfig', kubeconfig];
   const host = ['--host-cluster-context=host'];
   const cases: string[][] = [
@@ -476,6 +480,7 @@ export async function badInput(o: Options): Promise<Row> {
     ['init', ...host, '--kubeconfig', file('broken.yaml', 'apiVersion: v1\nclusters: [\n')],
     ['init', ...host, '--kubeconfig', file('list.yaml', '- a\n- b\n')],
     ['init', '--host-cluster-context=nowhere', ...k],
+    ['init', ...host, '--kubeconfig', readOnly],
     ['init', '--kubeconfig', file('dangling.yaml', 'apiVersion: v1\nkind: Config\ncontexts: [{name: x, context: {cluster: gone, user: gone}}]\ncurrent-context: x\n')],
     ['init', '--kubeconfig', file('empty-current.yaml', 'apiVersion: v1\nkind: Config\n')],
     ['init', '--request-timeout=3s', '--kubeconfig', kc({ server: 'https://127.0.0.1:1' })],
@@ -523,9 +528,7 @@ export async function badInput(o: Options): Promise<Row> {
       if (checksum() !== beforeKc) problems.push('the kubeconfig changed');
       if ((await namespaces()) !== beforeNs) problems.push('a namespace appeared or went');
       if (existsSync(`${kubeconfig}.lock`)) problems.push('a lock was left');
-      row.cases += 1;
-      if (problems.length === 0) row.survived += 1;
-      else row.failures.push(`${args.join(' ')}: ${problems.join('; ')}`);
+      tally(row, `${args.join(' ')}`, problems);
     }
   } finally {
     notKube.close();

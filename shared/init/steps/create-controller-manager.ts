@@ -13,7 +13,8 @@ import { controllerManagerKubeconfig } from './create-controller-manager-kubecon
  */
 async function retireHostRole(d: InitData): Promise<void> {
   const { cfg, hostClient } = d;
-  if (!hostClient) return;
+  // A namespace this run made holds no Role of an older release: no request for it.
+  if (!hostClient || !d.namespaceExisted) return;
   const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: CONTROLLER_MANAGER_NAME, namespace: cfg.namespace } };
   if (!(await d.host.read(role.apiVersion, role.kind, role.metadata.name, cfg.namespace))) return;
   await deleteObject(hostClient, { ...role, kind: 'RoleBinding' });

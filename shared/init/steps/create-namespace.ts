@@ -10,7 +10,8 @@ import type { InitData } from '../data.ts';
 export const createNamespace: Step<InitData> = {
   name: 'create-namespace',
   title: (d) => `Creating a namespace ${d.cfg.namespace} for federation system components`,
-  run: async ({ cfg, host }) => {
+  run: async (d) => {
+    const { cfg, host } = d;
     const existing = await host.read<V1Namespace>('v1', 'Namespace', cfg.namespace);
     const owner = existing?.metadata?.labels?.[FEDERATION_LABEL];
     if (owner && owner !== cfg.name) {
@@ -25,6 +26,7 @@ export const createNamespace: Step<InitData> = {
     // the user's labels (a re-run keeps ours: dropping them from the apply would remove them).
     const enforce = existing?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
     await host.apply(federationNamespace(cfg, !existing || enforce === POD_SECURITY_LEVEL));
+    d.namespaceExisted = existing !== undefined;
     return existing ? 'reused' : undefined;
   },
 };
