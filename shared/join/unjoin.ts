@@ -111,7 +111,8 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
   const m = resolveMembership(req.kubeconfig, req);
   const n = m.names;
   const federation = await clientFor(m.federation, req.requestTimeoutMs);
-  const host = m.host ? await clientFor(m.host, req.requestTimeoutMs) : undefined;
+  // The host is asked only for Secrets an older release kept there: connected only then.
+  let host: RestClient | undefined;
   const member = m.member ? await clientFor(m.member, req.requestTimeoutMs) : undefined;
   try {
     n.federationId = await federationIdentity(federation, req.kubeconfig, m.federation.name);
@@ -142,9 +143,11 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     // if this federation's join put them there.
     const secretName = cluster.spec.secretRef?.name;
     if (secretName) {
-      const places: [RestClient, string, string][] = [[federation, 'federation API server', m.federation.name]];
-      if (host && m.host) places.push([host, 'host cluster', m.host.name]);
-      for (const [client, where, context] of places) {
+      const hostContext = m.host;
+      const places: [() => Promise<RestClient>, string, string][] = [[async () => federation, 'federation API server', m.federation.name]];
+      if (hostContext) places.push([async () => (host ??= await clientFor(hostContext, req.requestTimeoutMs)), 'host cluster', hostContext.name]);
+      for (const [connect, where, context] of places) {
+        const client = await connect();
         const secret = await client
           .find<{ metadata: { labels?: Record<string, string> } }>(objectPath('v1', 'Secret', secretName, n.namespace))
           .catch(failedAt(where, context));

@@ -72,8 +72,8 @@ export interface RequestOptions {
 
 /** Status codes worth another try: overload (429, with Retry-After) and the server's own trouble. */
 const RETRIABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-/** Connection failures that say nothing about the request having been processed twice. */
-const RETRIABLE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED']);
+/** A connection that broke mid-request (a refused one fails at once: nothing listens there). */
+const RETRIABLE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const MAX_ATTEMPTS = 6;
 
 /** Retry-After in milliseconds (seconds, or an HTTP date), capped; undefined without one. */

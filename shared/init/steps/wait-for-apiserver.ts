@@ -106,8 +106,10 @@ export const waitForAPIServer: Step<InitData> = {
           });
           if (found) {
             diagnosis = found.text;
-            if (found.problem && !reported.has(found.text)) {
-              reported.add(found.text);
+            // The same refusal names a new pod each time the ReplicaSet tries: once is enough.
+            const key = found.text.replace(/"[a-z0-9-]+-[a-z0-9]{5}"/g, '"..."');
+            if (found.problem && !reported.has(key)) {
+              reported.add(key);
               d.out.warn(found.text);
             }
           }
