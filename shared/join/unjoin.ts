@@ -11,7 +11,7 @@ import { resourcePath } from '../kube/discovery.ts';
 import { PROPAGATED_BY_LABEL } from '../propagation/annotations.ts';
 import { DEFAULT_PROPAGATED } from '../propagation/kinds.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
-import { type MemberNames, memberSelector } from '../manifests/member.ts';
+import { type MemberNames, memberObjectNames, memberSelector } from '../manifests/member.ts';
 import type { Output } from '../output.ts';
 import { failedAt } from '../kube/failures.ts';
 import { clientFor, federationIdentity, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
@@ -113,6 +113,31 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
   const federation = await clientFor(m.federation, req.requestTimeoutMs);
   // The host is asked only for Secrets an older release kept there: connected only then.
   let host: RestClient | undefined;
+  /**
+   * The member's credentials: in the federation (or, joined by a release before 0.4, in the host),
+   * removed only if this federation's join put them there. True when removed.
+   */
+  const removeStoredCredentials = async (secretName: string): Promise<boolean> => {
+    const hostContext = m.host;
+    const places: [() => Promise<RestClient>, string, string][] = [[async () => federation, 'federation API server', m.federation.name]];
+    if (hostContext) places.push([async () => (host ??= await clientFor(hostContext, req.requestTimeoutMs)), 'host cluster', hostContext.name]);
+    for (const [connect, where, context] of places) {
+      const client = await connect();
+      const secret = await client
+        .find<{ metadata: { labels?: Record<string, string> } }>(objectPath('v1', 'Secret', secretName, n.namespace))
+        .catch(failedAt(where, context));
+      if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
+        await deleteObject(client, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
+        req.out.line(`Removed its credentials from the ${where} (Secret ${n.namespace}/${secretName})`);
+        return true;
+      }
+      if (secret) {
+        req.out.warn(`Secret ${n.namespace}/${secretName} in the ${where} was not made by this federation's join; left in place`);
+        return false;
+      }
+    }
+    return false;
+  };
   const member = m.member ? await clientFor(m.member, req.requestTimeoutMs) : undefined;
   try {
     n.federationId = await federationIdentity(federation, req.kubeconfig, m.federation.name);
@@ -120,16 +145,16 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', n.cluster))
       .catch(failedAt('federation API server', m.federation.name));
     if (!cluster) {
-      // Not joined, but perhaps left behind by an unjoin that could not reach the member: its
-      // identity there (found by label) still holds a working token. Those go now.
-      if (member) {
-        const leftovers = await countMemberObjects(member, n).catch(failedAt('cluster', m.memberContextName));
-        if (leftovers > 0) {
-          const removed = await removeFromMember(member, n, req.out).catch(failedAt('cluster', m.memberContextName));
-          noteNamespaceLeft(req.out, n, m.memberContextName);
-          return { removed: removed > 0, leftBehind: [], propagatedLeft: 0 };
-        }
+      // Not joined, but perhaps left behind by an unjoin that was killed or could not reach the
+      // member: the stored credentials, and the identity in the member (found by label) whose
+      // token still works. Those go now.
+      const stored = await removeStoredCredentials(memberObjectNames(n).credentialsSecret);
+      let removed = 0;
+      if (member && (await countMemberObjects(member, n).catch(failedAt('cluster', m.memberContextName))) > 0) {
+        removed = await removeFromMember(member, n, req.out).catch(failedAt('cluster', m.memberContextName));
+        noteNamespaceLeft(req.out, n, m.memberContextName);
       }
+      if (stored || removed > 0) return { removed: true, leftBehind: [], propagatedLeft: 0 };
       if (req.ignoreNotFound) {
         req.out.line(`Cluster ${n.cluster} is not joined to federation ${n.federation}; nothing to do`);
         return { removed: false, leftBehind: [], propagatedLeft: 0 };
@@ -139,28 +164,8 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     await deleteObject(federation, { apiVersion: FEDERATION_API_VERSION, kind: 'Cluster', metadata: { name: n.cluster } });
     req.out.line(`Removed cluster ${n.cluster} from federation ${n.federation}`);
 
-    // Its credentials: in the federation (or, joined by a release before 0.4, in the host), only
-    // if this federation's join put them there.
     const secretName = cluster.spec.secretRef?.name;
-    if (secretName) {
-      const hostContext = m.host;
-      const places: [() => Promise<RestClient>, string, string][] = [[async () => federation, 'federation API server', m.federation.name]];
-      if (hostContext) places.push([async () => (host ??= await clientFor(hostContext, req.requestTimeoutMs)), 'host cluster', hostContext.name]);
-      for (const [connect, where, context] of places) {
-        const client = await connect();
-        const secret = await client
-          .find<{ metadata: { labels?: Record<string, string> } }>(objectPath('v1', 'Secret', secretName, n.namespace))
-          .catch(failedAt(where, context));
-        if (secret && secret.metadata.labels?.[FEDERATION_LABEL] === n.federation) {
-          await deleteObject(client, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: n.namespace } });
-          req.out.line(`Removed its credentials from the ${where} (Secret ${n.namespace}/${secretName})`);
-          break;
-        } else if (secret) {
-          req.out.warn(`Secret ${n.namespace}/${secretName} in the ${where} was not made by this federation's join; left in place`);
-          break;
-        }
-      }
-    }
+    if (secretName) await removeStoredCredentials(secretName);
 
     if (!member) {
       req.out.warn(`context "${m.memberContextName}" does not exist: this federation's service account and RBAC in the cluster were left behind (pass --cluster-context to remove them)`);

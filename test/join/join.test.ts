@@ -232,6 +232,20 @@ describe('unjoin', () => {
     assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);
   });
 
+  test('an unjoin killed after the Cluster went: run again, it removes the stored credentials and the identity', async () => {
+    const joined = await joinCli('member-2');
+    assert.equal(joined.code, 0, joined.stderr);
+    // Where `make reliability` once killed unjoin: the Cluster deleted, nothing else yet.
+    const gone = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', 'federation', 'delete', 'cluster', 'member-2'], { encoding: 'utf8' });
+    assert.equal(gone.status, 0, gone.stderr);
+    const again = await cli('unjoin', 'member-2');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Removed its credentials from the federation API server \(Secret federation-system\/member-member-2\)/);
+    assert.equal(await storedSecret('member-member-2'), undefined);
+    const left = await memberObjects('member-2');
+    assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);
+  });
+
   test('a cluster that is not joined: exit 1, unless --ignore-not-found', async () => {
     const result = await cli('unjoin', 'member-1');
     assert.equal(result.code, 1);
