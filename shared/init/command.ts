@@ -33,7 +33,7 @@ function readEtcdTLS(files: NonNullable<InitConfig['etcd']['tlsFiles']>): EtcdTL
     } catch (err) {
       throw new InputError(`${flags[key]}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (!tls[key]!.includes('-----BEGIN ')) throw new InputError(`${flags[key]}: ${path} is not a PEM file`);
+    if (!tls[key].includes('-----BEGIN ')) throw new InputError(`${flags[key]}: ${path} is not a PEM file`);
   }
   return tls;
 }

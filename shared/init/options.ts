@@ -6,7 +6,7 @@ import { validateDNSLabel } from '../names.ts';
 import { InputError } from '../errors.ts';
 import { parseBool, parseCIDR, parseIP, parseKeyValues, parseList, parseOneOf, parsePort, parseResources, validateQuantity } from '../flags.ts';
 import { parseArgOverrides } from '../manifests/meta.ts';
-import type { ContainerResources, InitConfig } from '../manifests/config.ts';
+import type { InitConfig } from '../manifests/config.ts';
 import { DEFAULT_RESOURCES } from '../manifests/pod-security.ts';
 
 export interface InitFlags {
@@ -83,7 +83,6 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
   }
   // As kubeadm's imageRepository: the registry replaces everything before the image's last name.
   const mirrored = (image: string) => (registry ? `${registry}/${image.slice(image.lastIndexOf('/') + 1)}` : image);
-  const resources = (value: string | undefined, flag: string, defaults: ContainerResources) => parseResources(value, flag, defaults);
   const cfg: InitConfig = {
     name,
     namespace,
@@ -109,9 +108,9 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
       pullSecrets: parseList(f.imagePullSecrets),
     },
     resources: {
-      apiserver: resources(f.apiserverResources, '--apiserver-resources', DEFAULT_RESOURCES.apiserver),
-      etcd: resources(f.etcdResources, '--etcd-resources', DEFAULT_RESOURCES.etcd),
-      controllerManager: resources(f.controllerManagerResources, '--controller-manager-resources', DEFAULT_RESOURCES.controllerManager),
+      apiserver: parseResources(f.apiserverResources, '--apiserver-resources', DEFAULT_RESOURCES.apiserver),
+      etcd: parseResources(f.etcdResources, '--etcd-resources', DEFAULT_RESOURCES.etcd),
+      controllerManager: parseResources(f.controllerManagerResources, '--controller-manager-resources', DEFAULT_RESOURCES.controllerManager),
     },
     // Linux images: a mixed cluster must not schedule them onto Windows nodes.
     nodeSelector: { 'kubernetes.io/os': 'linux', ...parseKeyValues(f.nodeSelector, '--node-selector') },
@@ -138,5 +137,5 @@ function etcdTLSFiles(f: InitFlags, servers: string[]): NonNullable<InitConfig['
   if (Boolean(files.cert) !== Boolean(files.key)) throw new InputError('--etcd-certfile and --etcd-keyfile go together: give both, or neither');
   const plain = servers.find((s) => s.startsWith('http://'));
   if (plain) throw new InputError(`--etcd-servers: "${plain}" is plain http, but TLS files were given: use https://`);
-  return Object.fromEntries(Object.entries(files).filter(([, v]) => v)) as NonNullable<InitConfig['etcd']['tlsFiles']>;
+  return Object.fromEntries(Object.entries(files).filter(([, v]) => v));
 }

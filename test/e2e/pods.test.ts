@@ -225,8 +225,8 @@ describe('pods on the local pod runner', { skip }, () => {
     }
     const claim = await kubectlJSON<{ spec: { volumeName: string } }>(env, '--context=host', '-n', 'federation-system', 'get', 'pvc', 'apiserver-etcd-claim');
     const volume = claim.spec.volumeName;
-    assert.equal(statSync(join(node.dir, 'volumes', volume!)).gid, 65532, "the claim's volume belongs to the fsGroup");
-    assert.equal(statSync(join(node.dir, 'volumes', volume!, 'data')).uid, 65532, 'etcd made its data directory as 65532');
+    assert.equal(statSync(join(node.dir, 'volumes', volume)).gid, 65532, "the claim's volume belongs to the fsGroup");
+    assert.equal(statSync(join(node.dir, 'volumes', volume, 'data')).uid, 65532, 'etcd made its data directory as 65532');
     // Not BestEffort, Linux nodes only, no service-account token in the API server's pod.
     const deployed = await kubectlJSON<V1Pod>(env, '--context=host', '-n', 'federation-system', 'get', 'pod', apiserverPod!.pod.metadata!.name!);
     assert.equal(deployed.status?.qosClass, 'Burstable');

@@ -56,7 +56,7 @@ before(async () => {
   proxy.on('connect', (req, socket, head) => {
     connects += 1;
     const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host!, () => {
+    const upstream = connect(Number(port), host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
@@ -64,8 +64,8 @@ before(async () => {
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
   });
-  proxyUrl = `http://127.0.0.1:${await listen(proxy as unknown as Server, '127.0.0.1')}`;
-  servers.push(proxy as unknown as Server);
+  proxyUrl = `http://127.0.0.1:${await listen(proxy, '127.0.0.1')}`;
+  servers.push(proxy);
   const alias = forwardTo(server);
   servers.push(alias);
   aliasServer = `https://127.0.0.3:${await listen(alias, '127.0.0.3')}`;
