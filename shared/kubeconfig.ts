@@ -4,7 +4,7 @@
 // do not touch left as they were, text and all (the yaml Document API edits in place).
 import { randomBytes } from 'node:crypto';
 import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Document, isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
 import { errorMessage, InputError, UserError } from './errors.ts';
@@ -335,6 +335,34 @@ function fileSystemReason(err: unknown, where: string): string {
 const LOCK_WAIT_MS = 10_000;
 
 /**
+ * Removes a lock left by one of our commands that died holding it (its pid, on this host, is gone).
+ * kubectl's own locks are empty: those are never taken over, only waited for.
+ */
+function removeIfStale(lock: string): boolean {
+  let holder: string;
+  try {
+    holder = readFileSync(lock, 'utf8');
+  } catch {
+    return true; // gone meanwhile: try again
+  }
+  const m = /^(\d+)@(.+)$/.exec(holder);
+  if (!m || m[2] !== hostname()) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  // Still the dead holder's (not a lock someone took a moment ago): remove it.
+  try {
+    if (readFileSync(lock, 'utf8') === holder) rmSync(lock, { force: true });
+  } catch {
+    // Gone meanwhile.
+  }
+  return true;
+}
+
+/**
  * Runs fn holding FILE.lock for every path, as kubectl (client-go) locks a kubeconfig it modifies:
  * so kubectl and we never clobber each other, nor two of our commands. kubectl gives up at once on
  * a held lock; we wait up to 10 s for the other writer, then say which file to remove if none is.
@@ -348,11 +376,15 @@ function withLocks<T>(paths: string[], fn: () => T): T {
       for (;;) {
         try {
           mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
-          closeSync(openSync(lock, 'wx', 0o600));
+          const fd = openSync(lock, 'wx', 0o600);
+          // Who holds it: a lock whose holder died (killed mid-write) is taken over, not waited on.
+          writeSync(fd, `${process.pid}@${hostname()}`);
+          closeSync(fd);
           held.push(lock);
           break;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot lock kubeconfig ${fileSystemReason(err, lock)}`);
+          if (removeIfStale(lock)) continue;
           if (Date.now() > deadline) {
             throw new UserError(`kubeconfig ${path} is locked (${lock} exists): another kubectl is writing it; if none is, remove ${lock}`);
           }

@@ -1,9 +1,9 @@
 // Kubeconfig chains behave as in kubectl: first file wins, new entries go to the first file,
 // writes are atomic and 0600, and entries we do not touch keep their text.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -168,6 +168,15 @@ describe('kubeconfig', () => {
     writeFileSync(`${a}.lock`, '');
     // The other writer, a process of its own (this one blocks while it waits).
     spawn('sh', ['-c', `sleep 0.3; rm -f '${a}.lock'`], { stdio: 'ignore' }).unref();
+    Kubeconfig.load(undefined, env).write({ currentContext: 'beta' });
+    assert.match(readFileSync(a, 'utf8'), /current-context: beta/);
+    assert.equal(existsSync(`${a}.lock`), false);
+  });
+
+  test('a lock left by a command killed while writing is taken over; kubectl\'s (empty) lock is not', () => {
+    const { a, env } = chain();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(`${a}.lock`, `${dead}@${hostname()}`);
     Kubeconfig.load(undefined, env).write({ currentContext: 'beta' });
     assert.match(readFileSync(a, 'utf8'), /current-context: beta/);
     assert.equal(existsSync(`${a}.lock`), false);
