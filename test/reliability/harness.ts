@@ -514,7 +514,7 @@ export async function badInput(o: Options): Promise<Row> {
     ['version', '-o', 'xml'],
     ['no-such-command'],
   ];
-  const row: Row = { what: 'bad input (every command): one line, exit 1|2, nothing changed', cases: 0, survived: 0, failures: [] };
+  const row: Row = { what: 'bad input (every command): one line, exit 1 or 2, nothing changed', cases: 0, survived: 0, failures: [] };
   const core = kubeConfigFor(o.planes.kubeconfig, 'host').makeApiClient(CoreV1Api);
   const namespaces = async () => (await core.listNamespace()).items.map((n) => n.metadata!.name).sort().join(',');
   const checksum = () => createHash('sha256').update(readFileSync(kubeconfig)).digest('hex');
