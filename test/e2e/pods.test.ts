@@ -173,11 +173,11 @@ describe('pods on the local pod runner', { skip }, () => {
     });
     assert.match(refused ?? '', /container has runAsNonRoot and image will run as root/);
     await create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'scratch' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
-    const write = ['node', '-e', "require('fs').writeFileSync('/data/x', 'x')"];
+    const write = ['node', '-e', "require('fs').writeFileSync('/var/data/x', 'x')"];
     const volume = { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'scratch' } }], restartPolicy: 'Never' as const };
     const writer = (name: string, securityContext: object): V1Pod => {
       const p = pod(name, write, { ...volume, securityContext });
-      p.spec!.containers[0]!.volumeMounts = [{ name: 'data', mountPath: '/data' }];
+      p.spec!.containers[0]!.volumeMounts = [{ name: 'data', mountPath: '/var/data' }];
       return p;
     };
     await create(writer('no-fsgroup', { runAsUser: 1000, runAsGroup: 1000 }));

@@ -48,6 +48,11 @@ export function setupScript(launch: ContainerLaunch): string {
   const tops = new Set(['/etc']);
   const targets = launch.mounts.map((m) => {
     const resolved = resolveMountPoint(m.target);
+    // The overlay that makes a mount point needs its top-level directory on this machine; making
+    // one (/data) would change the machine's own root, which the runner never does.
+    if (!existsSync(topLevel(resolved))) {
+      throw new Error(`mountPath ${m.target}: the local pod runner makes mount points only under an existing top-level directory (${topLevel(resolved)} does not exist here); use e.g. /var${m.target}`);
+    }
     tops.add(topLevel(resolved));
     return { ...m, resolved };
   });
