@@ -26,6 +26,8 @@ export interface InitData {
   readonly requestTimeoutMs: number;
   /** Milliseconds spent waiting on the clusters (load balancer, API server start). */
   waitedMs: number;
+  /** Of the requests sent, those that polled while waiting (load balancer, API server, CRD). */
+  waitRequests: number;
   /** Requests sent by clients other than the host's and the federation's (joining the host). */
   extraRequests: number;
 

@@ -57,6 +57,8 @@ export interface InitResult {
   requests: number;
   elapsedMs: number;
   waitedMs: number;
+  /** Requests that were polls while waiting: the rest is init's own work. */
+  waitRequests: number;
 }
 
 /** What init must be allowed to do in the host cluster. */
@@ -140,6 +142,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     controllerBundle,
     requestTimeoutMs: req.requestTimeoutMs,
     waitedMs: 0,
+    waitRequests: 0,
     extraRequests: 0,
     ...(upgrade ? { upgrade } : {}),
   };
@@ -161,5 +164,6 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     requests: (hostClient?.requests ?? 0) + (data.federationClient?.requests ?? 0) + data.extraRequests,
     elapsedMs: Date.now() - started,
     waitedMs: data.waitedMs,
+    waitRequests: data.waitRequests,
   };
 }

@@ -43,6 +43,7 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
   const { cfg, out } = d;
   const what = `a load balancer address for Service ${cfg.namespace}/apiserver`;
   const started = Date.now();
+  const sent = client.requests;
   let noAddressYet = 'no ingress address yet';
   let doubtChecked = false;
   try {
@@ -77,6 +78,7 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
     throw err;
   } finally {
     d.waitedMs += Date.now() - started;
+    d.waitRequests += client.requests - sent;
   }
 }
 

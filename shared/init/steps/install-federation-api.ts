@@ -74,6 +74,7 @@ export const installFederationAPI: Step<InitData> = {
       c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
     if (established(crd)) return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
     const started = Date.now();
+    const sent = federation instanceof LiveTarget ? federation.client.requests : 0;
     await poll(
       async () => {
         const c = await federation.read<V1CustomResourceDefinition>(crd.apiVersion, crd.kind, crd.metadata.name);
@@ -82,6 +83,7 @@ export const installFederationAPI: Step<InitData> = {
       { what: 'the Cluster resource to be established', timeoutMs: 60_000, intervalMs: 200 },
     );
     d.waitedMs += Date.now() - started;
+    d.waitRequests += (federation instanceof LiveTarget ? federation.client.requests : 0) - sent;
     return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
   },
 };

@@ -96,6 +96,7 @@ export const waitForAPIServer: Step<InitData> = {
     // Each problem once, as a line of its own, as soon as a poll finds it.
     const reported = new Set<string>();
     const started = Date.now();
+    const sent = d.hostClient!.requests;
     try {
       await poll(
         async () => {
@@ -130,6 +131,7 @@ export const waitForAPIServer: Step<InitData> = {
       throw err;
     } finally {
       d.waitedMs += Date.now() - started;
+      d.waitRequests += d.hostClient!.requests - sent + client.requests;
     }
     return undefined;
   },
