@@ -53,15 +53,16 @@ export const createMemberIdentity: Step<JoinData> = {
       target.apply(memberClusterRole(n, propagated)),
       target.apply(memberClusterRoleBinding(n)),
     ]);
-    const tokenName = memberObjectNames(n).tokenSecret;
-    const hadToken = d.alreadyJoined && !target.dryRun && (await target.read<V1Secret>('v1', 'Secret', tokenName, n.namespace)) !== undefined;
-    if (d.alreadyJoined && !target.dryRun && !hadToken) d.repaired.push(`the member's token Secret ${n.namespace}/${tokenName} was gone (revoked?): made a new token`);
+    const name = memberObjectNames(n).tokenSecret;
+    // A re-join that finds the token Secret gone (revoked) says it made a new one.
+    if (d.alreadyJoined && !target.dryRun && !(await target.read<V1Secret>('v1', 'Secret', name, n.namespace))) {
+      d.repaired.push(`the member's token Secret ${n.namespace}/${name} was gone (revoked?): made a new token`);
+    }
     await target.apply(memberTokenSecret(n));
     if (target.dryRun) {
       d.secretData = { [MEMBER_SECRET_KEYS.caCert]: caFromKubeconfig ?? REDACTED, [MEMBER_SECRET_KEYS.token]: REDACTED };
       return undefined;
     }
-    const name = memberObjectNames(n).tokenSecret;
     try {
       const secret = await poll(
         async () => {
