@@ -54,7 +54,7 @@ export interface FederationStatus {
 
 interface PodList {
   items: {
-    metadata: { name: string; labels?: Record<string, string> };
+    metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
     spec: { containers: { image: string }[] };
     status?: { phase?: string; containerStatuses?: { ready: boolean; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
   }[];
@@ -93,16 +93,25 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
       status.pods = pods.items.map((p) => ({
         name: p.metadata.name,
         component: p.metadata.labels?.['app.kubernetes.io/component'] ?? '',
-        phase: p.status?.phase ?? 'Unknown',
+        // As kubectl's STATUS column: a deleted pod still running its containers is Terminating.
+        phase: p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? 'Unknown'),
         ready: `${(p.status?.containerStatuses ?? []).filter((c) => c.ready).length}/${p.spec.containers.length}`,
         restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + c.restartCount, 0),
         images: p.spec.containers.map((c) => c.image),
       }));
+      // Every pod counts, not the first of each component: while a deleted pod terminates (still
+      // Running, its containers still ready) its replacement may be Pending, and that is the problem.
       for (const component of ['apiserver', 'controller-manager']) {
-        const pod = status.pods.find((p) => p.component === component);
-        if (!pod) problems.push(`no ${component} pod in namespace ${ext.namespace} of the host cluster: ${repair}`);
-        else if (pod.phase !== 'Running' || pod.ready.split('/')[0] !== pod.ready.split('/')[1]) {
-          problems.push(`pod ${pod.name} is ${pod.phase}, ${pod.ready} containers ready: see kubectl --context=${ext.hostContext} -n ${ext.namespace} describe pod ${pod.name}`);
+        const pods = status.pods.filter((p) => p.component === component);
+        const live = pods.filter((p) => p.phase !== 'Terminating');
+        if (live.length === 0) {
+          const going = pods.map((p) => p.name).join(', ');
+          problems.push(`no ${component} pod in namespace ${ext.namespace} of the host cluster${going ? ` (terminating: ${going})` : ''}: ${repair}`);
+        }
+        for (const pod of live) {
+          if (pod.phase !== 'Running' || pod.ready.split('/')[0] !== pod.ready.split('/')[1]) {
+            problems.push(`pod ${pod.name} is ${pod.phase}, ${pod.ready} containers ready: see kubectl --context=${ext.hostContext} -n ${ext.namespace} describe pod ${pod.name}`);
+          }
         }
       }
       const images = new Set(status.pods.flatMap((p) => p.images));

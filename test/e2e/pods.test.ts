@@ -375,7 +375,7 @@ describe('pods on the local pod runner', { skip }, () => {
       { what: 'status to see the API server gone', timeoutMs: 30_000, intervalMs: 200 },
     );
     assert.match(broken.stdout, /NOT HEALTHY/);
-    assert.match(broken.stdout, /^ {2}- (pod apiserver-\S+ is|no apiserver pod|the federation API server).*$/m);
+    assert.match(broken.stdout, /^ {2}- (pod apiserver-\S+ is|no apiserver pod|the federation API server|listing the members failed).*$/m);
     await waitForRunningPods('federation-system');
     await poll(async () => ((await kubectl(env, 'federation', 'status', 'federation')).code === 0 ? done(true) : notYet('not yet healthy')), {
       what: 'the federation to be healthy again',
