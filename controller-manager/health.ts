@@ -85,7 +85,7 @@ export class HealthController implements Reconciler {
     const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
     this.streaks.set(name, streak);
     const previous = known?.conditions;
-    const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds);
+    const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
     const topology = observation.kind === 'ready' && !('kind' in client) ? await this.topology(name, client) : undefined;
 
     const now = kubeTime();

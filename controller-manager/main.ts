@@ -53,6 +53,7 @@ class ControllerManagerCommand extends Command {
   controllers = Option.String('--controllers', 'health,propagation', { description: 'Controllers to run: health, propagation' });
   period = Option.String('--cluster-monitor-period', '10s', { description: 'How often each member is probed' });
   probeTimeout = Option.String('--probe-timeout', '5s', { description: 'How long one probe may take' });
+  requestTimeout = Option.String('--request-timeout', '30s', { description: 'How long any other request may take, retries included (a watch: until it answers)' });
   // 16 keeps a thousand members' probes inside a period and the process under 150 MB; a member that
   // swallows packets holds a slot for --probe-timeout, so many such members delay the others.
   concurrency = Option.String('--concurrency', '16', { description: 'Probes in flight at once' });
@@ -110,7 +111,8 @@ class ControllerManagerCommand extends Command {
     const deletionTimeoutMs = parseDuration(this.deletionTimeout, '--deletion-timeout');
     const propagationWorkers = positiveInt(this.propagationWorkers, '--propagation-workers');
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
-    const federation = await clientFromKubeconfig(this.kubeconfig, undefined, 30_000);
+    const requestTimeoutMs = parseDuration(this.requestTimeout, '--request-timeout');
+    const federation = await clientFromKubeconfig(this.kubeconfig, undefined, requestTimeoutMs);
     const namespace = this.namespace ?? process.env.POD_NAMESPACE ?? 'federation-system';
     const identity = this.identity ?? process.env.POD_NAME ?? `${hostname()}_${process.pid}`;
 
@@ -120,7 +122,7 @@ class ControllerManagerCommand extends Command {
     const elector = leaderElect
       ? new LeaderElector(federation, { namespace: this.leaseNamespace, name: this.leaseName, identity, ...leader })
       : undefined;
-    const members = new MemberRegistry({ federation, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs: 30_000, log });
+    const members = new MemberRegistry({ federation, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs, log });
     const controllers: Controller[] = [];
     let health: Controller | undefined;
     if (enabled.has('health')) {

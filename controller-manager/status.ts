@@ -29,6 +29,14 @@ export interface Thresholds {
 export interface Streak {
   successes: number;
   failures: number;
+  /** When the last failure that counted was seen (ms). */
+  lastFailureAt?: number;
+}
+
+/** When a probe ran, and the probe period: failures count at most once a period. */
+export interface ProbeClock {
+  now: number;
+  periodMs: number;
 }
 
 const isHealthy = (o: Observation) => o.kind === 'ready';
@@ -37,14 +45,22 @@ const damped = (o: Observation) => o.kind !== 'invalidSpec' && o.kind !== 'secre
 /**
  * The observation that counts after damping: a Ready cluster stays Ready until `failure` failed
  * probes in a row; a not-ready one turns Ready after `success` good ones. A cluster with no
- * condition yet takes the first observation as it is.
+ * condition yet takes the first observation as it is. Given a clock, failures less than a period
+ * apart count once: probes an event brings early (a changed Secret, a re-listed watch) must not turn
+ * `failure` periods of grace into a few milliseconds.
  */
-export function decide(current: ClusterCondition | undefined, o: Observation, streak: Streak, t: Thresholds): Observation | undefined {
+export function decide(current: ClusterCondition | undefined, o: Observation, streak: Streak, t: Thresholds, clock?: ProbeClock): Observation | undefined {
   if (isHealthy(o)) {
     streak.successes += 1;
     streak.failures = 0;
+    streak.lastFailureAt = undefined;
   } else {
-    streak.failures += 1;
+    // 0.9: a probe that comes back a little early still counts as the next period's.
+    const early = clock !== undefined && streak.failures > 0 && streak.lastFailureAt !== undefined && clock.now - streak.lastFailureAt < clock.periodMs * 0.9;
+    if (!early) {
+      streak.failures += 1;
+      if (clock) streak.lastFailureAt = clock.now;
+    }
     streak.successes = 0;
   }
   if (!current) return o;

@@ -2,6 +2,7 @@
 // control planes of its own, printed as the README's table. Exits 1 when anything was lost or
 // leaked, listing each case. The reduced form runs in make test (test/reliability/).
 import { startPlanes } from '../test/support/localcluster.ts';
+import { controllerReliability } from '../test/reliability/controller.ts';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
 
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
@@ -19,6 +20,7 @@ try {
     ['bad input', () => badInput(o)],
     ['concurrent inits', () => concurrentWrites(o)],
     ['concurrent joins', () => concurrentJoins(o)],
+    ['the controller manager: killed while propagating, faults on its links', () => controllerReliability(o)],
     ['secret scan', () => secretScan(o)],
   ];
   for (const [name, run] of sections) {

@@ -282,6 +282,7 @@ export class RestClient {
     this.requests += 1;
     return new Promise<void>((resolve, reject) => {
       const req = httpsRequest(url, { method: 'GET', headers, agent: this.streamAgent, signal }, (res) => {
+        clearTimeout(unanswered);
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -318,9 +319,13 @@ export class RestClient {
         res.on('end', () => resolve());
         res.on('error', reject);
       });
+      // An API server answers a watch's headers at once: one that does not within the request timeout
+      // (a proxy's black hole) is a failed request, not a watch that sees nothing for minutes.
+      const unanswered = this.defaultTimeoutMs > 0 ? setTimeout(() => req.destroy(new ConnectionError(this.server, `no answer within ${this.defaultTimeoutMs / 1000}s`)), this.defaultTimeoutMs) : undefined;
       // A silent connection (a server gone without a word) must not hang the watch forever.
       req.setTimeout(5 * 60_000, () => req.destroy(new ConnectionError(this.server, 'the watch went silent')));
       req.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(unanswered);
         if (signal.aborted) return resolve();
         reject(err instanceof ConnectionError ? err : new ConnectionError(this.server, connectionCauses[err.code ?? ''] ?? err.message));
       });

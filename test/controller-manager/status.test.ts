@@ -31,6 +31,17 @@ describe('decide', () => {
     assert.equal(decide(readyCondition, down, streak, t), undefined);
   });
 
+  test('failures less than a period apart (probes an event brought early) count once', () => {
+    const streak: Streak = { successes: 0, failures: 0 };
+    const at = (now: number) => ({ now, periodMs: 1000 });
+    assert.equal(decide(readyCondition, down, streak, t, at(0)), undefined);
+    for (const now of [10, 20, 500]) assert.equal(decide(readyCondition, down, streak, t, at(now)), undefined, `early probe at ${now} ms`);
+    assert.equal(streak.failures, 1);
+    assert.equal(decide(readyCondition, down, streak, t, at(1000)), undefined);
+    // Three periods' failures: now it counts (a probe a little early, at 1950, is the next period's).
+    assert.deepEqual(decide(readyCondition, down, streak, t, at(1950)), down);
+  });
+
   test('a not-ready cluster needs `success` good probes', () => {
     const streak: Streak = { successes: 0, failures: 0 };
     assert.equal(decide(notReadyCondition, ready, streak, t), undefined);

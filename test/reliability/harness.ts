@@ -40,22 +40,22 @@ export interface Options {
 }
 
 /** Everything any command printed during the run: scanned for secrets at the end. */
-const printed: string[] = [];
+export const printed: string[] = [];
 const record = (r: CliResult): CliResult => {
   printed.push(r.stdout, r.stderr);
   return r;
 };
-const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => record(await runCli(args, env));
+export const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => record(await runCli(args, env));
 
 let serial = 0;
-const unique = (prefix: string) => {
+export const unique = (prefix: string) => {
   serial += 1;
   return `${prefix}-${process.pid % 10000}-${serial}`;
 };
 
 /** Every kubeconfig the run made: the admin keys init writes into them are secrets to scan for. */
 const kubeconfigs: string[] = [];
-function privateKubeconfig(planes: Planes): string {
+export function privateKubeconfig(planes: Planes): string {
   const path = join(mkdtempSync(join(tmpdir(), 'reliability-')), 'config');
   copyFileSync(planes.kubeconfig, path);
   kubeconfigs.push(path);
@@ -82,7 +82,7 @@ function kubeconfigProblem(path: string, context?: string): string | undefined {
 }
 
 /** One case into its row: survived, or failed with its problems. */
-function tally(row: Row, label: string, problems: string[]): void {
+export function tally(row: Row, label: string, problems: string[]): void {
   row.cases += 1;
   if (problems.length === 0) row.survived += 1;
   else row.failures.push(`${label}: ${problems.join('; ')}`);
@@ -198,7 +198,7 @@ async function memberState(member: KubeConfig, federation: KubeConfig, name: str
 let federationKubeconfigPath = '';
 
 /** A federation API (a plane with the Cluster resource) and a kubeconfig whose context says so. */
-async function joinSetup(o: Options): Promise<{ kubeconfig: string; server: string }> {
+export async function joinSetup(o: Options): Promise<{ kubeconfig: string; server: string }> {
   const kubeconfig = privateKubeconfig(o.planes);
   const kc = Kubeconfig.load(kubeconfig);
   kc.write({
@@ -310,13 +310,13 @@ function upstreamHeaders(headers: Record<string, string | string[] | undefined>,
   return { ...out, host };
 }
 
-type Fault = '500' | '429' | '409' | 'reset' | 'blackhole' | 'slow';
+export type Fault = '500' | '429' | '409' | 'reset' | 'blackhole' | 'slow';
 
 /**
  * A TLS-terminating proxy in front of a plane: a client of the proxy's CA sees it as the cluster;
  * it forwards each request with the plane's admin credentials, and replaces every nth with a fault.
  */
-async function faultProxy(planes: Planes, context: string) {
+export async function faultProxy(planes: Planes, context: string) {
   const target = Kubeconfig.load(planes.kubeconfig).resolve(context);
   const ca = await newCertificateAuthority('fault-proxy');
   const serving = await newSignedCertificate({ commonName: 'fault-proxy-server', usage: 'server', altNames: ['127.0.0.1', 'localhost'] }, ca);

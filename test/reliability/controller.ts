@@ -1,0 +1,340 @@
+// The controller manager's part of `make reliability`. Propagation killed (SIGKILL) at uniformly
+// random moments while it creates a workload's copies and while it deletes them, restarted, and
+// compared with an uninterrupted run; then faults on its two links, the federation API server and a
+// member, each through a TLS-terminating fault proxy: sporadic faults must change nothing a user
+// sees (the member stays Ready, a workload still arrives), an outage must turn the member not Ready
+// only after --failure-threshold probes, and the member must come back by itself.
+import { createHash, randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { done, notYet, poll } from '../../shared/wait.ts';
+import { kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
+import { kubectl } from '../support/kubectl.ts';
+import { pluginEnv } from '../support/plugin-path.ts';
+import { cli, type Fault, faultProxy, joinSetup, type Options, printed, type Row, tally, unique } from './harness.ts';
+
+const MEMBER = 'rel-member';
+const LABEL = 'reliability=propagation';
+const PERIOD_MS = 1000;
+const FAILURE_THRESHOLD = 3;
+const PROBE_TIMEOUT_MS = 1000;
+
+interface Rig {
+  kubeconfig: string;
+  env: NodeJS.ProcessEnv;
+  memberProxy: Awaited<ReturnType<typeof faultProxy>>;
+  federationProxy: Awaited<ReturnType<typeof faultProxy>>;
+  controllerKubeconfig: string;
+  /** Every controller this rig started: their logs go into the secret scan. */
+  controllers: RunningController[];
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/**
+ * A federation API (the reliability planes' "federation"), member-1 joined by our join through a
+ * fault proxy (so the stored address is the proxy's), and a controller kubeconfig whose server is a
+ * second proxy in front of the federation. The proxies forward with the planes' own credentials.
+ */
+async function rig(o: Options): Promise<Rig> {
+  const { kubeconfig } = await joinSetup(o);
+  const memberProxy = await faultProxy(o.planes, 'member-1');
+  const federationProxy = await faultProxy(o.planes, 'federation');
+  const proxied = (server: string, ca: string) => ({ server, 'certificate-authority-data': b64(ca) });
+  Kubeconfig.load(kubeconfig).write({
+    clusters: { 'member-1-proxied': proxied(memberProxy.server, memberProxy.ca), 'federation-proxied': proxied(federationProxy.server, federationProxy.ca) },
+    users: { proxied: { token: 'the-proxy-authenticates-upstream' } },
+    contexts: { 'member-1-proxied': { cluster: 'member-1-proxied', user: 'proxied' }, 'federation-proxied': { cluster: 'federation-proxied', user: 'proxied' } },
+  });
+  // The federation's own kube-controller-manager is stopped, as init's federation runs none: the
+  // Deployments' status there is ours alone, and namespaces are emptied by our controller.
+  await o.planes.control('stop', 'federation', 'kube-controller-manager');
+  const joined = await cli(['join', MEMBER, '--cluster-context=member-1-proxied', `--cluster-server=${memberProxy.server}`, `--cluster-labels=${LABEL}`, '--context=federation', '--kubeconfig', kubeconfig]);
+  if (joined.code !== 0) throw new Error(`join through the proxy: ${joined.stderr}`);
+  return { kubeconfig, env: pluginEnv(kubeconfig), memberProxy, federationProxy, controllerKubeconfig: kubeconfigFor(kubeconfig, 'federation-proxied'), controllers: [] };
+}
+
+async function unrig(o: Options, r: Rig): Promise<void> {
+  for (const c of r.controllers) {
+    await c.stop();
+    printed.push(c.log());
+  }
+  const events = await kubectl(r.env, '--context=federation', 'get', 'events', '-A', '-o', 'json');
+  printed.push(events.stdout);
+  await cli(['unjoin', MEMBER, '--cluster-context=member-1', '--context=federation', '--kubeconfig', r.kubeconfig]);
+  await r.memberProxy.close();
+  await r.federationProxy.close();
+  await o.planes.control('start', 'federation', 'kube-controller-manager');
+}
+
+function startControllerOf(r: Rig): Promise<RunningController> {
+  return startController([
+    `--kubeconfig=${r.controllerKubeconfig}`,
+    '--federation-namespace=federation-system',
+    '--federation-name=federation',
+    `--cluster-monitor-period=${PERIOD_MS / 1000}s`,
+    `--probe-timeout=${PROBE_TIMEOUT_MS / 1000}s`,
+    // A black-holed request costs this long: short, so the report runs in minutes.
+    '--request-timeout=5s',
+    `--failure-threshold=${FAILURE_THRESHOLD}`,
+    '--resync-period=5s',
+    '--rebalance-grace-period=2m',
+    '--deletion-timeout=2m',
+    '--leader-elect=false',
+    '--healthz-port=0',
+  ]).then((c) => {
+    r.controllers.push(c);
+    return c;
+  });
+}
+
+/** The workload: a namespace selecting our member, and one object of four kinds in it. */
+function workload(namespace: string): object[] {
+  const labels = { app: 'web' };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, annotations: { 'propagation.core.federation.kubectl-federation.io/cluster-selector': LABEL } } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace }, data: { mode: 'reliable' } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace },
+      spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { serviceAccountName: 'web', containers: [{ name: 'main', image: 'registry.example/web:1' }] } } },
+    },
+  ];
+}
+
+async function apply(r: Rig, namespace: string): Promise<void> {
+  const file = join(dirname(r.kubeconfig), `${namespace}.json`);
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: workload(namespace) }));
+  const applied = await kubectl(r.env, '--context=federation', 'apply', '-f', file);
+  if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+}
+
+interface Item {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+/**
+ * What propagation made of one namespace, with the namespace's name taken out so runs compare:
+ * the member's copies (what we wrote of them; server-assigned addresses aside), and the federation's
+ * records of them. Undefined while a list fails.
+ */
+async function propagated(r: Rig, namespace: string): Promise<string | undefined> {
+  const list = async (context: string, what: string, ns = true) => {
+    const got = await kubectl(r.env, `--context=${context}`, ...(ns ? ['-n', namespace] : []), 'get', what, '-o', 'json');
+    return got.code === 0 ? (JSON.parse(got.stdout) as { items: Item[] }).items : undefined;
+  };
+  const copies = await list('member-1', 'configmaps,serviceaccounts,services,deployments');
+  const records = await list('federation', 'propagations');
+  const namespaces = await list('member-1', 'namespaces', false);
+  if (!copies || !records || !namespaces) return undefined;
+  const ours = (i: Item) => i.metadata.labels?.['propagation.core.federation.kubectl-federation.io/federation-id'] !== undefined;
+  const lines = [
+    ...namespaces.filter((n) => n.metadata.name === namespace && ours(n)).map(() => 'Namespace'),
+    ...copies.filter(ours).map((i) => {
+      const { clusterIP: _ip, clusterIPs: _ips, ...spec } = (i.spec ?? {}) as Record<string, unknown>;
+      return `${i.kind}/${i.metadata.name} ${createHash('sha256').update(JSON.stringify({ spec, data: i.data })).digest('hex').slice(0, 12)}`;
+    }),
+    // A copy we did not make would be a stray (the member's default ServiceAccount and ConfigMap aside).
+    ...copies.filter((i) => !ours(i) && !['default', 'kube-root-ca.crt'].includes(i.metadata.name)).map((i) => `stray ${i.kind}/${i.metadata.name}`),
+    ...records.map((p) => `record ${p.metadata.name} ${JSON.stringify((p as unknown as { status?: { applied?: string } }).status?.applied)}`),
+  ];
+  return lines.sort().join('\n');
+}
+
+/** A reference run is done: the namespace and four copies in the member, four records saying so. */
+const complete = (got: string | undefined): boolean => {
+  const lines = got?.split('\n') ?? [];
+  return lines.length === 9 && lines.filter((l) => l.startsWith('record ') && l.endsWith(' "1/1"')).length === 4 && !lines.some((l) => l.startsWith('stray'));
+};
+
+/** Everything of the workload in the federation carries our finalizer (what deletion relies on). */
+async function finalized(r: Rig, namespace: string): Promise<boolean> {
+  const got = await kubectl(r.env, '--context=federation', '-n', namespace, 'get', 'configmaps,serviceaccounts,services,deployments', '-o', 'json');
+  if (got.code !== 0) return false;
+  const items = (JSON.parse(got.stdout) as { items: Item[] }).items.filter((i) => !['default', 'kube-root-ca.crt'].includes(i.metadata.name));
+  return items.length === 4 && items.every((i) => i.metadata.finalizers?.includes('propagation.core.federation.kubectl-federation.io/cleanup'));
+}
+
+const converge = (r: Rig, namespace: string, expected: string, timeoutMs = 60_000) =>
+  poll(
+    async () => {
+      const got = await propagated(r, namespace);
+      return got === expected && (await finalized(r, namespace)) ? done(got) : notYet(got ?? 'a list failed');
+    },
+    { what: `namespace ${namespace} propagated as an uninterrupted run did`, timeoutMs, intervalMs: 200 },
+  );
+
+/** The namespace gone from the federation, and nothing of it left in the member. */
+const gone = (r: Rig, namespace: string, timeoutMs = 60_000) =>
+  poll(
+    async () => {
+      const fed = await kubectl(r.env, '--context=federation', 'get', 'namespace', namespace, '--ignore-not-found', '-o', 'name');
+      const left = await propagated(r, namespace);
+      return fed.code === 0 && fed.stdout.trim() === '' && left === '' ? done(true) : notYet(`federation: ${fed.stdout.trim() || fed.stderr.trim()}; member: ${left}`);
+    },
+    { what: `namespace ${namespace} deleted everywhere`, timeoutMs, intervalMs: 200 },
+  );
+
+const deleteNamespace = async (r: Rig, namespace: string) => {
+  const d = await kubectl(r.env, '--context=federation', 'delete', 'namespace', namespace, '--wait=false');
+  if (d.code !== 0) throw new Error(`kubectl delete namespace: ${d.stderr}`);
+};
+
+/**
+ * The propagation controller SIGKILLed at a random moment of an uninterrupted run's length (from its
+ * start to the workload converged; from a deletion to the namespace gone), then started again.
+ */
+export async function killController(o: Options, r: Rig): Promise<Row[]> {
+  // The uninterrupted run: its result is what every interrupted one must end with.
+  const reference = unique('rp');
+  await apply(r, reference);
+  let started = Date.now();
+  let controller = await startControllerOf(r);
+  const expected = await poll(
+    async () => {
+      const got = await propagated(r, reference);
+      return complete(got) && (await finalized(r, reference)) ? done(got!) : notYet(got ?? '');
+    },
+    { what: 'the uninterrupted propagation', timeoutMs: 60_000, intervalMs: 100 },
+  );
+  const createMs = Date.now() - started;
+  started = Date.now();
+  await deleteNamespace(r, reference);
+  await gone(r, reference);
+  const deleteMs = Date.now() - started;
+  await controller.stop();
+  const createRow: Row = { what: `propagation controller killed at random while creating (0-${createMs} ms), restarted`, cases: 0, survived: 0, failures: [] };
+  const deleteRow: Row = { what: `propagation controller killed at random while deleting (0-${deleteMs} ms), restarted`, cases: 0, survived: 0, failures: [] };
+  for (let i = 0; i < o.kills; i++) {
+    const ns = unique('rp');
+    await apply(r, ns);
+    let at = randomInt(0, createMs);
+    controller = await startControllerOf(r);
+    await new Promise((w) => setTimeout(w, at));
+    await controller.stop('SIGKILL');
+    controller = await startControllerOf(r);
+    const problems: string[] = [];
+    await converge(r, ns, expected).catch((err: unknown) => problems.push((err as Error).message));
+    tally(createRow, `killed at ${at} ms`, problems);
+
+    const deletion: string[] = [];
+    at = randomInt(0, deleteMs);
+    await deleteNamespace(r, ns);
+    await new Promise((w) => setTimeout(w, at));
+    await controller.stop('SIGKILL');
+    controller = await startControllerOf(r);
+    await gone(r, ns).catch((err: unknown) => deletion.push((err as Error).message));
+    tally(deleteRow, `killed at ${at} ms`, deletion);
+    await controller.stop();
+  }
+  return [createRow, deleteRow];
+}
+
+const readyOf = async (r: Rig): Promise<string> => {
+  const got = await kubectl(r.env, '--context=federation', 'get', 'cluster', MEMBER, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+  return got.code === 0 ? got.stdout.trim() : `error: ${got.stderr.trim()}`;
+};
+
+/**
+ * Each fault type on each link. Sporadic (every third request): the member never leaves Ready and a
+ * workload applied meanwhile arrives. Outage of the member link (every request): not Ready no sooner
+ * than the threshold allows and within a period or two after it; Ready again by itself once the faults
+ * stop, and the workload arrives.
+ */
+export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
+  const sporadic: Row = { what: 'controller manager links (federation, member) with sporadic faults: member stays Ready, workload arrives', cases: 0, survived: 0, failures: [] };
+  const outage: Row = { what: `member outage through the proxy: not Ready only after ${FAILURE_THRESHOLD} failed probes, back by itself`, cases: 0, survived: 0, failures: [] };
+  const controller = await startControllerOf(r);
+  try {
+    await poll(async () => ((await readyOf(r)) === 'True' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} Ready`, timeoutMs: 30_000, intervalMs: 200 });
+    // The reference: what a workload becomes with no faults at all.
+    const reference = unique('rf');
+    await apply(r, reference);
+    const expected = await poll(
+      async () => {
+        const got = await propagated(r, reference);
+        return complete(got) && (await finalized(r, reference)) ? done(got!) : notYet(got ?? '');
+      },
+      { what: 'the reference workload', timeoutMs: 60_000, intervalMs: 200 },
+    );
+    for (const fault of ['500', '429', '409', 'reset', 'blackhole', 'slow'] as Fault[]) {
+      for (const [link, proxy] of [['member', r.memberProxy], ['federation', r.federationProxy]] as const) {
+        const problems: string[] = [];
+        const ns = unique('rf');
+        proxy.state.every = 3;
+        proxy.state.count = 0;
+        proxy.state.injected = 0;
+        proxy.state.fault = fault;
+        const flips: string[] = [];
+        let watching = true;
+        const watch = (async () => {
+          while (watching) {
+            const s = await readyOf(r);
+            if (s !== 'True' && !s.startsWith('error')) flips.push(s);
+            await new Promise((w) => setTimeout(w, 200));
+          }
+        })();
+        await apply(r, ns).catch((err: unknown) => problems.push((err as Error).message));
+        await converge(r, ns, expected, 60_000).catch((err: unknown) => problems.push(`with faults: ${(err as Error).message}`));
+        watching = false;
+        await watch;
+        proxy.state.fault = undefined;
+        if (flips.length > 0) problems.push(`Ready turned ${flips[0]} under sporadic faults`);
+        if (proxy.state.injected === 0) problems.push('no fault was injected');
+        o.log(`  ${link} ${fault}: ${proxy.state.injected} faults injected`);
+        await deleteNamespace(r, ns);
+        await gone(r, ns).catch((err: unknown) => problems.push(`deletion after: ${(err as Error).message}`));
+        tally(sporadic, `${link} ${fault}`, problems);
+      }
+      // An outage of the member link: every request fails.
+      const problems: string[] = [];
+      const proxy = r.memberProxy;
+      proxy.state.every = 1;
+      proxy.state.count = 0;
+      proxy.state.fault = fault;
+      const began = Date.now();
+      const ns = unique('ro');
+      // Slow answers (1.5 s) outlast the probe timeout: an outage too.
+      await poll(async () => ((await readyOf(r)) === 'False' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} not Ready`, timeoutMs: 30_000, intervalMs: 100 }).catch((err: unknown) =>
+        problems.push((err as Error).message),
+      );
+      const down = Date.now() - began;
+      // The first failed probe comes within a period; the threshold-th, threshold-1 periods later.
+      const earliest = (FAILURE_THRESHOLD - 1) * PERIOD_MS;
+      const latest = (FAILURE_THRESHOLD + 1) * PERIOD_MS + FAILURE_THRESHOLD * PROBE_TIMEOUT_MS + 2000;
+      if (down < earliest || down > latest) problems.push(`not Ready after ${down} ms, outside ${earliest}-${latest} ms`);
+      o.log(`  member outage ${fault}: not Ready after ${down} ms`);
+      // Applied during the outage: it must arrive once the member is back.
+      await apply(r, ns).catch((err: unknown) => problems.push((err as Error).message));
+      await new Promise((w) => setTimeout(w, 1000));
+      proxy.state.fault = undefined;
+      await poll(async () => ((await readyOf(r)) === 'True' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} Ready again`, timeoutMs: 30_000, intervalMs: 100 }).catch((err: unknown) =>
+        problems.push((err as Error).message),
+      );
+      await converge(r, ns, expected, 60_000).catch((err: unknown) => problems.push(`after the outage: ${(err as Error).message}`));
+      await deleteNamespace(r, ns);
+      await gone(r, ns).catch((err: unknown) => problems.push(`deletion after: ${(err as Error).message}`));
+      tally(outage, fault, problems);
+    }
+  } finally {
+    await controller.stop();
+  }
+  return [sporadic, outage];
+}
+
+/** Both controller sections on one rig: returns their rows. */
+export async function controllerReliability(o: Options): Promise<Row[]> {
+  const r = await rig(o);
+  try {
+    return [...(await killController(o, r)), ...(await controllerLinkFaults(o, r))];
+  } finally {
+    await unrig(o, r);
+  }
+}
