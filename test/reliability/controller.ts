@@ -138,7 +138,8 @@ async function propagated(r: Rig, namespace: string): Promise<string | undefined
   const lines = [
     ...namespaces.filter((n) => n.metadata.name === namespace && ours(n)).map(() => 'Namespace'),
     ...copies.filter(ours).map((i) => {
-      const { clusterIP: _ip, clusterIPs: _ips, ...spec } = (i.spec ?? {}) as Record<string, unknown>;
+      // The Service's addresses are the member's own choice, different in every run.
+      const spec = Object.fromEntries(Object.entries(i.spec ?? {}).filter(([k]) => k !== 'clusterIP' && k !== 'clusterIPs'));
       return `${i.kind}/${i.metadata.name} ${createHash('sha256').update(JSON.stringify({ spec, data: i.data })).digest('hex').slice(0, 12)}`;
     }),
     // A copy we did not make would be a stray (the member's default ServiceAccount and ConfigMap aside).
