@@ -11,6 +11,18 @@ export function parseBool(value: string | boolean | undefined, flag: string, fal
   throw new InputError(`${flag}: "${value}" is not a boolean (use ${flag}=true or ${flag}=false)`);
 }
 
+/**
+ * --dry-run as kubectl takes it: bare, =client or =true print what would be done; =none or =false
+ * do it. =server (the API server's own dry run of every write) is not offered: said in one line.
+ */
+export function parseDryRun(value: string | boolean | undefined): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (/^(client|true)$/i.test(value)) return true;
+  if (/^(none|false)$/i.test(value)) return false;
+  if (/^server$/i.test(value)) throw new InputError('--dry-run=server is not supported: use --dry-run=client (or plain --dry-run) to print what would be created');
+  throw new InputError(`--dry-run: "${value}" is not one of client, none (or plain --dry-run)`);
+}
+
 /** "a,b,c" (a repeated flag joins the same way) without empty items. */
 export function parseList(values: string | string[] | undefined): string[] {
   const all = Array.isArray(values) ? values : values === undefined ? [] : [values];

@@ -25,7 +25,7 @@ export class DeinitCommand extends KubeCommand {
   unjoinMembers = Option.Boolean('--unjoin-members', false, { description: 'Unjoin every member first (default: refuse while any is joined)' });
   purgeData = Option.Boolean('--purge-data', false, { description: "Delete etcd's volume too (default: keep it)" });
   yes = Option.Boolean('-y,--yes', false, { description: 'Do not ask for confirmation' });
-  dryRun = Option.Boolean('--dry-run', false, { description: 'List what would be removed; remove nothing' });
+  dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'List what would be removed; remove nothing (as kubectl\'s --dry-run=client; =none: do it)' });
 
   protected override async run(): Promise<number> {
     const { deinitCommand } = await import('../../shared/deinit/command.ts');

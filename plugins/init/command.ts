@@ -66,7 +66,7 @@ export class InitCommand extends KubeCommand {
   certValidity = Option.String('--cert-validity', '8760h', { description: 'How long the certificates init issues are valid (the CA: 10 years)' });
   switchContext = Option.String('--switch-context', { tolerateBoolean: true, description: 'Switch to the new context (default true)' });
   join = Option.String('--join', { tolerateBoolean: true, description: 'Also join the host cluster to the federation' });
-  dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects init would create; create nothing' });
+  dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'Print the objects init would create; create nothing (as kubectl\'s --dry-run=client; =none: do it)' });
   output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
 
   protected override async run(): Promise<number> {

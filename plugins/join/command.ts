@@ -43,7 +43,7 @@ export class JoinCommand extends MembershipCommand {
     description: "The cluster's API server address as the federation's controller manager reaches it (default: the context's server; needed when that is a loopback address, as kind's and minikube's are)",
   });
   clusterLabels = Option.Array('--cluster-labels', { description: 'Labels of the Cluster, key=value,... (placement selects clusters by them)' });
-  dryRun = Option.Boolean('--dry-run', false, { description: 'Print the objects join would create; create nothing' });
+  dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'Print the objects join would create; create nothing (as kubectl\'s --dry-run=client; =none: do it)' });
   output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
 
   protected override async run(): Promise<number> {

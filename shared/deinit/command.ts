@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
+import { parseDryRun } from '../flags.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { runDeinit } from './deinit.ts';
@@ -13,7 +14,7 @@ interface Input {
   unjoinMembers: boolean;
   purgeData: boolean;
   yes: boolean;
-  dryRun: boolean;
+  dryRun?: string | boolean;
 }
 
 interface Streams {
@@ -36,20 +37,21 @@ async function confirmed(question: string, streams: Streams): Promise<boolean> {
 }
 
 export async function deinitCommand(input: Input, streams: Streams): Promise<number> {
+  const dryRun = parseDryRun(input.dryRun);
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
-  if (!input.dryRun) kubeconfig.checkWritable();
+  if (!dryRun) kubeconfig.checkWritable();
   const out = new Output({ stream: streams.stdout, warnings: streams.stderr });
   const target = input.name ?? kubeconfig.currentContext ?? 'the current context';
-  if (!input.dryRun && !input.yes) {
+  if (!dryRun && !input.yes) {
     const what = `Delete federation ${target}${input.purgeData ? ' and its data' : ''}${input.unjoinMembers ? ', unjoining its members' : ''}?`;
     if (!(await confirmed(what, streams))) {
       out.line('Nothing was deleted.');
       return 1;
     }
   }
-  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, purgeData: input.purgeData, dryRun: input.dryRun, requestTimeoutMs, out });
-  if (input.dryRun) {
+  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, purgeData: input.purgeData, dryRun: dryRun, requestTimeoutMs, out });
+  if (dryRun) {
     out.line(`Would remove from federation ${result.federation}:`);
     for (const r of result.removed) out.line(`  ${r}`);
   } else out.line(`Federation ${result.federation} removed (${result.removed.length} objects and entries).`);

@@ -8,7 +8,7 @@ import { CONTEXT_EXTENSION, type FederationContextExtension } from '../constants
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
-import { dryRunFormat } from '../flags.ts';
+import { dryRunFormat, parseDryRun } from '../flags.ts';
 import type { InitFlags } from './options.ts';
 import { initConfigFromFlags } from './options.ts';
 import { runInit } from './init.ts';
@@ -17,7 +17,7 @@ export interface InitCommandInput extends Omit<InitFlags, 'hostContext'> {
   hostContext?: string;
   kubeconfig?: string;
   requestTimeout: string;
-  dryRun: boolean;
+  dryRun?: string | boolean;
   output?: string;
 }
 
@@ -62,27 +62,28 @@ interface Streams {
 }
 
 export async function initCommand(input: InitCommandInput, streams: Streams): Promise<number> {
-  const format = dryRunFormat(input.output, input.dryRun);
+  const dryRun = parseDryRun(input.dryRun);
+  const format = dryRunFormat(input.output, dryRun);
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   // Flags are checked before any file or cluster is read: a bad name is reported as such.
   initConfigFromFlags({ ...input, hostContext: input.hostContext ?? '' });
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   // Before the first step: a kubeconfig init could not write at the end must stop it at the start.
-  if (!input.dryRun) kubeconfig.checkWritable();
+  if (!dryRun) kubeconfig.checkWritable();
   const chosen = hostContextName(kubeconfig, input.hostContext);
   const host = kubeconfig.resolve(chosen.name, '--host-cluster-context');
   const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
   if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);
   // A dry run's stdout is the objects; its progress would only get in the way.
-  const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun, warnings: streams.stderr });
-  if (!input.dryRun) {
+  const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun, warnings: streams.stderr });
+  if (!dryRun) {
     if (chosen.viaFederation) {
       out.line(`The current context "${chosen.viaFederation}" is a federation: using the cluster that hosts it (pass --host-cluster-context to choose another)`);
     }
     out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
   }
-  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun: input.dryRun, requestTimeoutMs, out });
-  if (input.dryRun) {
+  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun: dryRun, requestTimeoutMs, out });
+  if (dryRun) {
     streams.stdout.write(formatObjects(result.objects, format));
     return 0;
   }

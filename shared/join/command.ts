@@ -1,7 +1,7 @@
 // What `join` and `unjoin` do with their flags. Loaded only when one of them runs.
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
-import { dryRunFormat, parseBool, parseKeyValues } from '../flags.ts';
+import { dryRunFormat, parseBool, parseDryRun, parseKeyValues } from '../flags.ts';
 import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
@@ -43,23 +43,24 @@ export async function joinCommand(
     propagatedKinds?: string;
     clusterLabels?: string[];
     clusterServer?: string;
-    dryRun: boolean;
+    dryRun?: string | boolean;
     output?: string;
   },
   streams: Streams,
 ): Promise<number> {
-  const format = dryRunFormat(input.output, input.dryRun);
-  const out = new Output({ stream: input.dryRun ? streams.stderr : streams.stdout, quiet: input.dryRun });
+  const dryRun = parseDryRun(input.dryRun);
+  const format = dryRunFormat(input.output, dryRun);
+  const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun });
   const result = await runJoin({
     ...common(input),
     useKubeconfigCredentials: parseBool(input.useKubeconfigCredentials, '--use-kubeconfig-credentials', false),
     propagatedKinds: kindsFlag(input.propagatedKinds),
     clusterLabels: labelsFlag(input.clusterLabels),
     ...(input.clusterServer !== undefined ? { clusterServer: clusterServerFlag(input.clusterServer) } : {}),
-    dryRun: input.dryRun,
+    dryRun: dryRun,
     out,
   });
-  if (input.dryRun) {
+  if (dryRun) {
     streams.stdout.write(formatObjects(result.objects, format));
     return 0;
   }

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Pod, V1PodSpec, V1PodStatus, V1Service } from '@kubernetes/client-node';
-import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, NODE_IMAGE, NODE_VERSION } from '../../shared/constants.ts';
+import { APISERVER_NAME, CONTROLLER_MANAGER_NAME, ETCD_IMAGE, NODE_IMAGE, NODE_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
+import { newCertificateAuthority, newSignedCertificate } from '../../shared/pki.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import type { PodWorker } from '../podrunner/pod-worker.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
@@ -352,6 +353,87 @@ describe('pods on the local pod runner', { skip }, () => {
     const renew = await kubectl(env, 'federation', 'certs', 'renew', 'apiserver', '--federation=fed-kubeadm');
     assert.equal(renew.code, 1);
     assert.match(renew.stderr, /keeps etcd's data on an emptyDir .* would lose that data/);
+  });
+
+  test('external etcd over TLS: an etcd that demands client certificates serves the federation through the files given to init; the key is printed nowhere', async () => {
+    // The external etcd: a pod of the host (the real etcd, as the etcd image runs it) with TLS on both
+    // sides and --client-cert-auth, so the federation works only if its API server presents our client
+    // certificate and trusts our CA.
+    const ca = await newCertificateAuthority('external-etcd-ca');
+    const server = await newSignedCertificate({ commonName: 'etcd', usage: 'server', altNames: ['etcd.ext-etcd.svc', 'etcd.ext-etcd.svc.cluster.local'] }, ca);
+    const client = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'client' }, ca);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await run('--context=host', 'create', 'namespace', 'ext-etcd');
+    const labels = { app: 'etcd' };
+    const file = join(node.dir, 'external-etcd.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'etcd-tls', namespace: 'ext-etcd' }, data: { 'ca.crt': b64(ca.cert), 'tls.crt': b64(server.cert), 'tls.key': b64(server.key) } },
+          { apiVersion: 'v1', kind: 'Service', metadata: { name: 'etcd', namespace: 'ext-etcd' }, spec: { selector: labels, ports: [{ name: 'client', port: 2379 }] } },
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'etcd', namespace: 'ext-etcd', labels },
+            spec: {
+              containers: [
+                {
+                  name: 'etcd',
+                  image: ETCD_IMAGE,
+                  command: [
+                    'etcd', '--data-dir=/var/lib/etcd', '--name=external',
+                    '--listen-client-urls=https://0.0.0.0:2379', '--advertise-client-urls=https://etcd.ext-etcd.svc:2379',
+                    '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=external=http://127.0.0.1:2380',
+                    '--cert-file=/etc/etcd-tls/tls.crt', '--key-file=/etc/etcd-tls/tls.key', '--trusted-ca-file=/etc/etcd-tls/ca.crt', '--client-cert-auth=true',
+                  ],
+                  volumeMounts: [{ name: 'tls', mountPath: '/etc/etcd-tls', readOnly: true }, { name: 'data', mountPath: '/var/lib/etcd' }],
+                },
+              ],
+              volumes: [{ name: 'tls', secret: { secretName: 'etcd-tls' } }, { name: 'data', emptyDir: {} }],
+            },
+          },
+        ],
+      }),
+    );
+    await run('--context=host', 'create', '-f', file);
+    const files = { ca: join(node.dir, 'etcd-ca.crt'), cert: join(node.dir, 'etcd-client.crt'), key: join(node.dir, 'etcd-client.key') };
+    writeFileSync(files.ca, ca.cert);
+    writeFileSync(files.cert, client.cert);
+    writeFileSync(files.key, client.key, { mode: 0o600 });
+    const keyBody = client.key.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+
+    const out = await kubectl(
+      env,
+      'federation', 'init', 'fed-ext',
+      '--host-cluster-context=host',
+      '--federation-system-namespace=fed-ext',
+      '--api-server-service-type=NodePort',
+      `--api-server-advertise-address=${node.network.nodeIP}`,
+      '--etcd-servers=https://etcd.ext-etcd.svc:2379',
+      `--etcd-cafile=${files.ca}`,
+      `--etcd-certfile=${files.cert}`,
+      `--etcd-keyfile=${files.key}`,
+      '--switch-context=false',
+    );
+    assert.equal(out.code, 0, `${out.stdout}${out.stderr}\n${runnerTail()}`);
+    await waitForRunningPods('fed-ext');
+    // Only the API server runs: etcd is the external one.
+    const apiserver = await kubectlJSON<V1Deployment>(env, '--context=host', '-n', 'fed-ext', 'get', 'deployment', APISERVER_NAME);
+    assert.deepEqual(apiserver.spec?.template.spec?.containers.map((c) => c.name), [APISERVER_NAME]);
+    // The federation's objects are in the external etcd: written and read back through it.
+    await run('--context=fed-ext', 'create', 'configmap', 'through-tls-etcd', '--from-literal=ok=yes');
+    assert.equal((await kubectlJSON<V1ConfigMap>(env, '--context=fed-ext', 'get', 'configmap', 'through-tls-etcd')).data?.ok, 'yes');
+    const dry = await kubectl(env, 'federation', 'init', 'fed-ext', '--host-cluster-context=host', '--federation-system-namespace=fed-ext', '--etcd-servers=https://etcd.ext-etcd.svc:2379', `--etcd-cafile=${files.ca}`, `--etcd-certfile=${files.cert}`, `--etcd-keyfile=${files.key}`, '--dry-run=client', '-o', 'yaml');
+    assert.equal(dry.code, 0, dry.stderr);
+    for (const text of [out.stdout, out.stderr, dry.stdout, dry.stderr]) {
+      assert.ok(!text.includes(keyBody.slice(0, 64)) && !text.includes(b64(client.key).slice(0, 64)), 'the client key is printed nowhere');
+    }
+    const removed = await kubectl(env, 'federation', 'deinit', 'fed-ext', '--yes');
+    assert.equal(removed.code, 0, removed.stderr);
+    await run('--context=host', 'delete', 'namespace', 'ext-etcd', '--wait=false');
   });
 
   test('status: a healthy federation exits 0; with its API server pod deleted it exits 1 and says what would fix it', async () => {

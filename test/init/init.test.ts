@@ -96,6 +96,11 @@ describe('init --dry-run', () => {
     assert.match(yaml.stdout, /^apiVersion: v1\nkind: Namespace\n/);
     assert.equal(yaml.stdout.split('\n---\n').length, 15);
     assert.doesNotMatch(yaml.stdout, secretMaterial);
+    // kubectl's spelling, --dry-run=client, is the same dry run (keys and certificates differ per run).
+    const client = await runCli(['init', name, '--host-cluster-context=host', '--dry-run=client', '--kubeconfig', kubeconfig]);
+    assert.equal(client.code, 0, client.stderr);
+    const shape = (text: string) => text.replace(/^(\s*[\w.-]+: ).{40,}$/gm, '$1<data>').replace(/\d{4}-\d\d-\d\dT[\d:]+Z/g, '<time>');
+    assert.equal(shape(client.stdout), shape(yaml.stdout));
   });
 });
 
