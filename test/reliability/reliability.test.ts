@@ -1,44 +1,27 @@
 // The reduced `make reliability` that `make test` (and so CI) runs: every section, 3 kills per
 // command and 4 inits at once instead of 20 and 10. Nothing may be lost or leaked; the full run's
-// table is in the README.
+// table is in the README. Planes of its own: the bad-input cases compare the host's namespaces
+// before and after.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type Planes, startPlanes } from '../support/localcluster.ts';
-import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from './harness.ts';
+import { test } from 'node:test';
+import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, secretScan, wireFaults } from './harness.ts';
+import { reducedReport } from './reduced.ts';
 
-let planes: Planes;
-let o: Options;
-const rows: Row[] = [];
+const { options, check } = reducedReport(['host', 'federation', 'member-1'], 3, 4);
 
-before(async () => {
-  // Planes of its own: the bad-input cases compare the host's namespaces before and after.
-  planes = await startPlanes(['host', 'federation', 'member-1']);
-  o = { planes, kills: 3, concurrentInits: 4, log: (line) => process.stdout.write(`# ${line}\n`) };
-});
-after(async () => {
-  process.stdout.write(`${table(rows).replace(/^/gm, '# ')}\n`);
-  await planes?.stop();
-});
-
-const check = (row: Row) => {
-  rows.push(row);
-  assert.deepEqual(row.failures, [], row.what);
-  assert.equal(row.survived, row.cases);
-};
-
-test('kill init at random moments, run again: it converges', async () => check(await killInit(o)));
+test('kill init at random moments, run again: it converges', async () => check(await killInit(options())));
 test('kill join and unjoin at random moments, run again: one identity or none', async () => {
-  for (const row of await killJoinUnjoin(o)) check(row);
+  for (const row of await killJoinUnjoin(options())) check(row);
 });
-test('kill deinit at random moments, run again: nothing left', async () => check(await killDeinit(o)));
-test('faults on the wire: retried or one line, and a clean re-run converges', async () => check(await wireFaults(o)));
+test('kill deinit at random moments, run again: nothing left', async () => check(await killDeinit(options())));
+test('faults on the wire: retried or one line, and a clean re-run converges', async () => check(await wireFaults(options())));
 test('bad input across every command: one line, nothing changed', async () => {
-  const row = await badInput(o);
+  const row = await badInput(options());
   assert.ok(row.cases >= 60, `${row.cases} cases`);
   check(row);
 });
 test('inits at once on one kubeconfig, joins at once into one federation: nothing lost', async () => {
-  check(await concurrentWrites(o));
-  check(await concurrentJoins(o));
+  check(await concurrentWrites(options()));
+  check(await concurrentJoins(options()));
 });
-test('no secret in anything printed', async () => check(await secretScan(o)));
+test('no secret in anything printed', async () => check(await secretScan(options())));
