@@ -322,10 +322,13 @@ export async function faultProxy(planes: Planes, context: string) {
   const serving = await newSignedCertificate({ commonName: 'fault-proxy-server', usage: 'server', altNames: ['127.0.0.1', 'localhost'] }, ca);
   const b = (s: string | undefined) => (s ? Buffer.from(s, 'base64') : undefined);
   const upstream = new URL(target.cluster.server);
-  const state = { fault: undefined as Fault | undefined, every: 3, count: 0, injected: 0 };
+  /** probes: for each health probe (/readyz, /healthz) that passed, whether it was given a fault. */
+  const state = { fault: undefined as Fault | undefined, every: 3, count: 0, injected: 0, probes: [] as boolean[] };
   const server = createHttpsServer({ cert: serving.cert, key: serving.key }, (req, res) => {
     state.count += 1;
-    if (state.fault && state.count % state.every === 0) {
+    const faulted = state.fault !== undefined && state.count % state.every === 0;
+    if (/^\/(readyz|healthz)/.test(req.url ?? '')) state.probes.push(faulted);
+    if (state.fault && faulted) {
       state.injected += 1;
       const f = state.fault;
       if (f === '500') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"kind":"Status","status":"Failure","message":"injected: internal error","code":500}');
@@ -345,7 +348,7 @@ export async function faultProxy(planes: Planes, context: string) {
       out.on('error', () => res.destroy());
       req.pipe(out);
     };
-    if (state.fault === 'slow' && state.count % state.every === 0) setTimeout(forward, 1500);
+    if (state.fault === 'slow' && faulted) setTimeout(forward, 1500);
     else forward();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -619,7 +622,7 @@ export async function secretScan(o: Options, extraOutput: string[] = []): Promis
   const generic = (all.match(/-----BEGIN [A-Z ]*PRIVATE KEY-----/g) ?? []).length;
   o.log(`  scanned ${all.length} bytes of output for ${secrets.size} secret strings`);
   return {
-    what: `secrets in ${printed.length / 2 + extraOutput.length} outputs (keys, tokens, raw and base64)`,
+    what: `secrets in ${printed.length + extraOutput.length} outputs (keys, tokens, raw and base64)`,
     cases: secrets.size,
     survived: secrets.size - hits.length,
     failures: [...hits.map((h) => `printed: ${h.slice(0, 12)}...`), ...(generic ? [`${generic} PEM private keys printed`] : [])],
