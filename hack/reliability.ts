@@ -39,5 +39,5 @@ try {
 log('');
 log(table(rows));
 log('');
-log(`make reliability, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round((Date.now() - started) / 60_000)} min`);
+log(`make reliability, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((Date.now() - started) / 60_000).toFixed(1)} min`);
 process.exitCode = rows.some((r) => r.survived < r.cases) ? 1 : 0;

@@ -50,7 +50,7 @@ export async function deinitCommand(input: Input, streams: Streams): Promise<num
       return 1;
     }
   }
-  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, purgeData: input.purgeData, dryRun: dryRun, requestTimeoutMs, out });
+  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, purgeData: input.purgeData, dryRun, requestTimeoutMs, out });
   if (dryRun) {
     out.line(`Would remove from federation ${result.federation}:`);
     for (const r of result.removed) out.line(`  ${r}`);

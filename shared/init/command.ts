@@ -82,7 +82,7 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
     }
     out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
   }
-  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun: dryRun, requestTimeoutMs, out });
+  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun, requestTimeoutMs, out });
   if (dryRun) {
     streams.stdout.write(formatObjects(result.objects, format));
     return 0;

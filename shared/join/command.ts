@@ -57,7 +57,7 @@ export async function joinCommand(
     propagatedKinds: kindsFlag(input.propagatedKinds),
     clusterLabels: labelsFlag(input.clusterLabels),
     ...(input.clusterServer !== undefined ? { clusterServer: clusterServerFlag(input.clusterServer) } : {}),
-    dryRun: dryRun,
+    dryRun,
     out,
   });
   if (dryRun) {

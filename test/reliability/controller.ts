@@ -76,7 +76,7 @@ function startControllerOf(r: Rig): Promise<RunningController> {
     `--cluster-monitor-period=${PERIOD_MS / 1000}s`,
     `--probe-timeout=${PROBE_TIMEOUT_MS / 1000}s`,
     // A black-holed request costs this long: short, so the report runs in minutes.
-    '--request-timeout=5s',
+    '--request-timeout=2s',
     `--failure-threshold=${FAILURE_THRESHOLD}`,
     '--resync-period=5s',
     '--rebalance-grace-period=2m',
