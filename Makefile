@@ -32,7 +32,7 @@ help:
 	@echo 'make demo        the main job on local control planes (root)          cold ~8 min (compile), warm ~40 s'
 	@echo 'make test        every test (root runs the pod tests too)             cold ~20 min, warm ~14 min'
 	@echo 'make bench       performance against peers measured in the same run   ~12 min'
-	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets    ~16 min'
+	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets    ~24 min'
 	@echo 'make build       typecheck and bundle the executables                 ~20 s'
 	@echo 'make lint        eslint, gofmt, actionlint                            cold ~1 min, warm ~30 s'
 	@echo 'make vet         go vet of the Go harness (its dependencies: slow)    cold ~8 min, warm ~5 s'
