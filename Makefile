@@ -30,7 +30,7 @@ RCODESIGN := $(CARGO_ROOT)/bin/rcodesign
 # a second run). From the runs of 2026-11-30 the README cites; the demo's cold time is the compile's.
 help:
 	@echo 'make demo        the main job on local control planes (root)          cold ~8 min (compile), warm ~40 s'
-	@echo 'make test        every test (root runs the pod tests too)             cold ~22 min, warm ~16 min'
+	@echo 'make test        every test (root runs the pod tests too)             cold ~20 min, warm ~16 min'
 	@echo 'make bench       performance against peers measured in the same run   ~12 min'
 	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets    ~24 min'
 	@echo 'make build       typecheck and bundle the executables                 ~20 s'
