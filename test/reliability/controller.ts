@@ -163,6 +163,16 @@ async function finalized(r: Rig, namespace: string): Promise<boolean> {
   return items.length === 4 && items.every((i) => i.metadata.finalizers?.includes('propagation.core.federation.kubectl-federation.io/cleanup'));
 }
 
+/** An uninterrupted run of namespace's workload, to its end: what every other run must end with. */
+const referenceRun = (r: Rig, namespace: string) =>
+  poll(
+    async () => {
+      const got = await propagated(r, namespace);
+      return got !== undefined && complete(got) && (await finalized(r, namespace)) ? done(got) : notYet(got ?? 'a list failed');
+    },
+    { what: `the uninterrupted propagation of ${namespace}`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+
 const converge = (r: Rig, namespace: string, expected: string, timeoutMs = 60_000) =>
   poll(
     async () => {
@@ -198,13 +208,7 @@ export async function killController(o: Options, r: Rig): Promise<Row[]> {
   await apply(r, reference);
   let started = Date.now();
   let controller = await startControllerOf(r);
-  const expected = await poll(
-    async () => {
-      const got = await propagated(r, reference);
-      return complete(got) && (await finalized(r, reference)) ? done(got!) : notYet(got ?? '');
-    },
-    { what: 'the uninterrupted propagation', timeoutMs: 60_000, intervalMs: 100 },
-  );
+  const expected = await referenceRun(r, reference);
   const createMs = Date.now() - started;
   started = Date.now();
   await deleteNamespace(r, reference);
@@ -254,6 +258,16 @@ const readyOf = async (r: Rig): Promise<string> => {
   return got.code === 0 ? got.stdout.trim() : `error: ${got.stderr.trim()}`;
 };
 
+/** Waits until the member's Ready condition is want. */
+const readyBecomes = (r: Rig, want: 'True' | 'False') =>
+  poll(
+    async () => {
+      const got = await readyOf(r);
+      return got === want ? done(true) : notYet(got);
+    },
+    { what: `${MEMBER}'s Ready to be ${want}`, timeoutMs: 30_000, intervalMs: 100 },
+  );
+
 /**
  * Each fault type on each link. Sporadic (every third request): a workload applied meanwhile
  * arrives; the member leaves Ready only if the proxy failed --failure-threshold probes in a row, and
@@ -266,17 +280,11 @@ export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
   const outage: Row = { what: `member outage through the proxy: not Ready only after ${FAILURE_THRESHOLD} failed probes, back by itself`, cases: 0, survived: 0, failures: [] };
   const controller = await startControllerOf(r);
   try {
-    await poll(async () => ((await readyOf(r)) === 'True' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} Ready`, timeoutMs: 30_000, intervalMs: 200 });
+    await readyBecomes(r, 'True');
     // The reference: what a workload becomes with no faults at all.
     const reference = unique('rf');
     await apply(r, reference);
-    const expected = await poll(
-      async () => {
-        const got = await propagated(r, reference);
-        return complete(got) && (await finalized(r, reference)) ? done(got!) : notYet(got ?? '');
-      },
-      { what: 'the reference workload', timeoutMs: 60_000, intervalMs: 200 },
-    );
+    const expected = await referenceRun(r, reference);
     for (const fault of ['500', '429', '409', 'reset', 'blackhole', 'slow'] as Fault[]) {
       for (const [link, proxy] of [['member', r.memberProxy], ['federation', r.federationProxy]] as const) {
         const problems: string[] = [];
@@ -306,9 +314,7 @@ export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
         const run = longestRun(r.memberProxy.state.probes);
         if (flips.length > 0 && run < FAILURE_THRESHOLD) problems.push(`Ready turned ${flips[0]} with at most ${run} failed probes in a row`);
         o.log(`  ${link} ${fault}: ${proxy.state.injected} faults injected, ${run} failed probes in a row at most, Ready ${flips.length > 0 ? `left ${flips.length} times` : 'kept'}`);
-        await poll(async () => ((await readyOf(r)) === 'True' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} Ready after the faults`, timeoutMs: 30_000, intervalMs: 200 }).catch((err: unknown) =>
-          problems.push((err as Error).message),
-        );
+        await readyBecomes(r, 'True').catch((err: unknown) => problems.push((err as Error).message));
         if (proxy.state.injected === 0) problems.push('no fault was injected');
         await deleteNamespace(r, ns);
         await gone(r, ns).catch((err: unknown) => problems.push(`deletion after: ${(err as Error).message}`));
@@ -323,9 +329,7 @@ export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
       const began = Date.now();
       const ns = unique('ro');
       // Slow answers (1.5 s) outlast the probe timeout: an outage too.
-      await poll(async () => ((await readyOf(r)) === 'False' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} not Ready`, timeoutMs: 30_000, intervalMs: 100 }).catch((err: unknown) =>
-        problems.push((err as Error).message),
-      );
+      await readyBecomes(r, 'False').catch((err: unknown) => problems.push((err as Error).message));
       const down = Date.now() - began;
       // The first failed probe comes within a period; the threshold-th, threshold-1 periods later.
       const earliest = (FAILURE_THRESHOLD - 1) * PERIOD_MS;
@@ -336,9 +340,7 @@ export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
       await apply(r, ns).catch((err: unknown) => problems.push((err as Error).message));
       await new Promise((w) => setTimeout(w, 1000));
       proxy.state.fault = undefined;
-      await poll(async () => ((await readyOf(r)) === 'True' ? done(true) : notYet(await readyOf(r))), { what: `${MEMBER} Ready again`, timeoutMs: 30_000, intervalMs: 100 }).catch((err: unknown) =>
-        problems.push((err as Error).message),
-      );
+      await readyBecomes(r, 'True').catch((err: unknown) => problems.push((err as Error).message));
       await converge(r, ns, expected, 60_000).catch((err: unknown) => problems.push(`after the outage: ${(err as Error).message}`));
       await deleteNamespace(r, ns);
       await gone(r, ns).catch((err: unknown) => problems.push(`deletion after: ${(err as Error).message}`));
