@@ -24,7 +24,7 @@ LOCALCLUSTER_SOURCES := $(shell find test/localcluster -name '*.go') test/localc
 CARGO_ROOT := $(HOME)/.cache/kubectl-federation/cargo
 RCODESIGN := $(CARGO_ROOT)/bin/rcodesign
 
-.PHONY: help build typecheck bundle lint vet test demo bench reliability localcluster krew-tools dist dist-unsigned node clean
+.PHONY: help check build typecheck bundle lint vet test demo bench reliability localcluster krew-tools dist dist-unsigned node clean
 
 # Each target, one line, with its time on this project's 2-core machines (cold: empty caches; warm:
 # a second run). From the runs of 2026-11-30 the README cites; the demo's cold time is the compile's.
@@ -33,6 +33,7 @@ help:
 	@echo 'make test        every test (root runs the pod tests too)             cold ~20 min, warm ~16 min'
 	@echo 'make bench       performance against peers measured in the same run   ~12 min'
 	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets    ~24 min'
+	@echo 'make check       typecheck, eslint and the unit tests: no control planes, under a minute'
 	@echo 'make build       typecheck and bundle the executables                 ~20 s'
 	@echo 'make lint        eslint, gofmt, actionlint                            cold ~1 min, warm ~30 s'
 	@echo 'make vet         go vet of the Go harness (its dependencies: slow)    cold ~8 min, warm ~5 s'
@@ -98,6 +99,12 @@ lint: node_modules/.package-lock.json $(ACTIONLINT)
 
 vet:
 	cd test/localcluster && go vet ./...
+
+# The fast loop: what needs no control plane and no Go (gofmt and actionlint stay in `make lint`).
+check: node_modules/.package-lock.json
+	tsc -p tsconfig.json
+	eslint --max-warnings=0 .
+	node --test --test-reporter=dot test/unit/*.test.ts
 
 # Every test: unit tests and integration tests against real local control planes.
 test: build lint localcluster krew-tools dist-unsigned

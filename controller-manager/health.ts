@@ -10,7 +10,7 @@ import { kubeTime } from '../shared/kube/time.ts';
 import type { Cluster, ClusterCondition } from '../shared/manifests/federation-api.ts';
 import type { MemberRegistry } from './members.ts';
 import { probeMember } from './probe.ts';
-import type { ReconcileResult, Reconciler } from './runtime/controller.ts';
+import type { Enqueue, ReconcileResult, Reconciler } from './runtime/controller.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
 
 export interface HealthOptions {
@@ -22,6 +22,8 @@ export interface HealthOptions {
   /** How long an unchanged status may go without a fresh lastProbeTime. */
   statusRefreshMs: number;
   log: (line: string) => void;
+  /** Handed over by the runtime: puts a member's name on this controller's queue. */
+  enqueue: Enqueue;
 }
 
 interface NodeList {
@@ -46,6 +48,10 @@ export class HealthController implements Reconciler {
 
   constructor(o: HealthOptions) {
     this.o = o;
+    // New members and new credentials are probed at once; the rest every period.
+    o.members.on((name, change) => {
+      if (change !== 'ready') o.enqueue(name);
+    });
   }
 
   /** Zones and region from the member's nodes, refreshed every few minutes. */

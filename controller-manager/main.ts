@@ -21,7 +21,7 @@ import { HealthController } from './health.ts';
 import { serveHealth } from './health-server.ts';
 import { LeaderElector } from './leader.ts';
 import { MemberRegistry } from './members.ts';
-import { PropagationController } from './propagation.ts';
+import { PropagationController } from './propagation/controller.ts';
 import { Controller, retryUntilAnswered } from './runtime/controller.ts';
 import { WorkQueue } from './runtime/queue.ts';
 
@@ -124,9 +124,9 @@ class ControllerManagerCommand extends Command {
       : undefined;
     const members = new MemberRegistry({ federation, namespace, podIP: process.env.POD_IP, probeTimeoutMs, requestTimeoutMs, log });
     const controllers: Controller[] = [];
-    let health: Controller | undefined;
+    let health: Controller<HealthController> | undefined;
     if (enabled.has('health')) {
-      const reconciler = new HealthController({
+      const healthOptions = {
         federation,
         members,
         periodMs,
@@ -137,13 +137,9 @@ class ControllerManagerCommand extends Command {
         },
         statusRefreshMs: parseDuration(this.statusRefresh, '--status-refresh-period'),
         log,
-      });
-      health = new Controller(reconciler, { workers: positiveInt(this.concurrency, '--concurrency'), log });
-      const queue = health.queue;
-      // New members and new credentials are probed at once; the rest every period.
-      members.on((name, change) => {
-        if (change !== 'ready') queue.add(name);
-      });
+      };
+      health = new Controller((enqueue) => new HealthController({ ...healthOptions, enqueue }), { workers: positiveInt(this.concurrency, '--concurrency'), log });
+      const reconciler = health.reconciler;
       controllers.push(health);
       if (Number(this.verbosity) >= 2) {
         let before = 0;
@@ -174,7 +170,7 @@ class ControllerManagerCommand extends Command {
       const kubeSystem = await retryUntilAnswered('reading the federation\'s identity', () => federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system'), stop.signal, log);
       if (!kubeSystem) return 0;
       const events = new EventRecorder(federation, log);
-      propagation = new PropagationController({
+      const propagationOptions = {
         federation,
         members,
         events,
@@ -186,11 +182,9 @@ class ControllerManagerCommand extends Command {
         graceMs,
         deletionTimeoutMs,
         log,
-      });
-      const controller = new Controller(propagation, { workers: propagationWorkers, log }, new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000 }));
-      propagation.enqueue = (key) => controller.queue.add(key);
-      const p = propagation;
-      members.on((name, change) => p.memberChanged(name, change));
+      };
+      const controller = new Controller((enqueue) => new PropagationController(propagationOptions, enqueue), { workers: propagationWorkers, log }, new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000 }));
+      propagation = controller.reconciler;
       caches.push((await propagation.start(stop.signal)).done);
       controllers.push(controller);
       if (Number(this.verbosity) >= 2) {

@@ -17,6 +17,9 @@ export interface Reconciler {
   reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void>;
 }
 
+/** What the runtime hands each controller when it makes it: the one way to put a key on its queue. */
+export type Enqueue = (key: string) => void;
+
 export interface RunOptions {
   workers: number;
   log: (line: string) => void;
@@ -24,18 +27,22 @@ export interface RunOptions {
   onDone?: (key: string, ms: number, failed: boolean) => void;
 }
 
-export class Controller {
+export class Controller<R extends Reconciler = Reconciler> {
   readonly queue: WorkQueue;
-  readonly reconciler: Reconciler;
+  readonly reconciler: R;
   /** When a reconcile last finished: /healthz reads it. */
   lastDone = 0;
   reconciles = 0;
   private readonly o: RunOptions;
 
-  constructor(reconciler: Reconciler, o: RunOptions, queue = new WorkQueue()) {
-    this.reconciler = reconciler;
+  /**
+   * make builds the reconciler with its enqueue function: every controller gets its queue the same
+   * way, at construction, and keeps it private.
+   */
+  constructor(make: (enqueue: Enqueue) => R, o: RunOptions, queue = new WorkQueue()) {
     this.o = o;
     this.queue = queue;
+    this.reconciler = make((key) => queue.add(key));
   }
 
   /** Runs o.workers workers until the signal aborts; keys in flight finish first. */

@@ -15,6 +15,12 @@ export class WorkQueue {
   private readonly ready = new Lane();
   /** Keys whose timer fired: served after `ready` is empty. */
   private readonly later = new Lane();
+  /**
+   * The keys waiting in `later` now. An event for one of them moves it to `ready` (its entry in
+   * `later` is left behind and skipped), so a resync lane thousands of keys long never holds back
+   * the object a user just changed.
+   */
+  private readonly waitingLater = new Set<string>();
   /** Keys waiting to be handed out (in `ready`, or to be re-added when their work ends). */
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
@@ -29,7 +35,7 @@ export class WorkQueue {
   }
 
   get length(): number {
-    return this.ready.length + this.later.length;
+    return this.ready.length + this.waitingLater.size;
   }
 
   add(key: string): void {
@@ -37,10 +43,16 @@ export class WorkQueue {
   }
 
   private enqueue(key: string, lane: Lane): void {
-    if (this.shut || this.dirty.has(key)) return;
+    if (this.shut) return;
+    if (this.dirty.has(key)) {
+      // Waiting behind the resyncs, and now an event: it goes to the front lane.
+      if (lane === this.ready && this.waitingLater.delete(key)) this.ready.push(key);
+      return;
+    }
     this.dirty.add(key);
     if (this.processing.has(key)) return;
     lane.push(key);
+    if (lane === this.later) this.waitingLater.add(key);
     this.waiters.shift()?.();
   }
 
@@ -90,7 +102,14 @@ export class WorkQueue {
         signal.addEventListener('abort', wake, { once: true });
       });
     }
-    const key = this.ready.length > 0 ? this.ready.shift() : this.later.shift();
+    let key: string;
+    if (this.ready.length > 0) key = this.ready.shift();
+    else {
+      // Entries of keys that moved to the front lane are skipped.
+      do key = this.later.shift();
+      while (!this.waitingLater.has(key));
+      this.waitingLater.delete(key);
+    }
     this.dirty.delete(key);
     this.processing.add(key);
     return key;

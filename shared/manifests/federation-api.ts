@@ -133,7 +133,10 @@ export interface Propagation {
     /** "1/2": members where it is healthy (workloads available; other kinds: applied). */
     healthy: string;
     clusters: PropagationClusterStatus[];
-    /** Why nothing was propagated (a bad placement annotation), with what to write instead. */
+    /**
+     * Why nothing was propagated, with what to do: a bad placement annotation, a selector no Ready
+     * cluster matches (naming the clusters and their labels), or a rule that keeps the object home.
+     */
     message?: string;
   };
 }
@@ -148,6 +151,10 @@ export interface PropagationClusterStatus {
   observedGeneration?: number;
   /** The last error, one line with the fix. */
   error?: string;
+  /** The member is not Ready: its share is kept for it until then (the grace period), then moves. */
+  keptUntil?: string;
+  /** The member did not answer now: the counts of its copy are last-known, and not summed. */
+  reachable?: boolean;
 }
 
 export function propagationCRD(federation: string): Typed<V1CustomResourceDefinition> {
@@ -171,6 +178,7 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
             { name: 'Applied', type: 'string', jsonPath: '.status.applied' },
             { name: 'Healthy', type: 'string', jsonPath: '.status.healthy' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
           ],
           schema: {
             openAPIV3Schema: {
@@ -205,6 +213,8 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
                           generation: { type: 'integer' },
                           observedGeneration: { type: 'integer' },
                           error: str,
+                          keptUntil: { type: 'string', format: 'date-time' },
+                          reachable: { type: 'boolean' },
                         },
                       },
                     },

@@ -113,3 +113,28 @@ export function isSubset(want: unknown, got: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The part of got at the paths want has: what a member's copy holds of the fields the federation
+ * sets, as the member's API server wrote them down (defaults and normalised quantities included),
+ * so two looks at a copy compare only what is the federation's.
+ */
+export function projection(want: unknown, got: unknown): unknown {
+  if (Array.isArray(want)) return Array.isArray(got) && got.length === want.length ? want.map((w, i) => projection(w, got[i])) : got;
+  if (want !== null && typeof want === 'object') {
+    if (got === null || typeof got !== 'object' || Array.isArray(got)) return got;
+    const g = got as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(want as Record<string, unknown>).map((k) => [k, projection((want as Record<string, unknown>)[k], g[k])]));
+  }
+  return got;
+}
+
+/**
+ * a is an older resourceVersion than b. Versions are opaque to clients in general; every API server
+ * here keeps them in etcd, where they are revisions that only grow, so a cache that is behind our
+ * own write can be told from a change made after it. Not comparable: not older.
+ */
+export function olderVersion(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
+}

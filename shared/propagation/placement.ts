@@ -24,8 +24,11 @@ export interface PlacementInput {
 export interface Placement {
   /** Members that get the object, by name. */
   clusters: string[];
-  /** Of those, members whose share is kept for them while they are not Ready (the grace period). */
-  waiting: string[];
+  /**
+   * Of those, members whose share is kept for them while they are not Ready, each with the moment
+   * its grace period ends (ms since the epoch): then the share moves to the others.
+   */
+  waiting: Map<string, number>;
 }
 
 /** The selector in force: the object's own wins over its namespace's. */
@@ -38,16 +41,41 @@ export function place(input: PlacementInput): Placement {
   const text = selectorText(input);
   const selector = text === undefined ? [] : parseSelector(text);
   const clusters: string[] = [];
-  const waiting: string[] = [];
+  const waiting = new Map<string, number>();
   for (const m of [...input.members].sort((a, b) => a.name.localeCompare(b.name))) {
     if (!matches(selector, m.labels)) continue;
     if (m.ready) clusters.push(m.name);
     else if (m.since > 0 && input.now - m.since < input.graceMs) {
       clusters.push(m.name);
-      waiting.push(m.name);
+      waiting.set(m.name, m.since + input.graceMs);
     }
   }
   return { clusters, waiting };
+}
+
+/** A cluster's labels less the ones join sets for its own bookkeeping (every Cluster has them). */
+const userLabels = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .filter(([k]) => !k.startsWith('app.kubernetes.io/') && !k.startsWith('federation.kubectl-federation.io/'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+/**
+ * Why place() chose no member, in one line a user can act on: the selector in force and where it
+ * comes from, and every cluster with its readiness and labels (the first 20).
+ */
+export function explainNoCluster(input: PlacementInput): string {
+  if (input.members.length === 0) return 'no cluster is joined to the federation: join one with kubectl federation join CLUSTER';
+  const own = input.objectAnnotations[ANNOTATIONS.clusterSelector];
+  const text = selectorText(input);
+  const where = own !== undefined ? "the object's" : "its namespace's";
+  const shown = [...input.members].sort((a, b) => a.name.localeCompare(b.name)).slice(0, 20);
+  const list = shown.map((m) => `${m.name} (${m.ready ? 'Ready' : 'not Ready'}; ${userLabels(m.labels) || 'no labels'})`).join(', ');
+  const more = input.members.length > shown.length ? ` and ${input.members.length - shown.length} more` : '';
+  const head = text === undefined
+    ? 'no cluster is Ready'
+    : `no Ready cluster matches ${where} ${ANNOTATIONS.clusterSelector} "${text}"`;
+  return `${head}; clusters: ${list}${more}. Change the selector or the clusters' labels (kubectl label cluster NAME KEY=VALUE), or wait for a member to be Ready`;
 }
 
 /**

@@ -10,7 +10,14 @@ export interface MemberCopy {
   object?: FederatedObject;
   /** The copy holds what the federation wants now (the apply went through). */
   current: boolean;
+  /**
+   * The member answered now. A member that did not (unreachable, or not Ready within its grace
+   * period) keeps its share, but its last-known counts are not summed: they may be long gone.
+   */
+  reachable?: boolean;
 }
+
+const counted = (c: MemberCopy) => c.reachable !== false;
 
 interface Condition {
   type: string;
@@ -55,19 +62,28 @@ function keepTimes(next: Condition, previous: Condition | undefined, now: string
   };
 }
 
-function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | undefined, now: string): Condition[] {
+function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | undefined, now: string, nothing: string | undefined): Condition[] {
   if (kind !== 'Deployment') return [];
-  const failed = copies.find((c) => cond(c.object?.status as Status, 'Progressing')?.reason === 'ProgressDeadlineExceeded');
-  const unavailable = copies.filter((c) => cond(c.object?.status as Status, 'Available')?.status !== 'True').map((c) => c.cluster);
-  const complete = copies.every((c) => observed(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'NewReplicaSetAvailable');
-  const available: Condition = unavailable.length === 0
+  if (nothing !== undefined) {
+    // No member runs it: never Available, and `kubectl rollout status` ends (it fails only on this reason).
+    return [
+      keepTimes({ type: 'Available', status: 'False', reason: 'NoClustersSelected', message: nothing }, cond(prev, 'Available'), now),
+      keepTimes({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: nothing }, cond(prev, 'Progressing'), now),
+    ];
+  }
+  const failed = copies.filter((c) => counted(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'ProgressDeadlineExceeded');
+  const unreachable = copies.filter((c) => !counted(c)).map((c) => c.cluster);
+  const unavailable = copies.filter((c) => counted(c) && cond(c.object?.status as Status, 'Available')?.status !== 'True').map((c) => c.cluster);
+  const complete = copies.every((c) => counted(c) && observed(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'NewReplicaSetAvailable');
+  const notAvailable = [...unavailable.map((c) => `not available in ${c}`), ...unreachable.map((c) => `cluster ${c} is unreachable (its replicas are not counted)`)];
+  const available: Condition = notAvailable.length === 0
     ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `available in every member (${copies.length})` }
-    : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: `not available in ${unavailable.join(', ')}` };
-  const progressing: Condition = failed
-    ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `cluster ${failed.cluster}: ${cond(failed.object?.status, 'Progressing')?.message ?? 'progress deadline exceeded'}` }
+    : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: notAvailable.join('; ') };
+  const progressing: Condition = failed.length > 0
+    ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: failed.map((f) => `cluster ${f.cluster}: ${cond(f.object?.status, 'Progressing')?.message ?? 'progress deadline exceeded'}`).join('; ') }
     : complete
       ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'rolled out in every member' }
-      : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: 'rolling out in the members' };
+      : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: unreachable.length > 0 ? `rolling out in the members; waiting for ${unreachable.join(', ')} (unreachable)` : 'rolling out in the members' };
   return [keepTimes(available, cond(prev, 'Available'), now), keepTimes(progressing, cond(prev, 'Progressing'), now)];
 }
 
@@ -99,19 +115,20 @@ function jobStatus(copies: MemberCopy[], prev: Status | undefined, now: string):
  * The status the federation's object should have, or undefined for kinds without one.
  * `generation` is the federation object's; `prev` its present status (for condition times).
  */
-export function aggregateStatus(kind: string, generation: number, copies: MemberCopy[], prev: Status | undefined, now: string): Status | undefined {
+export function aggregateStatus(kind: string, generation: number, copies: MemberCopy[], prev: Status | undefined, now: string, nothing?: string): Status | undefined {
   if (kind === 'Service') {
-    const ingress = copies.flatMap((c) => ((c.object?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []));
+    const ingress = copies.filter(counted).flatMap((c) => ((c.object?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []));
     return { loadBalancer: ingress.length > 0 ? { ingress } : {} };
   }
   const fields = SUMMED[kind];
   if (!fields) return undefined;
-  const everyObserved = copies.every(observed);
-  // Until every member has seen this generation, the federation's object has not either.
+  // Until every member has seen this generation, the federation's object has not either. A workload
+  // no member runs has not been observed by any (only a Deployment can say so in a condition).
+  const everyObserved = copies.every(observed) && (nothing === undefined || kind === 'Deployment');
   const observedGeneration = everyObserved ? generation : Math.min(prev?.observedGeneration ?? 0, Math.max(generation - 1, 0));
-  if (kind === 'Job') return jobStatus(copies, prev, now);
+  if (kind === 'Job') return jobStatus(copies.filter(counted), prev, now);
   const status: Status = { observedGeneration };
-  for (const f of fields) status[f] = copies.reduce((s, c) => s + num(c.object?.status as Status, f), 0);
+  for (const f of fields) status[f] = copies.reduce((s, c) => s + (counted(c) ? num(c.object?.status as Status, f) : 0), 0);
   if (kind === 'StatefulSet') {
     const revisions = copies.map((c) => c.object?.status);
     const update = revisions[0]?.updateRevision;
@@ -121,7 +138,7 @@ export function aggregateStatus(kind: string, generation: number, copies: Member
       status.currentRevision = settled ? update : `${update}-rolling`;
     }
   }
-  const conditions = workloadConditions(kind, copies, prev, now);
+  const conditions = workloadConditions(kind, copies, prev, now, nothing);
   if (conditions.length > 0) status.conditions = conditions;
   return status;
 }

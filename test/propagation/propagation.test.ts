@@ -26,6 +26,20 @@ const FED = 'federation';
 const MEMBERS = ['member-a', 'member-b'];
 /** A tiny HTTP server with a readiness probe, in the Node.js image init already uses. */
 const SERVER = "require('http').createServer((q, r) => r.end('ok')).listen(8080)";
+const GRACE_S = 20;
+interface Event {
+  reason: string;
+  message: string;
+  type: string;
+  count?: number;
+}
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
 
 describe('propagation', { skip }, () => {
   let node: LocalNode;
@@ -55,8 +69,10 @@ describe('propagation', { skip }, () => {
       `--federation-name=${FED}`,
       '--cluster-monitor-period=1s',
       '--failure-threshold=2',
-      '--resync-period=4s',
-      '--rebalance-grace-period=3s',
+      // A resync as long as the default: whatever must happen sooner (a grace period ending, a copy
+      // put back) must happen because it is due, not because everything is looked at again.
+      '--resync-period=5m',
+      `--rebalance-grace-period=${GRACE_S}s`,
       '--deletion-timeout=10s',
       '--leader-elect=false',
       '--healthz-port=0',
@@ -73,6 +89,8 @@ describe('propagation', { skip }, () => {
   });
 
   after(async () => {
+    // The whole controller log, for a failure the last lines do not explain.
+    if (process.env.CONTROLLER_LOG) writeFileSync(process.env.CONTROLLER_LOG, controller?.log() ?? '');
     await controller?.stop();
     await node?.stop();
   });
@@ -99,7 +117,9 @@ describe('propagation', { skip }, () => {
     });
   const replicasIn = async (member: string, ns: string, name: string) => (await find<V1Deployment>(member, '-n', ns, 'get', 'deployment', name))?.spec?.replicas;
   const events = async (ns: string, name: string) =>
-    (await get<{ items: { reason: string; message: string }[] }>(FED, '-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${name}`)).items;
+    (await get<{ items: Event[] }>(FED, '-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${name}`)).items;
+  const condition = (obj: { status?: { conditions?: Condition[] } } | undefined, type: string) => obj?.status?.conditions?.find((c) => c.type === type);
+  const record = (ns: string, name: string) => find<Propagation>(FED, '-n', ns, 'get', 'propagation', name);
   const apply = async (obj: object) => {
     const file = join(node.dir, `obj-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(obj));
@@ -214,19 +234,208 @@ describe('propagation', { skip }, () => {
     }
   });
 
-  test("a member that stops: its share moves to the other after the grace period, and back when it returns", async () => {
+
+  test('nothing selected: the record and one Event say why, the Deployment is not Available, rollout status ends', async () => {
+    await run('create', 'namespace', 'nowhere');
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'nowhere', annotations: { [ANNOTATIONS.clusterSelector]: 'zone=z9' } },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: NODE_IMAGE, command: ['node', '-e', SERVER] }] } } },
+    });
+    const rec = await waitFor('a record with the reason', async () => ((await record('nowhere', 'deployment.apps.web'))?.status?.message ? await record('nowhere', 'deployment.apps.web') : undefined));
+    assert.match(rec.status.message!, /no Ready cluster matches the object's .*cluster-selector "zone=z9"/);
+    assert.match(rec.status.message!, /member-a \(Ready; name=member-a,zone=z0\)/);
+    assert.equal(rec.status.clusterNames, '');
+    await waitFor('one NoClusterSelected Event', async () => ((await events('nowhere', 'web')).some((e) => e.reason === 'NoClusterSelected' && e.type === 'Warning' && e.message.includes('zone=z9')) ? true : undefined));
+    const d = await get<V1Deployment & { status?: { conditions?: Condition[] } }>(FED, '-n', 'nowhere', 'get', 'deployment', 'web');
+    assert.equal(condition(d, 'Available')?.status, 'False');
+    assert.equal(condition(d, 'Available')?.reason, 'NoClustersSelected');
+    // kubectl's rollout status fails on one reason only; it ends at once instead of waiting forever.
+    const began = Date.now();
+    const rollout = await kubectl(env, '-n', 'nowhere', 'rollout', 'status', 'deployment/web', '--timeout=60s');
+    assert.notEqual(rollout.code, 0);
+    assert.match(rollout.stderr, /exceeded its progress deadline/);
+    assert.ok(Date.now() - began < 30_000, 'ended, not timed out');
+    for (const m of MEMBERS) assert.equal(await find(m, '-n', 'nowhere', 'get', 'deployment', 'web'), undefined);
+    // Once a cluster matches, it runs there and the reason is gone.
+    await run('-n', 'nowhere', 'annotate', 'deployment', 'web', '--overwrite', `${ANNOTATIONS.clusterSelector}=zone=z0`);
+    await waitFor('placed on member-a', () => find(MEMBERS[0]!, '-n', 'nowhere', 'get', 'deployment', 'web'));
+    await waitFor('the reason gone from the record', async () => ((await record('nowhere', 'deployment.apps.web'))?.status?.message === undefined ? true : undefined));
+    await run('delete', 'namespace', 'nowhere', '--timeout=90s');
+  });
+
+  test('never propagated: a user-made token Secret and a controller-owned object are told why, once, and stay home', async () => {
+    await run('create', 'namespace', 'home');
+    await run('-n', 'home', 'create', 'serviceaccount', 'bot');
+    await apply({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'bot-token', namespace: 'home', annotations: { 'kubernetes.io/service-account.name': 'bot' } } });
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'home', ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w', uid: '6d1c2a3e-0000-4000-8000-000000000001', controller: true }] }, data: { a: '1' } });
+    await run('-n', 'home', 'create', 'configmap', 'plain', '--from-literal=a=1');
+    await waitFor('plain propagated (so the others had their turn)', () => find(MEMBERS[0]!, '-n', 'home', 'get', 'configmap', 'plain'));
+    const token = await waitFor('the token Secret\'s record', () => record('home', 'secret.bot-token'));
+    assert.match(token.status.message ?? '', /^not propagated: a service-account-token Secret/);
+    const owned = await waitFor('the owned ConfigMap\'s record', () => record('home', 'configmap.owned'));
+    assert.match(owned.status.message ?? '', /controller owner \(Widget w\)/);
+    const told = await waitFor('NotPropagated Events', async () => {
+      const e = [...(await events('home', 'bot-token')), ...(await events('home', 'owned'))].filter((x) => x.reason === 'NotPropagated');
+      return e.length >= 2 ? e : undefined;
+    });
+    assert.equal(told.length, 2, 'once each');
+    for (const m of MEMBERS) {
+      assert.equal(await find(m, '-n', 'home', 'get', 'secret', 'bot-token'), undefined);
+      assert.equal(await find(m, '-n', 'home', 'get', 'configmap', 'owned'), undefined);
+    }
+    // An update is no second telling.
+    await run('-n', 'home', 'label', 'configmap', 'owned', 'touched=yes');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await events('home', 'owned')).filter((x) => x.reason === 'NotPropagated').length, 1);
+  });
+
+  test('adopting takes the whole object: the copy equals what a fresh create would be', async () => {
+    await run(`--context=${MEMBERS[0]}`, 'create', 'namespace', 'adopt');
+    await run(`--context=${MEMBERS[0]}`, '-n', 'adopt', 'create', 'configmap', 'whole', '--from-literal=mode=member', '--from-literal=extra=stale');
+    await run(`--context=${MEMBERS[0]}`, '-n', 'adopt', 'label', 'configmap', 'whole', 'member-only=yes');
+    await run('create', 'namespace', 'adopt');
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'whole', namespace: 'adopt', annotations: { [ANNOTATIONS.adopt]: 'true' } }, data: { mode: 'fed' } });
+    const copy = await waitFor('whole adopted', async () => {
+      const c = await find<V1ConfigMap>(MEMBERS[0]!, '-n', 'adopt', 'get', 'configmap', 'whole');
+      return c?.data?.mode === 'fed' ? c : undefined;
+    });
+    assert.deepEqual(copy.data, { mode: 'fed' }, 'the key the federation does not have is gone');
+    assert.equal(copy.metadata?.labels?.['member-only'], undefined, 'and so is the label');
+    assert.ok(copy.metadata?.labels?.[PROPAGATED_BY_LABEL]);
+    assert.ok((await events('adopt', 'whole')).some((e) => e.reason === 'Adopted'));
+    await run('delete', 'namespace', 'adopt', '--timeout=90s');
+  });
+
+  test('no false alarms: quick updates and a Role with its RoleBinding raise nothing; every copy deleted in a member is put back and said', async () => {
+    await run('create', 'namespace', 'quiet');
+    await run('-n', 'quiet', 'create', 'configmap', 'quick', '--from-literal=n=0');
+    for (let i = 1; i <= 30; i++) await run('-n', 'quiet', 'patch', 'configmap', 'quick', '-p', JSON.stringify({ data: { n: String(i) } }));
+    await waitFor('the last update in both members', async () => {
+      const got = await Promise.all(MEMBERS.map((m) => find<V1ConfigMap>(m, '-n', 'quiet', 'get', 'configmap', 'quick')));
+      return got.every((c) => c?.data?.n === '30') ? true : undefined;
+    });
+    // A replace of the same content is no drift either.
+    const current = await get<V1ConfigMap>(FED, '-n', 'quiet', 'get', 'configmap', 'quick');
+    const file = join(node.dir, 'quick.json');
+    writeFileSync(file, JSON.stringify(current));
+    await run('replace', '-f', file);
+    // One multi-document apply: a Role and a RoleBinding to it (the binding may reach a member first).
+    const rbac = join(node.dir, 'rbac.yaml');
+    writeFileSync(
+      rbac,
+      [
+        JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'readers', namespace: 'quiet' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reader' }, subjects: [{ kind: 'User', name: 'jane' }] }),
+        JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'reader', namespace: 'quiet' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] }),
+      ].join('\n---\n'),
+    );
+    await run('apply', '-f', rbac);
+    await waitFor('the RoleBinding in both members', async () => ((await Promise.all(MEMBERS.map((m) => find(m, '-n', 'quiet', 'get', 'rolebinding', 'readers')))).every(Boolean) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 3000));
+    const alarms = (await get<{ items: Event[] }>(FED, '-n', 'quiet', 'get', 'events')).items.filter((e) => e.reason === 'DriftCorrected' || e.type === 'Warning');
+    assert.deepEqual(alarms.map((e) => `${e.reason}: ${e.message}`), [], 'nobody touched a member');
+    // Someone deletes three copies in member-a: each is made again, and each says so.
+    for (const n of ['one', 'two', 'three']) await run('-n', 'quiet', 'create', 'configmap', n);
+    await waitFor('three copies in member-a', async () => ((await Promise.all(['one', 'two', 'three'].map((n) => find(MEMBERS[0]!, '-n', 'quiet', 'get', 'configmap', n)))).every(Boolean) ? true : undefined));
+    await run(`--context=${MEMBERS[0]}`, '-n', 'quiet', 'delete', 'configmap', 'one', 'two', 'three');
+    await waitFor('all three back, each with its Event', async () => {
+      const back = (await Promise.all(['one', 'two', 'three'].map((n) => find(MEMBERS[0]!, '-n', 'quiet', 'get', 'configmap', n)))).every(Boolean);
+      const said = await Promise.all(['one', 'two', 'three'].map(async (n) => (await events('quiet', n)).some((e) => e.reason === 'DriftCorrected' && /deleted in the member and made again/.test(e.message) && e.message.includes(MEMBERS[0]!))));
+      return back && said.every(Boolean) ? true : undefined;
+    });
+  });
+
+  test('a copy that belongs to another federation: the Conflict names it and what adopt would do', async () => {
+    await run(`--context=${MEMBERS[1]}`, 'create', 'namespace', 'theirs');
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'theirs' } });
+    await run(
+      `--context=${MEMBERS[1]}`,
+      '-n',
+      'theirs',
+      'create',
+      'configmap',
+      'shared',
+      '--from-literal=owner=other',
+    );
+    await run(`--context=${MEMBERS[1]}`, '-n', 'theirs', 'label', 'configmap', 'shared', `${PROPAGATED_BY_LABEL}=zzzzzz`, 'federation.kubectl-federation.io/name=other-fed');
+    await run('-n', 'theirs', 'create', 'configmap', 'shared', '--from-literal=owner=us');
+    await waitFor('a Conflict naming the other federation', async () =>
+      (await events('theirs', 'shared')).some((e) => e.reason === 'Conflict' && /another federation's copy \(federation other-fed, id zzzzzz\)/.test(e.message) && /take it away from that federation/.test(e.message)) ? true : undefined,
+    );
+    assert.equal((await get<V1ConfigMap>(MEMBERS[1]!, '-n', 'theirs', 'get', 'configmap', 'shared')).data?.owner, 'other', 'left untouched');
+    await run('delete', 'namespace', 'theirs', '--timeout=90s');
+  });
+
+  test('a rollout failing in several members names each of them', async () => {
+    await run('create', 'namespace', 'broken');
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bad', namespace: 'broken' },
+      spec: {
+        replicas: 2,
+        progressDeadlineSeconds: 5,
+        selector: { matchLabels: { app: 'bad' } },
+        template: { metadata: { labels: { app: 'bad' } }, spec: { containers: [{ name: 'main', image: 'registry.invalid/none:1' }] } },
+      },
+    });
+    const rollout = await kubectl(env, '-n', 'broken', 'rollout', 'status', 'deployment/bad', '--timeout=120s');
+    assert.notEqual(rollout.code, 0, rollout.stdout);
+    assert.match(rollout.stderr, /exceeded its progress deadline/);
+    const d = await waitFor('both members named', async () => {
+      const got = await get<{ status?: { conditions?: Condition[] } }>(FED, '-n', 'broken', 'get', 'deployment', 'bad');
+      const m = condition(got, 'Progressing')?.message ?? '';
+      return MEMBERS.every((x) => m.includes(`cluster ${x}:`)) ? got : undefined;
+    });
+    assert.equal(condition(d, 'Progressing')?.reason, 'ProgressDeadlineExceeded');
+    await run('delete', 'namespace', 'broken', '--timeout=90s');
+  });
+
+  test("a member that stops: counts not summed while it is out, its share moves when the grace period ends (not at a resync), and back when it returns", async () => {
     await run('create', 'namespace', 'ha');
     await run('-n', 'ha', 'create', 'deployment', 'api', `--image=${NODE_IMAGE}`, '--replicas=4', '--', 'node', '-e', SERVER);
     await waitFor('2/2', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'api')) === 2 && (await replicasIn(MEMBERS[1]!, 'ha', 'api')) === 2 ? true : undefined));
+    assert.equal((await kubectl(env, '-n', 'ha', 'rollout', 'status', 'deployment/api', '--timeout=120s')).code, 0);
+    const readyAt = async () => {
+      const c = await get<{ status?: { conditions?: Condition[] } }>(FED, 'get', 'cluster', MEMBERS[1]!);
+      const ready = condition(c, 'Ready');
+      return ready?.status === 'True' ? undefined : Date.parse(ready?.lastTransitionTime ?? '');
+    };
     await node.planes.control('stop', MEMBERS[1]!, 'kube-apiserver');
     try {
-      await waitFor('member-a runs all 4', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'api')) === 4 ? true : undefined));
-      const record = await get<Propagation>(FED, '-n', 'ha', 'get', 'propagation', 'deployment.apps.api');
-      assert.deepEqual(record.status.clusters.map((c) => c.cluster), [MEMBERS[0]]);
+      const since = await waitFor('member-b not Ready', readyAt);
+      // Created while member-b is out: its share is kept for it until the grace period ends, and the
+      // record says until when.
+      await run('-n', 'ha', 'create', 'deployment', 'late', `--image=${NODE_IMAGE}`, '--replicas=4', '--', 'node', '-e', SERVER);
+      const kept = await waitFor('the record keeps member-b\'s share, saying until when', async () => {
+        const r = await record('ha', 'deployment.apps.late');
+        return r?.status.clusters.find((c) => c.cluster === MEMBERS[1] && c.keptUntil) ? r : undefined;
+      });
+      const until = Date.parse(kept.status.clusters.find((c) => c.cluster === MEMBERS[1])!.keptUntil!);
+      assert.ok(Math.abs(until - (since + GRACE_S * 1000)) < 2000, `kept until the grace period's end (${new Date(until).toISOString()})`);
+      assert.match(kept.status.clusters.find((c) => c.cluster === MEMBERS[1])!.error ?? '', /kept for it until/);
+      // Meanwhile the federation does not count member-b's last-known replicas as ready.
+      const during = await get<V1Deployment & { status?: { conditions?: Condition[] } }>(FED, '-n', 'ha', 'get', 'deployment', 'api');
+      if (Date.now() < until) {
+        assert.ok((during.status?.readyReplicas ?? 0) <= 2, `ready ${during.status?.readyReplicas}: member-b's 2 are not counted`);
+        assert.equal(condition(during, 'Available')?.status, 'False');
+        assert.match(condition(during, 'Available')?.message ?? '', /cluster member-b is unreachable/);
+      }
+      // The share moves when the grace period ends: seconds after it, not at the 5-minute resync.
+      await waitFor('member-a runs all 4 of late', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'late')) === 4 ? true : undefined), 30_000);
+      assert.ok(Date.now() - until < 15_000, `moved ${Math.round((Date.now() - until) / 1000)}s after the grace period ended`);
+      await waitFor('member-a runs all 4 of api', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'api')) === 4 ? true : undefined), 30_000);
+      const rec = await get<Propagation>(FED, '-n', 'ha', 'get', 'propagation', 'deployment.apps.api');
+      assert.deepEqual(rec.status.clusters.map((c) => c.cluster), [MEMBERS[0]]);
+      // The combined status covers the members that run it now: rollout status returns.
+      const rollout = await kubectl(env, '-n', 'ha', 'rollout', 'status', 'deployment/api', '--timeout=90s');
+      assert.equal(rollout.code, 0, rollout.stderr);
     } finally {
       await node.planes.control('start', MEMBERS[1]!, 'kube-apiserver');
     }
     await waitFor('back to 2/2', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'api')) === 2 && (await replicasIn(MEMBERS[1]!, 'ha', 'api')) === 2 ? true : undefined), 90_000);
+    await waitFor('late back to 2/2', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'late')) === 2 && (await replicasIn(MEMBERS[1]!, 'ha', 'late')) === 2 ? true : undefined), 30_000);
   });
 
   test("the member role: exactly the propagated kinds and the health endpoints, no wildcards", async () => {

@@ -1,11 +1,12 @@
 // The pure rules of propagation: placement, replica division, member copies, status combination.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { excluded, recordName } from '../../controller-manager/propagation.ts';
+import { recordName } from '../../controller-manager/propagation/types.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
-import { type FederatedObject, isSubset, memberCopy } from '../../shared/propagation/copy.ts';
+import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } from '../../shared/propagation/copy.ts';
 import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../../shared/propagation/kinds.ts';
-import { divideReplicas, place } from '../../shared/propagation/placement.ts';
+import { divideReplicas, explainNoCluster, place } from '../../shared/propagation/placement.ts';
+import { exclusion } from '../../shared/propagation/rules.ts';
 import { aggregateStatus, type MemberCopy, statusDiffers } from '../../shared/propagation/status.ts';
 
 const member = (name: string, labels: Record<string, string> = {}, ready = true, since = 1) => ({ name, labels, ready, since });
@@ -13,7 +14,7 @@ const member = (name: string, labels: Record<string, string> = {}, ready = true,
 describe('placement', () => {
   const members = [member('b', { region: 'eu' }), member('a', { region: 'us' }), member('c', { region: 'eu' }, false, 1000)];
   test('every Ready member by default, by name', () => {
-    assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1_000_000, graceMs: 10 }), { clusters: ['a', 'b'], waiting: [] });
+    assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1_000_000, graceMs: 10 }), { clusters: ['a', 'b'], waiting: new Map() });
   });
   test("the object's selector wins over its namespace's", () => {
     const ns = { [ANNOTATIONS.clusterSelector]: 'region=us' };
@@ -22,7 +23,7 @@ describe('placement', () => {
     assert.deepEqual(place({ objectAnnotations: own, namespaceAnnotations: ns, members, now: 1_000_000, graceMs: 10 }).clusters, ['b']);
   });
   test('a member that turned NotReady keeps its place during the grace period only', () => {
-    assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1005, graceMs: 10 }), { clusters: ['a', 'b', 'c'], waiting: ['c'] });
+    assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1005, graceMs: 10 }), { clusters: ['a', 'b', 'c'], waiting: new Map([['c', 1010]]) });
     assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1010, graceMs: 10 }).clusters, ['a', 'b']);
   });
   test('a bad selector throws with what to write instead', () => {
@@ -99,8 +100,44 @@ describe('member copies', () => {
   });
 });
 
+describe('why nothing was selected', () => {
+  test('the selector, where it comes from, and every cluster with its labels', () => {
+    const input = { objectAnnotations: { [ANNOTATIONS.clusterSelector]: 'zone=z9' }, namespaceAnnotations: {}, members: [member('b', { zone: 'z1' }), member('a', {}, false)], now: 0, graceMs: 0 };
+    assert.equal(place(input).clusters.length, 0);
+    const why = explainNoCluster(input);
+    assert.match(why, /no Ready cluster matches the object's .*cluster-selector "zone=z9"/);
+    assert.match(why, /clusters: a \(not Ready; no labels\), b \(Ready; zone=z1\)/);
+    const fromNamespace = explainNoCluster({ ...input, objectAnnotations: {}, namespaceAnnotations: { [ANNOTATIONS.clusterSelector]: 'zone=z9' } });
+    assert.match(fromNamespace, /its namespace's/);
+    assert.match(explainNoCluster({ ...input, members: [] }), /no cluster is joined/);
+  });
+});
+
+describe('drift: what the member keeps of our fields, and whose version is newer', () => {
+  test('projection picks the paths the federation sets, as the member wrote them', () => {
+    const want = { spec: { replicas: 2, template: { containers: [{ name: 'a', resources: { limits: { cpu: '1000m' } } }] } } };
+    const got = { spec: { replicas: 2, paused: false, template: { containers: [{ name: 'a', image: 'x', resources: { limits: { cpu: '1' } } }] } }, status: { readyReplicas: 2 } };
+    assert.deepEqual(projection(want, got), { spec: { replicas: 2, template: { containers: [{ name: 'a', resources: { limits: { cpu: '1' } } }] } } });
+    const changed = structuredClone(got);
+    changed.spec.replicas = 5;
+    assert.notDeepEqual(projection(want, changed), projection(want, got));
+    const statusOnly = structuredClone(got);
+    statusOnly.status.readyReplicas = 0;
+    assert.deepEqual(projection(want, statusOnly), projection(want, got), 'a status update is no drift');
+  });
+  test('resourceVersions compare as the revisions they are; anything else is not older', () => {
+    assert.equal(olderVersion('99', '100'), true);
+    assert.equal(olderVersion('100', '100'), false);
+    assert.equal(olderVersion('101', '100'), false);
+    assert.equal(olderVersion('abc', '100'), false);
+    assert.equal(olderVersion(undefined, '100'), false);
+  });
+});
+
 describe('never propagated', () => {
   const obj = (kind: string, name: string, namespace?: string, extra: Partial<FederatedObject['metadata']> = {}, rest: object = {}): FederatedObject => ({ apiVersion: 'v1', kind, metadata: { name, ...(namespace ? { namespace } : {}), ...extra }, ...rest });
+  const excluded = (kind: string, o: FederatedObject, own?: string) => exclusion(kind, o, own) !== undefined;
+  const told = (kind: string, o: FederatedObject) => exclusion(kind, o)?.tell;
   test('system namespaces, defaults, the federation\'s own, bootstrap RBAC, controller-owned objects', () => {
     assert.ok(excluded('ConfigMap', obj('ConfigMap', 'x', 'kube-system')));
     assert.ok(excluded('Namespace', obj('Namespace', 'kube-public')));
@@ -117,10 +154,25 @@ describe('never propagated', () => {
     assert.ok(!excluded('ConfigMap', obj('ConfigMap', 'settings', 'shop')));
     assert.ok(!excluded('Namespace', obj('Namespace', 'shop')));
   });
+  test('what a user made and meant to propagate is told why; what the servers make for themselves is not', () => {
+    assert.equal(told('Secret', obj('Secret', 't', 'shop', {}, { type: 'kubernetes.io/service-account-token' })), true);
+    assert.equal(told('ConfigMap', obj('ConfigMap', 'c', 'shop', { ownerReferences: [{ controller: true, kind: 'Widget', name: 'w' }] })), true);
+    assert.match(exclusion('ConfigMap', obj('ConfigMap', 'c', 'shop', { ownerReferences: [{ controller: true, kind: 'Widget', name: 'w' }] }))!.reason, /Widget w/);
+    assert.equal(told('ClusterRole', obj('ClusterRole', 'system:mine')), true);
+    assert.equal(told('ConfigMap', obj('ConfigMap', 'x', 'kube-system')), true);
+    assert.equal(told('ServiceAccount', obj('ServiceAccount', 'default', 'shop')), false);
+    assert.equal(told('ConfigMap', obj('ConfigMap', 'kube-root-ca.crt', 'shop')), false);
+    assert.equal(told('ClusterRole', obj('ClusterRole', 'admin', undefined, { labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } })), false);
+  });
   test('record names are readable and valid', () => {
     assert.equal(recordName({ kind: 'Deployment', group: 'apps' }, 'web'), 'deployment.apps.web');
     assert.equal(recordName({ kind: 'ConfigMap', group: '' }, 'settings'), 'configmap.settings');
     assert.ok(recordName({ kind: 'ConfigMap', group: '' }, 'x'.repeat(253)).length <= 253);
+    // A name a record cannot carry as it is becomes a valid one, kept apart from its look-alikes.
+    const colon = recordName({ kind: 'ClusterRole', group: 'rbac.authorization.k8s.io' }, 'team:view');
+    assert.match(colon, /^clusterrole\.rbac\.authorization\.k8s\.io\.team-view\.[0-9a-f]{8}$/);
+    assert.notEqual(colon, recordName({ kind: 'ClusterRole', group: 'rbac.authorization.k8s.io' }, 'team-view'));
+    assert.match(recordName({ kind: 'ClusterRole', group: 'rbac.authorization.k8s.io' }, 'system::x'), /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
   });
   test('--propagated-kinds: the default list parses, a bad word is named', () => {
     assert.equal(parseKindList(DEFAULT_PROPAGATED_KINDS, '--propagated-kinds').length, 18);
@@ -160,6 +212,33 @@ describe('status combined from members', () => {
     const p = s.conditions?.find((c) => c.type === 'Progressing');
     assert.equal(p?.reason, 'ProgressDeadlineExceeded');
     assert.match(p?.message ?? '', /^cluster b: /);
+  });
+  test('every member past its progress deadline is named', () => {
+    const s = aggregateStatus('Deployment', 1, [copy('a', available(0, 2, 'ProgressDeadlineExceeded')), copy('b', available(0, 2, 'ProgressDeadlineExceeded')), copy('c', available(2))], undefined, 'T')!;
+    assert.match(s.conditions?.find((c) => c.type === 'Progressing')?.message ?? '', /^cluster a: m; cluster b: m$/);
+  });
+  test('an unreachable member: its last-known counts are not summed, Available is False naming it, rollout waits', () => {
+    const frozen: MemberCopy = { ...copy('b', available(2)), current: false, reachable: false };
+    const s = aggregateStatus('Deployment', 2, [copy('a', available(2)), frozen], { observedGeneration: 2 }, 'T')!;
+    assert.equal(s.readyReplicas, 2, 'only the reachable member counts');
+    assert.equal(s.availableReplicas, 2);
+    const avail = s.conditions?.find((c) => c.type === 'Available');
+    assert.equal(avail?.status, 'False');
+    assert.match(avail?.message ?? '', /cluster b is unreachable/);
+    assert.match(s.conditions?.find((c) => c.type === 'Progressing')?.message ?? '', /waiting for b \(unreachable\)/);
+    // A reachable member that answered (current) counts as before.
+    const both = aggregateStatus('Deployment', 2, [copy('a', available(2)), copy('b', available(2))], undefined, 'T')!;
+    assert.equal(both.readyReplicas, 4);
+  });
+  test('nothing selected: a Deployment is not Available and its rollout fails with the reason; other workloads keep waiting', () => {
+    const why = 'no Ready cluster matches ...';
+    const s = aggregateStatus('Deployment', 3, [], undefined, 'T', why)!;
+    assert.equal(s.conditions?.find((c) => c.type === 'Available')?.status, 'False');
+    assert.equal(s.conditions?.find((c) => c.type === 'Available')?.message, why);
+    assert.equal(s.conditions?.find((c) => c.type === 'Progressing')?.reason, 'ProgressDeadlineExceeded');
+    assert.equal(s.observedGeneration, 3, 'observed, so that rollout status reads the condition');
+    const ds = aggregateStatus('DaemonSet', 3, [], undefined, 'T', why)!;
+    assert.equal(ds.observedGeneration, 0, 'a DaemonSet has no failing condition: it is not observed');
   });
   test('Services: every member\'s load-balancer ingress; Jobs: complete when every member is', () => {
     const svc = (ip: string): MemberCopy => ({ cluster: ip, current: true, object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, status: { loadBalancer: { ingress: [{ ip }] } } } });

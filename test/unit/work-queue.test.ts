@@ -36,6 +36,29 @@ test('failures back off per key, doubling up to the cap; forget starts afresh', 
   q.shutDown();
 });
 
+test('an event for a key waiting in the resync lane moves it ahead of the other resyncs', async () => {
+  const q = new WorkQueue();
+  const signal = new AbortController().signal;
+  for (const k of ['r1', 'r2', 'r3']) q.addAfter(k, 1);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(q.length, 3, 'three resyncs waiting');
+  q.add('r3');
+  assert.equal(q.length, 3, 'still held once');
+  const served: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const key = (await q.get(signal))!;
+    served.push(key);
+    q.done(key);
+  }
+  assert.deepEqual(served, ['r3', 'r1', 'r2'], 'the event lane first');
+  assert.equal(q.length, 0, 'the entry left behind in the resync lane is not handed out again');
+  q.addAfter('r3', 1);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await q.get(signal), 'r3', 'and the key can wait in that lane again');
+  assert.equal(q.length, 0);
+  q.shutDown();
+});
+
 test('get waits for a key and ends when the signal aborts', async () => {
   const q = new WorkQueue();
   const stop = new AbortController();
@@ -51,8 +74,11 @@ test('the engine: a failing key is retried while others go on; a result re-queue
   const calls: string[] = [];
   let failures = 2;
   const stop = new AbortController();
+  let handed: ((key: string) => void) | undefined;
   const controller = new Controller(
-    {
+    (enqueue) => {
+      handed = enqueue;
+      return {
       name: 'test',
       reconcile: async (key) => {
         calls.push(key);
@@ -60,11 +86,15 @@ test('the engine: a failing key is retried while others go on; a result re-queue
         if (key === 'periodic' && calls.filter((k) => k === 'periodic').length < 3) return { requeueAfterMs: 5 };
         return undefined;
       },
+      };
     },
     { workers: 2, log: () => undefined },
     new WorkQueue({ baseDelayMs: 5, maxDelayMs: 20 }),
   );
-  controller.queue.add('flaky');
+  // The reconciler was handed its enqueue at construction; it puts keys on the engine's queue.
+  assert.ok(handed);
+  handed('flaky');
+  assert.equal(controller.queue.length, 1);
   controller.queue.add('steady');
   controller.queue.add('periodic');
   const running = controller.run(stop.signal);

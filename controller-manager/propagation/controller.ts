@@ -1,0 +1,198 @@
+// The propagation controller: every object of a propagated kind created in the federation (with
+// plain kubectl) gets a copy in each member its placement selects; the federation's object shows the
+// members' statuses combined, and holds a finalizer until every reachable copy is gone. One code path
+// for every kind: kind rules live in shared/propagation. Keys are "Kind.group/namespace/name".
+//
+// reconcile reads top to bottom: never propagated -> deletion -> finalizer -> placement -> dispatch
+// -> status. Each concern is a unit of its own with its own state: the federation's watches
+// (federation-objects.ts), the members' (member-watches.ts), the writes to members (dispatch.ts),
+// what users read (records.ts), and deletion with the namespace finalizer (deletion.ts).
+import { errorMessage } from '../../shared/errors.ts';
+import type { RestClient } from '../../shared/kube/rest.ts';
+import { PROPAGATION_FINALIZER } from '../../shared/propagation/annotations.ts';
+import { type FederatedObject, hasReplicas } from '../../shared/propagation/copy.ts';
+import { divideReplicas, explainNoCluster, type MemberView, place, type Placement } from '../../shared/propagation/placement.ts';
+import { exclusion } from '../../shared/propagation/rules.ts';
+import type { EventRecorder } from '../events.ts';
+import type { MemberChange, MemberRegistry } from '../members.ts';
+import type { Enqueue, ReconcileResult, Reconciler } from '../runtime/controller.ts';
+import { Deletion } from './deletion.ts';
+import { Dispatcher } from './dispatch.ts';
+import { FederationObjects } from './federation-objects.ts';
+import { MemberWatches } from './member-watches.ts';
+import { Records } from './records.ts';
+import { type ClusterOutcome, type Kind, splitKey } from './types.ts';
+import { Warnings } from './warnings.ts';
+
+export interface PropagationOptions {
+  federation: RestClient;
+  members: MemberRegistry;
+  events: EventRecorder;
+  federationName: string;
+  /** Short identity of the federation API server; labels every copy. */
+  federationId: string;
+  /** The kinds to propagate, as users write them (--propagated-kinds). */
+  kinds: string[];
+  /** The host namespace of the members' credentials: never propagated. */
+  ownNamespace?: string;
+  /** Every object is compared with its copies at least this often (drift put back). */
+  resyncMs: number;
+  /** A member that turned NotReady keeps its replicas this long before they move to the others. */
+  graceMs: number;
+  /** A deleted object waits this long for an unreachable member before its copy there is left. */
+  deletionTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+/** Something in a member that comes by itself (a namespace still terminating, a CRD arriving). */
+const SOON_MS = 2000;
+/** A conflict waits for the user; looked at again this often. */
+const CONFLICT_MS = 30_000;
+
+export class PropagationController implements Reconciler {
+  readonly name = 'propagation';
+  private readonly o: PropagationOptions;
+  private readonly objects: FederationObjects;
+  private readonly watches: MemberWatches;
+  private readonly dispatch: Dispatcher;
+  private readonly records: Records;
+  private readonly deletion: Deletion;
+  private readonly warnings: Warnings;
+
+  constructor(o: PropagationOptions, enqueue: Enqueue) {
+    this.o = o;
+    const { federation, members, events, federationId, log } = o;
+    this.objects = new FederationObjects({ federation, kinds: o.kinds, enqueue, log });
+    this.watches = new MemberWatches({ members, federationId, enqueue, log, keep: (kind, obj) => this.objects.keep(kind.resource, obj) });
+    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, events, federationName: o.federationName, federationId, log });
+    this.records = new Records({ federation, log });
+    this.deletion = new Deletion({ federation, members, watches: this.watches, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
+    this.warnings = new Warnings({ events, objects: this.objects });
+    members.on((name, change) => this.memberChanged(name, change));
+  }
+
+  /** Starts the federation's watches; runs until signal aborts. */
+  async start(signal: AbortSignal): Promise<{ done: Promise<void> }> {
+    const started = await this.objects.start(signal);
+    if (!started) return { done: Promise.resolve() };
+    return { done: started.done.then(() => this.watches.stopAll()) };
+  }
+
+  waitForSync(signal: AbortSignal): Promise<void> {
+    return this.objects.waitForSync(signal);
+  }
+
+  /** Members came, went, or changed labels or readiness: every object is looked at again. */
+  private memberChanged(name: string, change: MemberChange): void {
+    if (change === 'removed' || change === 'changed') this.watches.stop(name);
+    this.objects.enqueueAll();
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { id, objKey } = splitKey(key);
+    const kind = this.objects.kinds.get(id);
+    // The federation runs no namespace controller: a terminating namespace is ours to finish.
+    const ns = id === 'Namespace' ? this.objects.namespaces.items.get(objKey) : undefined;
+    if (ns?.metadata.deletionTimestamp) return this.deletion.deleteNamespace(kind, ns);
+    if (!kind) return;
+    const cached = kind.fed.items.get(objKey);
+    if (!cached) {
+      this.dispatch.forget(kind, objKey);
+      this.warnings.forget(key);
+      await this.records.deleteRecord(kind, objKey);
+      return;
+    }
+    const excluded = exclusion(kind.resource.kind, cached, this.o.ownNamespace);
+    if (excluded) {
+      if (excluded.tell && !cached.metadata.deletionTimestamp && !this.objects.madeByServer(cached)) await this.warnings.notPropagated(kind, cached, excluded.reason, this.records);
+      return;
+    }
+    if (cached.metadata.deletionTimestamp) return this.deletion.deleteCopies(kind, cached);
+    const fed = await this.hold(kind, cached);
+    if (!fed) return;
+
+    let placement: Placement;
+    let shares: Map<string, number> | undefined;
+    try {
+      placement = this.placementOf(fed);
+      if (hasReplicas(fed.kind)) shares = divideReplicas((fed.spec?.replicas as number | undefined) ?? 1, placement.clusters, fed.metadata.annotations ?? {});
+    } catch (err) {
+      // Bad input: say so and change nothing anywhere until it is fixed.
+      await this.o.events.record(fed, 'Warning', 'InvalidPlacement', `${errorMessage(err)}; nothing was changed in any member`);
+      await this.records.writeRecord(kind, fed, [], `invalid placement: ${errorMessage(err)}`);
+      return { requeueAfterMs: this.o.resyncMs };
+    }
+
+    const { clusters, waiting } = placement;
+    const share = (c: string) => (this.objects.scaledByAutoscaler(fed) ? undefined : shares?.get(c));
+    const outcomes = await Promise.all(
+      clusters.map((c) => {
+        const until = waiting.get(c);
+        return until !== undefined ? Promise.resolve(this.dispatch.waiting(kind, fed, c, shares?.get(c), until)) : this.dispatch.sync(kind, fed, c, share(c));
+      }),
+    );
+    await this.dispatch.removeUnselected(kind, fed, clusters);
+
+    const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
+    await this.records.writeStatus(kind, fed, outcomes, nothing);
+    const recordDue = await this.records.writeRecord(kind, fed, outcomes, nothing);
+    await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
+    if (fed.kind === 'CustomResourceDefinition') await this.warnings.kindNotListed(fed);
+    return this.next(outcomes, waiting, recordDue);
+  }
+
+  /** Our finalizer is on the object from its first reconcile on; the object as the server answered. */
+  private async hold(kind: Kind, fed: FederatedObject): Promise<FederatedObject | undefined> {
+    if (fed.metadata.finalizers?.includes(PROPAGATION_FINALIZER)) return fed;
+    const held = await this.deletion.setFinalizer(kind, fed, [...(fed.metadata.finalizers ?? []), PROPAGATION_FINALIZER]);
+    return held ? this.objects.keep(kind.resource, held) : undefined;
+  }
+
+  private members(): MemberView[] {
+    return this.o.members.names().map((name) => {
+      const r = this.o.members.readiness(name);
+      return { name, labels: this.o.members.cluster(name)?.metadata.labels ?? {}, ready: r.ready, since: r.since };
+    });
+  }
+
+  private placementInput(fed: FederatedObject) {
+    const namespace = fed.metadata.namespace ? this.objects.namespaces.items.get(fed.metadata.namespace) : undefined;
+    return {
+      objectAnnotations: fed.metadata.annotations ?? {},
+      namespaceAnnotations: namespace?.metadata.annotations ?? {},
+      members: this.members(),
+      now: Date.now(),
+      graceMs: this.o.graceMs,
+    };
+  }
+
+  /** Where the object goes; a namespace also goes wherever anything inside it goes. Throws on bad annotations. */
+  private placementOf(fed: FederatedObject): Placement {
+    const placement = place(this.placementInput(fed));
+    if (fed.kind !== 'Namespace') return placement;
+    for (const { kind, obj } of this.objects.inside(fed.metadata.name)) {
+      if (exclusion(kind.resource.kind, obj, this.o.ownNamespace)) continue;
+      try {
+        const inner = place(this.placementInput(obj));
+        for (const c of inner.clusters) if (!placement.clusters.includes(c)) placement.clusters.push(c);
+        for (const [c, until] of inner.waiting) if (!placement.waiting.has(c)) placement.waiting.set(c, until);
+      } catch {
+        // A bad placement counts for none; it is reported on the object itself.
+      }
+    }
+    placement.clusters.sort();
+    return placement;
+  }
+
+  /** When to look again: at once on failure (with back-off), soon, at a grace period's end, or at the resync. */
+  private next(outcomes: ClusterOutcome[], waiting: Map<string, number>, recordDue: number | undefined): ReconcileResult {
+    const failed = outcomes.filter((o) => o.error && (o.waitsFor ?? 'retry') === 'retry');
+    if (failed.length > 0) throw new Error(failed.map((f) => f.error).join('; '));
+    const due = [this.o.resyncMs, recordDue ?? Infinity];
+    if (outcomes.some((o) => o.waitsFor === 'soon')) due.push(SOON_MS);
+    if (outcomes.some((o) => o.waitsFor === 'user')) due.push(CONFLICT_MS);
+    // The share of a member not Ready moves the moment its grace period ends, not at the next resync.
+    for (const until of waiting.values()) due.push(Math.max(until - Date.now(), 0) + 50);
+    return { requeueAfterMs: Math.min(...due) };
+  }
+}

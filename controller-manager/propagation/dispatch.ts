@@ -1,0 +1,212 @@
+// Dispatch: makes one member's copy what the federation wants (server-side apply with our field
+// manager), refuses to overwrite what is not ours unless asked to adopt it, reports drift only when
+// someone else changed or deleted the copy, and removes copies a placement no longer selects. Each
+// call returns an outcome; none throws.
+import { FIELD_MANAGER, FEDERATION_LABEL } from '../../shared/constants.ts';
+import { ApiError, ConnectionError, isNotFound, type RestClient } from '../../shared/kube/rest.ts';
+import { resourcePath } from '../../shared/kube/discovery.ts';
+import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
+import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } from '../../shared/propagation/copy.ts';
+import { copyHealth } from '../../shared/propagation/rules.ts';
+import type { EventRecorder } from '../events.ts';
+import type { MemberRegistry } from '../members.ts';
+import { objectKey } from '../runtime/reflector.ts';
+import type { FederationObjects } from './federation-objects.ts';
+import type { MemberWatches } from './member-watches.ts';
+import { type ClusterOutcome, DELETE_IN_BACKGROUND, describeMemberError, digestOf, type Kind } from './types.ts';
+
+export interface DispatchOptions {
+  members: MemberRegistry;
+  watches: MemberWatches;
+  objects: FederationObjects;
+  events: EventRecorder;
+  federationName: string;
+  federationId: string;
+  log: (line: string) => void;
+}
+
+/** What we last wrote to one member's copy. */
+interface Written {
+  /** Digest of the copy we asked for. */
+  want: string;
+  /** Digest of the member's answer at the paths we set: the copy as the member keeps our fields. */
+  shape: string;
+  resourceVersion?: string;
+  /** The member's watch has shown our write (or a later version): a copy missing now was deleted. */
+  seen: boolean;
+}
+
+const apply = (client: RestClient, path: string, body: FederatedObject) =>
+  client.request<FederatedObject>('PATCH', path, { body, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: true } });
+
+export class Dispatcher {
+  private readonly o: DispatchOptions;
+  /** Keyed "cluster|Kind.group/namespace/name". */
+  private readonly written = new Map<string, Written>();
+  /** Member namespaces known to exist ("server|namespace"): one look per namespace, not per object. */
+  private readonly memberNamespaces = new Set<string>();
+
+  constructor(o: DispatchOptions) {
+    this.o = o;
+    o.watches.onStop((cluster) => {
+      for (const k of [...this.written.keys()]) if (k.startsWith(`${cluster}|`)) this.written.delete(k);
+    });
+  }
+
+  /** The object is gone from the federation: nothing of it is remembered. */
+  forget(kind: Kind, objKey: string): void {
+    for (const c of this.o.watches.clusters()) this.written.delete(`${c}|${kind.id}/${objKey}`);
+  }
+
+  copyFor(fed: FederatedObject, replicas: number | undefined): FederatedObject {
+    return memberCopy(fed, {
+      federationName: this.o.federationName,
+      federationId: this.o.federationId,
+      replicas,
+      userSetNodePorts: this.o.objects.nodePortsSetByUser(fed),
+    });
+  }
+
+  /** A member not Ready within its grace period: its share is kept, its last-known copy not counted. */
+  waiting(kind: Kind, fed: FederatedObject, cluster: string, replicas: number | undefined, until: number): ClusterOutcome {
+    const copy = this.o.watches.copy(cluster, kind, objectKey(fed.metadata));
+    const share = replicas !== undefined ? ` (${replicas} replicas)` : '';
+    return {
+      cluster,
+      applied: false,
+      healthy: false,
+      current: false,
+      reachable: false,
+      waitsFor: 'member',
+      keptUntil: new Date(until).toISOString(),
+      ...(replicas !== undefined ? { replicas } : {}),
+      ...(copy ? { copy } : {}),
+      error: `cluster ${cluster} is not Ready: its share${share} is kept for it until ${new Date(until).toISOString()} (--rebalance-grace-period), then moves to the other members`,
+    };
+  }
+
+  /** Makes the member's copy what the federation wants; never throws (the outcome says what failed). */
+  async sync(kind: Kind, fed: FederatedObject, cluster: string, replicas: number | undefined): Promise<ClusterOutcome> {
+    const what = `${fed.kind} ${objectKey(fed.metadata)}`;
+    const objKey = objectKey(fed.metadata);
+    const base = { cluster, ...(replicas !== undefined ? { replicas } : {}) };
+    const lastKnown = this.o.watches.copy(cluster, kind, objKey);
+    const failed = (error: string, extra: Partial<ClusterOutcome> = {}): ClusterOutcome => ({
+      ...base,
+      applied: false,
+      healthy: false,
+      current: false,
+      reachable: false,
+      ...(lastKnown ? { copy: lastKnown } : {}),
+      error,
+      ...extra,
+    });
+    const watch = await this.o.watches.synced(cluster, kind);
+    if (typeof watch === 'string') return failed(watch);
+    const client = await this.o.members.syncClient(cluster);
+    if ('kind' in client) return failed(client.message);
+    const desired = this.copyFor(fed, replicas);
+    const existing = watch.reflector.items.get(objKey);
+    const key = `${cluster}|${kind.id}/${objKey}`;
+    const want = digestOf(desired);
+    const last = this.written.get(key);
+    const stale = existing !== undefined && last !== undefined && olderVersion(existing.metadata.resourceVersion, last.resourceVersion);
+    if (existing && last && !stale) last.seen = true;
+    const ours = existing !== undefined && last?.want === want && digestOf(projection(desired, existing)) === last.shape;
+    if (existing && !stale && (ours || isSubset(desired, existing))) {
+      return { ...base, ...copyHealth(existing, true), copy: existing, current: true, reachable: true };
+    }
+    // Drift: we want what we wrote before, and since then someone else changed or deleted the copy.
+    const drift = last?.want !== want ? undefined : existing ? (stale ? undefined : 'changed') : last.seen ? 'deleted' : undefined;
+    const path = resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name);
+    try {
+      let adopted = false;
+      if (!existing) {
+        // Not this federation's copy. An object the federation did not create is never taken over
+        // unasked: the member's other objects of the kind are watched too (metadata only).
+        const found = watch.foreign.items.get(objKey);
+        if (found && fed.metadata.annotations?.[ANNOTATIONS.adopt] !== 'true') {
+          return { ...failed(conflictMessage(what, cluster, found)), reachable: true, waitsFor: 'user' };
+        }
+        if (found) {
+          await this.adopt(client, path, desired, found);
+          adopted = true;
+        }
+        if (!found && kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, fed.metadata.namespace);
+      }
+      const applied = await apply(client, path, desired);
+      delete applied.metadata.managedFields;
+      this.written.set(key, { want, shape: digestOf(projection(desired, applied)), ...(applied.metadata.resourceVersion ? { resourceVersion: applied.metadata.resourceVersion } : {}), seen: false });
+      if (drift === 'changed') {
+        await this.o.events.record(fed, 'Normal', 'DriftCorrected', `cluster ${cluster}: a change made in the member to ${what} was put back; change the federation's object instead`);
+      } else if (drift === 'deleted') {
+        await this.o.events.record(fed, 'Normal', 'DriftCorrected', `cluster ${cluster}: ${what} was deleted in the member and made again; delete the federation's object, or narrow its placement, to remove it there`);
+      }
+      if (adopted) await this.o.events.record(fed, 'Normal', 'Adopted', `cluster ${cluster}: the existing ${what} is now managed by the federation, as a fresh copy would be`);
+      return { ...base, ...copyHealth(applied, true), copy: applied, current: true, reachable: true };
+    } catch (err) {
+      // The namespace went away in the member since we looked: look again next time.
+      if (isNotFound(err) && fed.metadata.namespace) this.memberNamespaces.delete(`${client.server}|${fed.metadata.namespace}`);
+      const { message, waitsFor } = describeMemberError(err, cluster, what, kind.resource.plural);
+      return { ...failed(message), reachable: !(err instanceof ConnectionError), waitsFor, ...(existing ? { copy: existing } : {}) };
+    }
+  }
+
+  /**
+   * Adopting takes the whole object: it is replaced by what a fresh copy would be (keys the member's
+   * object had and the federation's has not are gone), then applied as ours. A kind whose spec the
+   * member will not replace (a bound claim) is taken over field by field instead.
+   */
+  private async adopt(client: RestClient, path: string, desired: FederatedObject, found: FederatedObject): Promise<void> {
+    try {
+      await client.request('PUT', path, {
+        body: { ...desired, metadata: { ...desired.metadata, resourceVersion: found.metadata.resourceVersion } },
+        query: { fieldManager: FIELD_MANAGER },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 422)) throw err;
+      this.o.log(`${desired.kind} ${objectKey(desired.metadata)}: the member refused to replace it whole (${err.message}); taking over the federation's fields only`);
+    }
+  }
+
+  /** Namespaces a namespaced object needs are created first (labelled as this federation's). */
+  private async ensureMemberNamespace(client: RestClient, namespace: string): Promise<void> {
+    const known = `${client.server}|${namespace}`;
+    if (this.memberNamespaces.has(known)) return;
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+    if (await client.find(path)) {
+      this.memberNamespaces.add(known);
+      return;
+    }
+    const fedNs = this.o.objects.namespaces.items.get(namespace) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
+    await apply(client, path, this.copyFor(fedNs, undefined));
+    this.memberNamespaces.add(known);
+  }
+
+  /** Copies in Ready members the placement no longer selects are removed (never in members not Ready). */
+  async removeUnselected(kind: Kind, fed: FederatedObject, selected: string[]): Promise<void> {
+    const objKey = objectKey(fed.metadata);
+    for (const cluster of this.o.watches.clusters()) {
+      if (selected.includes(cluster) || !this.o.members.readiness(cluster).ready) continue;
+      if (!this.o.watches.copy(cluster, kind, objKey)) continue;
+      const client = await this.o.members.syncClient(cluster);
+      if ('kind' in client) continue;
+      try {
+        await client.request('DELETE', resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name), { body: DELETE_IN_BACKGROUND });
+        this.written.delete(`${cluster}|${kind.id}/${objKey}`);
+        this.o.log(`${fed.kind} ${objKey}: removed from cluster ${cluster}, which its placement no longer selects`);
+      } catch (err) {
+        if (!isNotFound(err)) this.o.log(describeMemberError(err, cluster, `deleting ${fed.kind} ${objKey}`, kind.resource.plural).message);
+      }
+    }
+  }
+}
+
+/** The refusal to overwrite a member's object, naming the other federation when it is one's copy. */
+function conflictMessage(what: string, cluster: string, found: FederatedObject): string {
+  const labels = found.metadata.labels ?? {};
+  const other = labels[PROPAGATED_BY_LABEL];
+  const owner = other ? `is another federation's copy (${labels[FEDERATION_LABEL] ? `federation ${labels[FEDERATION_LABEL]}, ` : ''}id ${other})` : 'was not created by this federation';
+  const take = other ? `annotate the federation's object ${ANNOTATIONS.adopt}=true to take it away from that federation` : `annotate the federation's object ${ANNOTATIONS.adopt}=true to take it over`;
+  return `${what} already exists in cluster ${cluster} and ${owner}: ${take}, or delete it in the member`;
+}

@@ -1,0 +1,117 @@
+// The members' side of propagation: per member and kind, a watch of this federation's copies (whole)
+// and of the member's other objects of the kind (metadata only: what a new copy must not overwrite).
+// Watches start at first use, only enqueue, and stop when the member leaves or changes.
+import { FEDERATION_LABEL } from '../../shared/constants.ts';
+import { resourcePath } from '../../shared/kube/discovery.ts';
+import type { FederatedObject } from '../../shared/propagation/copy.ts';
+import { PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
+import type { MemberRegistry } from '../members.ts';
+import type { Enqueue } from '../runtime/controller.ts';
+import { objectKey, Reflector } from '../runtime/reflector.ts';
+import type { Kind } from './types.ts';
+
+export interface MemberWatch {
+  /** This federation's copies, whole. */
+  reflector: Reflector<FederatedObject>;
+  /** Every other object of the kind in the member: name, and whose copy it is if another federation's. */
+  foreign: Reflector<FederatedObject>;
+  stop: AbortController;
+}
+
+export interface MemberWatchOptions {
+  members: MemberRegistry;
+  federationId: string;
+  enqueue: Enqueue;
+  /** What the caches keep of an object (the federation side's rule, shared). */
+  keep: (kind: Kind, obj: FederatedObject) => FederatedObject;
+  log: (line: string) => void;
+}
+
+/** How long a reconcile waits for a new watch's first list before it reports the member as not listed yet. */
+const FIRST_LIST_MS = 5_000;
+
+export class MemberWatches {
+  private readonly o: MemberWatchOptions;
+  private readonly watches = new Map<string, Map<string, MemberWatch>>();
+  /** Called when a member's watches stop: the units that remember per-member state forget it. */
+  private readonly stopped: ((cluster: string) => void)[] = [];
+
+  constructor(o: MemberWatchOptions) {
+    this.o = o;
+  }
+
+  onStop(listener: (cluster: string) => void): void {
+    this.stopped.push(listener);
+  }
+
+  /** The members that have watches now. */
+  clusters(): string[] {
+    return [...this.watches.keys()];
+  }
+
+  /** The member's copy of an object as last seen, if it has one (and we have looked). */
+  copy(cluster: string, kind: Kind, objKey: string): FederatedObject | undefined {
+    return this.watches.get(cluster)?.get(kind.id)?.reflector.items.get(objKey);
+  }
+
+  /** The member's watch once it has listed, or why not (yet). */
+  async synced(cluster: string, kind: Kind): Promise<MemberWatch | string> {
+    const watch = await this.watch(cluster, kind);
+    if (typeof watch === 'string') return watch;
+    if (!watch.reflector.synced || !watch.foreign.synced) {
+      const waited = AbortSignal.timeout(FIRST_LIST_MS);
+      await Promise.all([watch.reflector.waitForSync(waited), watch.foreign.waitForSync(waited)]);
+      if (!watch.reflector.synced || !watch.foreign.synced) return `cannot list ${kind.resource.plural} in cluster ${cluster} yet`;
+    }
+    return watch;
+  }
+
+  stop(cluster: string): void {
+    const known = this.watches.get(cluster);
+    this.watches.delete(cluster);
+    for (const w of known?.values() ?? []) w.stop.abort();
+    for (const l of this.stopped) l(cluster);
+  }
+
+  stopAll(): void {
+    for (const c of this.clusters()) this.stop(c);
+  }
+
+  private async watch(cluster: string, kind: Kind): Promise<MemberWatch | string> {
+    const known = this.watches.get(cluster)?.get(kind.id);
+    if (known) return known;
+    const client = await this.o.members.syncClient(cluster);
+    if ('kind' in client) return client.message;
+    // A member that left while we asked for its client gets no watch (it would outlive the member).
+    if (!this.o.members.cluster(cluster)) return `cluster ${cluster} is not joined`;
+    const raced = this.watches.get(cluster)?.get(kind.id);
+    if (raced) return raced;
+    const stop = new AbortController();
+    const enqueue = (obj: FederatedObject) => this.o.enqueue(`${kind.id}/${objectKey(obj.metadata)}`);
+    const log = (line: string) => this.o.log(`cluster ${cluster}: ${line}`);
+    const path = resourcePath(kind.resource);
+    const reflector = new Reflector<FederatedObject>(client, path, (_t, obj) => enqueue(obj), {
+      labelSelector: `${PROPAGATED_BY_LABEL}=${this.o.federationId}`,
+      transform: (obj) => this.o.keep(kind, obj),
+      log,
+    });
+    const foreign = new Reflector<FederatedObject>(client, path, (_t, obj) => enqueue(obj), {
+      labelSelector: `${PROPAGATED_BY_LABEL}!=${this.o.federationId}`,
+      metadataOnly: true,
+      // A conflict check reads the name, and whose copy it is when another federation made it.
+      transform: (obj) => {
+        const labels = obj.metadata.labels ?? {};
+        const owner = labels[PROPAGATED_BY_LABEL] ? { [PROPAGATED_BY_LABEL]: labels[PROPAGATED_BY_LABEL], ...(labels[FEDERATION_LABEL] ? { [FEDERATION_LABEL]: labels[FEDERATION_LABEL] } : {}) } : undefined;
+        return { apiVersion: '', kind: '', metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, resourceVersion: obj.metadata.resourceVersion, ...(owner ? { labels: owner } : {}) } };
+      },
+      log,
+    });
+    const watch = { reflector, foreign, stop };
+    const forCluster = this.watches.get(cluster) ?? new Map<string, MemberWatch>();
+    forCluster.set(kind.id, watch);
+    this.watches.set(cluster, forCluster);
+    void reflector.run(stop.signal);
+    void foreign.run(stop.signal);
+    return watch;
+  }
+}
