@@ -21,7 +21,7 @@ import { Dispatcher } from './dispatch.ts';
 import { FederationObjects } from './federation-objects.ts';
 import { MemberWatches } from './member-watches.ts';
 import { Records } from './records.ts';
-import { type ClusterOutcome, type Kind, splitKey } from './types.ts';
+import { type ClusterOutcome, type Kind, kindId, splitKey } from './types.ts';
 import { Warnings } from './warnings.ts';
 
 export interface PropagationOptions {
@@ -58,6 +58,8 @@ export class PropagationController implements Reconciler {
   private readonly records: Records;
   private readonly deletion: Deletion;
   private readonly warnings: Warnings;
+  /** "cluster|crd" of CRDs seen established in a member. */
+  private readonly established = new Set<string>();
 
   constructor(o: PropagationOptions, enqueue: Enqueue) {
     this.o = o;
@@ -137,8 +139,33 @@ export class PropagationController implements Reconciler {
     await this.records.writeStatus(kind, fed, outcomes, nothing);
     const recordDue = await this.records.writeRecord(kind, fed, outcomes, nothing);
     await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
-    if (fed.kind === 'CustomResourceDefinition') await this.warnings.kindNotListed(fed);
+    if (fed.kind === 'CustomResourceDefinition') {
+      await this.warnings.kindNotListed(fed);
+      this.followCRD(fed, outcomes);
+    }
     return this.next(outcomes, waiting, recordDue);
+  }
+
+  /**
+   * A propagated CRD newly established in a member: the objects of its kind follow now, not after the
+   * back-off of a watch that found the kind missing there.
+   */
+  private followCRD(crd: FederatedObject, outcomes: ClusterOutcome[]): void {
+    const spec = crd.spec as { group?: string; names?: { kind?: string } } | undefined;
+    const id = spec?.group && spec.names?.kind ? `${spec.names.kind}.${spec.group}` : undefined;
+    if (!id || !this.objects.kinds.has(id)) return;
+    for (const o of outcomes) {
+      const conditions = (o.copy?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions;
+      const seen = `${o.cluster}|${crd.metadata.name}`;
+      if (!conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
+        this.established.delete(seen);
+        continue;
+      }
+      if (this.established.has(seen)) continue;
+      this.established.add(seen);
+      this.watches.restartKind(o.cluster, id);
+      this.objects.enqueueKind((r) => kindId(r) === id);
+    }
   }
 
   /** Our finalizer is on the object from its first reconcile on; the object as the server answered. */

@@ -112,7 +112,16 @@ export class Deletion {
    */
   private async deleteCopy(kind: Kind, fed: FederatedObject, cluster: string): Promise<CopyState> {
     const watch = await this.o.watches.synced(cluster, kind);
-    if (typeof watch === 'string') return 'unreachable';
+    if ('message' in watch) {
+      // A member that does not serve the kind holds no copy of it; one whose role does not cover the
+      // kind could never have been given one: neither is waited for as if unreachable.
+      if (watch.waitsFor === 'soon') return 'gone';
+      if (watch.waitsFor === 'forbidden') {
+        this.o.log(`${fed.kind} ${objectKey(fed.metadata)}: ${watch.message}; not waited for`);
+        return 'gone';
+      }
+      return 'unreachable';
+    }
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return 'unreachable';
     const path = resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name);

@@ -102,7 +102,7 @@ export class Dispatcher {
       ...extra,
     });
     const watch = await this.o.watches.synced(cluster, kind);
-    if (typeof watch === 'string') return failed(watch);
+    if ('message' in watch) return failed(watch.message, { waitsFor: watch.waitsFor === 'forbidden' ? 'retry' : watch.waitsFor });
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return failed(client.message);
     const desired = this.copyFor(fed, replicas);

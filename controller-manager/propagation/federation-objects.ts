@@ -2,7 +2,8 @@
 // what the caches keep of an object, and which keys a change enqueues: the object, its namespace
 // (it goes wherever anything inside goes), everything in a namespace whose selector changed, and
 // the workload an autoscaler scales.
-import { type ApiResource, apiVersionOf, discoverResources, resourcePath } from '../../shared/kube/discovery.ts';
+import { type ApiResource, apiVersionOf, discoverResources, findResource, resourcePath } from '../../shared/kube/discovery.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import type { RestClient } from '../../shared/kube/rest.ts';
 import { ANNOTATIONS } from '../../shared/propagation/annotations.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
@@ -35,39 +36,81 @@ export class FederationObjects {
   private readonly serverMade = new Set<string>();
   /** Every resource the federation served at the last look (preferred versions first). */
   private served: { at: number; list: ApiResource[] } = { at: 0, list: [] };
+  /** Words of --propagated-kinds the federation did not serve at the last look: its CRD may come later. */
+  private unknown: string[] = [];
+  private readonly runs: Promise<void>[] = [];
+  private signal?: AbortSignal;
+  private refreshing?: NodeJS.Timeout;
 
   constructor(o: FederationObjectsOptions) {
     this.o = o;
   }
 
-  /** Resolves the kinds through discovery and starts the watches; false when the signal aborted first. */
+  /** Resolves the kinds through discovery and starts the watches; undefined when the signal aborted first. */
   async start(signal: AbortSignal): Promise<{ done: Promise<void> } | undefined> {
     const resources = await retryUntilAnswered('discovery of the federation API', () => discoverResources(this.o.federation), signal, this.o.log);
     if (!resources) return undefined;
+    this.signal = signal;
     this.served = { at: Date.now(), list: resources };
-    const { found, unknown } = resolveKinds(this.o.kinds, resources);
-    for (const word of unknown) {
-      this.o.log(`--propagated-kinds: the federation serves no kind "${word}" (write e.g. Deployment.apps, or the plural of a custom resource with its group: widgets.example.com); it is not propagated`);
-    }
-    const runs: Promise<void>[] = [];
     const namespaceResource = resources.find((r) => r.group === '' && r.kind === 'Namespace')!;
+    this.watchKinds(this.o.kinds, resources);
+    // Namespaces are watched even when not propagated: their selectors, and their finalization.
+    if (!this.kinds.has('Namespace')) {
+      this.namespaces = this.reflectorFor(namespaceResource);
+      this.runs.push(this.namespaces.run(signal));
+    }
+    for (const word of this.unknown) {
+      this.o.log(`--propagated-kinds: the federation serves no kind "${word}" yet (write e.g. Deployment.apps, or the plural of a custom resource with its group: widgets.example.com); it is propagated once its CustomResourceDefinition is there`);
+    }
+    this.o.log(`propagating ${[...this.kinds.keys()].join(', ')}`);
+    // Kinds that are not served yet are looked for again every minute, and when a CRD changes.
+    const timer = setInterval(() => void this.refresh(), 60_000);
+    timer.unref();
+    const done = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })).then(async () => {
+      clearInterval(timer);
+      clearTimeout(this.refreshing);
+      await Promise.all(this.runs);
+    });
+    return { done };
+  }
+
+  /** Starts the watch of every word that resolves and is not watched yet; the rest stay unknown. */
+  private watchKinds(words: string[], resources: ApiResource[]): ApiResource[] {
+    const { found, unknown } = resolveKinds(words, resources);
+    this.unknown = unknown;
+    const started: ApiResource[] = [];
     for (const r of found) {
+      if (this.kinds.has(kindId(r))) continue;
       if (!r.verbs.includes('watch') || !r.verbs.includes('list')) {
         this.o.log(`--propagated-kinds: ${kindId(r)} cannot be watched; it is not propagated`);
         continue;
       }
       const reflector = this.reflectorFor(r);
       this.kinds.set(kindId(r), { id: kindId(r), resource: r, fed: reflector });
-      if (r === namespaceResource) this.namespaces = reflector;
-      runs.push(reflector.run(signal));
+      if (r.group === '' && r.kind === 'Namespace') this.namespaces = reflector;
+      this.runs.push(reflector.run(this.signal!));
+      started.push(r);
     }
-    // Namespaces are watched even when not propagated: their selectors, and their finalization.
-    if (!this.namespaces) {
-      this.namespaces = this.reflectorFor(namespaceResource);
-      runs.push(this.namespaces.run(signal));
+    return started;
+  }
+
+  /** Looks again for kinds the federation did not serve: a CRD of the federation was added or changed. */
+  private async refresh(): Promise<void> {
+    if (this.unknown.length === 0 || !this.signal || this.signal.aborted) return;
+    try {
+      this.served = { at: Date.now(), list: await discoverResources(this.o.federation) };
+    } catch (err) {
+      this.o.log(`discovery of the federation API failed: ${errorMessage(err)}`);
+      return;
     }
-    this.o.log(`propagating ${[...this.kinds.keys()].join(', ')}`);
-    return { done: Promise.all(runs).then(() => undefined) };
+    for (const r of this.watchKinds(this.unknown, this.served.list)) this.o.log(`propagating ${kindId(r)} too: the federation serves it now`);
+  }
+
+  /** A CRD changed: its kind may be served now (a second later, once it is established). */
+  private refreshSoon(): void {
+    if (this.unknown.length === 0) return;
+    clearTimeout(this.refreshing);
+    this.refreshing = setTimeout(() => void this.refresh(), 1000);
   }
 
   private reflectorFor(r: ApiResource): Reflector<FederatedObject> {
@@ -110,10 +153,17 @@ export class FederationObjects {
     if (obj.metadata.namespace && (!old || type === 'DELETED' || selectorOf(old) !== selectorOf(obj))) this.o.enqueue(`Namespace/${obj.metadata.namespace}`);
     // A namespace's selector steers everything in it.
     if (id === 'Namespace' && old && selectorOf(old) !== selectorOf(obj)) this.enqueueInside(obj.metadata.name);
+    if (id === 'CustomResourceDefinition.apiextensions.k8s.io') this.refreshSoon();
     if (isAutoscaler(obj.kind)) {
       const target = scaleTarget(obj);
       for (const k of this.kinds.values()) if (k.resource.kind === target?.kind) this.o.enqueue(`${k.id}/${obj.metadata.namespace}/${target.name}`);
     }
+  }
+
+  /** A kind is in --propagated-kinds (watched now, or as soon as the federation serves it). */
+  listed(r: Pick<ApiResource, 'group' | 'kind' | 'plural'>): boolean {
+    const candidate = { ...r, version: '', namespaced: true, verbs: [], status: false, preferred: true };
+    return this.o.kinds.some((word) => findResource([candidate], word) !== undefined);
   }
 
   /** Every propagated object in namespace (the objects themselves, of every namespaced kind). */

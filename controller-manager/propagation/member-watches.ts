@@ -2,13 +2,21 @@
 // and of the member's other objects of the kind (metadata only: what a new copy must not overwrite).
 // Watches start at first use, only enqueue, and stop when the member leaves or changes.
 import { FEDERATION_LABEL } from '../../shared/constants.ts';
+import { ApiError } from '../../shared/kube/rest.ts';
 import { resourcePath } from '../../shared/kube/discovery.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import { PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import type { MemberRegistry } from '../members.ts';
 import type { Enqueue } from '../runtime/controller.ts';
 import { objectKey, Reflector } from '../runtime/reflector.ts';
-import type { Kind } from './types.ts';
+import { type Kind, kindNotServed, type WaitsFor } from './types.ts';
+
+/** Why a member's copies of a kind cannot be read now, and what that asks of us. */
+export interface NotListed {
+  message: string;
+  /** forbidden: the member's role does not cover the kind (a join with fewer kinds): no copy can be there or be made. */
+  waitsFor: WaitsFor | 'forbidden';
+}
 
 export interface MemberWatch {
   /** This federation's copies, whole. */
@@ -55,15 +63,36 @@ export class MemberWatches {
   }
 
   /** The member's watch once it has listed, or why not (yet). */
-  async synced(cluster: string, kind: Kind): Promise<MemberWatch | string> {
+  async synced(cluster: string, kind: Kind): Promise<MemberWatch | NotListed> {
     const watch = await this.watch(cluster, kind);
-    if (typeof watch === 'string') return watch;
+    if (typeof watch === 'string') return { message: watch, waitsFor: 'retry' };
     if (!watch.reflector.synced || !watch.foreign.synced) {
       const waited = AbortSignal.timeout(FIRST_LIST_MS);
       await Promise.all([watch.reflector.waitForSync(waited), watch.foreign.waitForSync(waited)]);
-      if (!watch.reflector.synced || !watch.foreign.synced) return `cannot list ${kind.resource.plural} in cluster ${cluster} yet`;
+      if (!watch.reflector.synced || !watch.foreign.synced) {
+        // A custom kind whose CRD has not reached the member yet: it comes by itself, soon.
+        if (kindNotServed(watch.reflector.lastError)) {
+          return { message: `cluster ${cluster} does not serve ${kind.resource.plural}.${kind.resource.group} yet: its objects follow once its CustomResourceDefinition is there`, waitsFor: 'soon' };
+        }
+        const err = watch.reflector.lastError;
+        if (err instanceof ApiError && err.status === 403) {
+          return { message: `cluster ${cluster} forbids the federation to list ${kind.resource.plural}: join it again so that its role covers the propagated kinds (kubectl federation join ${cluster} --propagated-kinds=...)`, waitsFor: 'forbidden' };
+        }
+        return { message: `cannot list ${kind.resource.plural} in cluster ${cluster} yet`, waitsFor: 'retry' };
+      }
     }
     return watch;
+  }
+
+  /**
+   * Starts a member's watches of one kind afresh: its CRD was just established there, and a watch
+   * that has been failing (404) would otherwise wait out its back-off before it lists.
+   */
+  restartKind(cluster: string, kindId: string): void {
+    const watch = this.watches.get(cluster)?.get(kindId);
+    if (!watch || watch.reflector.synced) return;
+    watch.stop.abort();
+    this.watches.get(cluster)?.delete(kindId);
   }
 
   stop(cluster: string): void {

@@ -68,7 +68,8 @@ export function splitKey(key: string): { id: string; objKey: string } {
 }
 
 /** A member's answer that says the kind is not served there (yet): its CRD has not arrived. */
-export const kindNotServed = (err: unknown): boolean => err instanceof ApiError && err.status === 404 && /could not find the requested resource/i.test(err.message);
+export const kindNotServed = (err: unknown): boolean =>
+  err instanceof ApiError && err.status === 404 && /could not find the requested resource|page not found/i.test(err.message);
 
 /** A member's RBAC refusing a role or binding that grants more than the member identity holds. */
 const escalation = (err: ApiError): boolean => /attempting to grant RBAC permissions not currently held|is attempting to grant|escalat/i.test(err.message);

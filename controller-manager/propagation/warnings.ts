@@ -65,8 +65,9 @@ export class Warnings {
     const group = spec?.group;
     const kindName = spec?.names?.kind;
     if (!group || !kindName) return;
-    if ([...this.o.objects.kinds.values()].some((k) => k.resource.group === group && k.resource.kind === kindName)) return;
-    const word = `${spec.names?.plural ?? kindName.toLowerCase()}.${group}`;
+    const plural = spec.names?.plural ?? kindName.toLowerCase();
+    if (this.o.objects.listed({ group, kind: kindName, plural })) return;
+    const word = `${plural}.${group}`;
     const told = `${crd.metadata.uid ?? ''}|${word}`;
     if (this.told.has(told)) return;
     this.told.add(told);

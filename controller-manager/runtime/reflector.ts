@@ -52,6 +52,8 @@ function slim<T extends Named>(obj: T): T {
 export class Reflector<T extends Named> {
   readonly items = new Map<string, T>();
   synced = false;
+  /** Why the last list or watch failed, until one succeeds again: callers say why they wait. */
+  lastError: unknown;
   private readonly client: RestClient;
   private readonly path: string;
   private readonly onChange: (type: ChangeType, obj: T, old: T | undefined) => void;
@@ -115,6 +117,7 @@ export class Reflector<T extends Named> {
     while (!signal.aborted) {
       try {
         const list = await this.listAll();
+        this.lastError = undefined;
         const seen = new Set<string>();
         for (const item of list.items) {
           seen.add(objectKey(item.metadata));
@@ -165,6 +168,7 @@ export class Reflector<T extends Named> {
         }
       } catch (err) {
         if (signal.aborted) break;
+        this.lastError = err;
         this.o.log(`watching ${this.path} failed, retrying in ${backoff / 1000}s: ${err instanceof Error ? err.message : String(err)}`);
         await pause(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);

@@ -13,6 +13,7 @@ import { CONTEXT_EXTENSION, NODE_IMAGE } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import type { Propagation } from '../../shared/manifests/federation-api.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
+import { DEFAULT_PROPAGATED_KINDS } from '../../shared/propagation/kinds.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import { runCli } from '../support/cli.ts';
 import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
@@ -73,6 +74,8 @@ describe('propagation', { skip }, () => {
       // put back) must happen because it is due, not because everything is looked at again.
       '--resync-period=5m',
       `--rebalance-grace-period=${GRACE_S}s`,
+      // A custom kind whose CRD does not exist yet when the controller starts.
+      `--propagated-kinds=${DEFAULT_PROPAGATED_KINDS},widgets.example.com`,
       '--deletion-timeout=10s',
       '--leader-elect=false',
       '--healthz-port=0',
@@ -436,6 +439,55 @@ describe('propagation', { skip }, () => {
     }
     await waitFor('back to 2/2', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'api')) === 2 && (await replicasIn(MEMBERS[1]!, 'ha', 'api')) === 2 ? true : undefined), 90_000);
     await waitFor('late back to 2/2', async () => ((await replicasIn(MEMBERS[0]!, 'ha', 'late')) === 2 && (await replicasIn(MEMBERS[1]!, 'ha', 'late')) === 2 ? true : undefined), 30_000);
+  });
+
+
+  test('custom kinds: a CRD whose kind is not listed says how to list it; a listed kind joins before its CRD reaches the member and follows it within seconds', async () => {
+    const crd = (plural: string, kind: string, annotations: Record<string, string> = {}) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.example.com`, annotations },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }],
+      },
+    });
+    await apply(crd('gadgets', 'Gadget'));
+    await waitFor('a KindNotPropagated Event on the gadgets CRD', async () =>
+      (await get<{ items: Event[] }>(FED, '-n', 'default', 'get', 'events', '--field-selector', 'involvedObject.name=gadgets.example.com')).items.some(
+        (e) => e.reason === 'KindNotPropagated' && e.message.includes('--propagated-kinds=...,gadgets.example.com'),
+      ) ? true : undefined,
+    );
+    // widgets.example.com is listed; the federation serves it from now on, member-a not yet (the CRD
+    // goes to member-b only, for now).
+    await apply(crd('widgets', 'Widget', { [ANNOTATIONS.clusterSelector]: 'name=member-b' }));
+    await waitFor('the federation and member-b serve widgets', async () =>
+      (await kubectl(env, 'get', 'widgets.example.com', '-A')).code === 0 && (await kubectl(env, `--context=${MEMBERS[1]}`, 'get', 'widgets.example.com', '-A')).code === 0 ? true : undefined,
+    );
+    assert.notEqual((await kubectl(env, `--context=${MEMBERS[0]}`, 'get', 'widgets.example.com', '-A')).code, 0, 'member-a does not serve it yet');
+    const joined = await runCli(['join', MEMBERS[0]!, '--cluster-labels=name=member-a,zone=z0', `--propagated-kinds=${DEFAULT_PROPAGATED_KINDS},widgets.example.com`, `--kubeconfig=${kubeconfig}`]);
+    assert.equal(joined.code, 0, `join accepts a kind the federation serves: ${joined.stderr}`);
+    await run('create', 'namespace', 'custom');
+    await apply({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'custom', annotations: { [ANNOTATIONS.clusterSelector]: 'name=member-a' } }, spec: { size: 3 } });
+    await waitFor('the Widget\'s record says member-a does not serve it yet', async () =>
+      (await record('custom', 'widget.example.com.w1'))?.status.clusters.some((c) => c.cluster === MEMBERS[0] && /does not serve widgets/.test(c.error ?? '')) ? true : undefined,
+    );
+    // Now the CRD goes to every member.
+    await run('annotate', 'crd', 'widgets.example.com', `${ANNOTATIONS.clusterSelector}-`);
+    const established = await waitFor('the widgets CRD established in member-a', async () => {
+      const c = await find<{ status?: { conditions?: Condition[] } }>(MEMBERS[0]!, 'get', 'crd', 'widgets.example.com');
+      const e = condition(c, 'Established');
+      return e?.status === 'True' ? Date.parse(e.lastTransitionTime ?? '') : undefined;
+    });
+    const w = await waitFor('the Widget in member-a', () => find<{ spec?: { size?: number } }>(MEMBERS[0]!, '-n', 'custom', 'get', 'widgets.example.com', 'w1'), 30_000);
+    assert.equal(w.spec?.size, 3);
+    assert.ok(Date.now() - established < 10_000, `followed ${Math.round((Date.now() - established) / 1000)}s after its CRD was established`);
+    const rec = await waitFor('the Widget\'s record says 1/1', async () => ((await record('custom', 'widget.example.com.w1'))?.status.applied === '1/1' ? true : undefined));
+    assert.ok(rec);
+    await run('delete', 'namespace', 'custom', '--timeout=90s');
+    assert.equal(await find(MEMBERS[0]!, '-n', 'custom', 'get', 'widgets.example.com', 'w1'), undefined);
   });
 
   test("the member role: exactly the propagated kinds and the health endpoints, no wildcards", async () => {

@@ -88,16 +88,21 @@ export const createMemberIdentity: Step<JoinData> = {
   },
 };
 
-/** The kinds of --propagated-kinds as the member serves them: built-in ones known, others discovered. */
+/**
+ * The kinds of --propagated-kinds, for the member's role: built-in ones known; others as the member
+ * serves them, or, when it does not yet, as the federation does (the federation sends the CRD first,
+ * and the role must already allow its objects when they follow).
+ */
 async function propagatedResources(d: JoinData): Promise<{ group: string; plural: string }[]> {
   const known = resolveKinds(d.propagatedKinds, builtinResources());
   if (known.unknown.length === 0) return known.found;
-  const served = await discoverResources(d.clients.member!, d.timeoutMs);
-  const all = resolveKinds(d.propagatedKinds, served);
-  if (all.unknown.length > 0) {
+  const inMember = resolveKinds(d.propagatedKinds, await discoverResources(d.clients.member!, d.timeoutMs));
+  if (inMember.unknown.length === 0) return inMember.found;
+  const inFederation = resolveKinds(inMember.unknown, await discoverResources(d.clients.federation, d.timeoutMs));
+  if (inFederation.unknown.length > 0) {
     throw new UserError(
-      `--propagated-kinds: cluster ${d.m.names.cluster} serves no kind ${all.unknown.map((w) => `"${w}"`).join(', ')}; install its CustomResourceDefinition there first, or write the kind as Kind.group (e.g. Widget.example.com)`,
+      `--propagated-kinds: neither cluster ${d.m.names.cluster} nor the federation serves ${inFederation.unknown.map((w) => `"${w}"`).join(', ')}; apply its CustomResourceDefinition to the federation first (it is propagated to the members), or write the kind as Kind.group (e.g. Widget.example.com)`,
     );
   }
-  return all.found;
+  return [...inMember.found, ...inFederation.found];
 }
