@@ -99,6 +99,7 @@ export class MemberWatches {
     const known = this.watches.get(cluster);
     this.watches.delete(cluster);
     for (const w of known?.values() ?? []) w.stop.abort();
+    if (known) this.o.log(`cluster ${cluster}: its ${known.size} watched kinds stopped (the member left or changed)`);
     for (const l of this.stopped) l(cluster);
   }
 

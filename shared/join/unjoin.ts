@@ -7,10 +7,10 @@ import type { Kubeconfig } from '../kubeconfig.ts';
 import { deleteObject } from '../kube/apply.ts';
 import { collectionPath, objectPath } from '../kube/resources.ts';
 import { ConnectionError, isNotFound, type RestClient } from '../kube/rest.ts';
-import { resourcePath } from '../kube/discovery.ts';
+import { type ApiResource, discoverResources, resourcePath } from '../kube/discovery.ts';
 import { PROPAGATED_BY_LABEL } from '../propagation/annotations.ts';
 import { DEFAULT_PROPAGATED } from '../propagation/kinds.ts';
-import type { Cluster } from '../manifests/federation-api.ts';
+import type { Cluster, Propagation } from '../manifests/federation-api.ts';
 import { type MemberNames, memberObjectNames, memberSelector } from '../manifests/member.ts';
 import type { Output } from '../output.ts';
 import { failedAt } from '../kube/failures.ts';
@@ -44,14 +44,48 @@ const memberKinds = [
   { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
 ] as const;
 
+type Resource = Pick<ApiResource, 'group' | 'version' | 'plural' | 'namespaced'>;
+
 /**
- * The copies this federation propagated into the member (found by label; the built-in kinds), left
- * running by default, deleted with --delete-propagated (namespaces last: they take the rest along).
+ * The kinds the federation may have propagated into the member: the built-in ones, and whatever
+ * else the member's role lets it list (custom resources joined with --propagated-kinds), as the
+ * member serves them. Read before the role is removed.
  */
-async function propagatedCopies(client: RestClient, n: MemberNames, remove: boolean, out: Output): Promise<number> {
+async function propagatedKinds(client: RestClient, n: MemberNames): Promise<Resource[]> {
+  const kinds: Resource[] = [...DEFAULT_PROPAGATED];
+  const roles = await client.get<{ items: { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }[] }>(
+    collectionPath('rbac.authorization.k8s.io/v1', 'ClusterRole'),
+    { query: { labelSelector: memberSelector(n) } },
+  );
+  const extra = roles.items
+    .flatMap((r) => r.rules ?? [])
+    .filter((rule) => rule.verbs?.includes('list'))
+    .flatMap((rule) => (rule.apiGroups ?? []).flatMap((group) => (rule.resources ?? []).map((plural) => ({ group, plural }))))
+    .filter((k) => !kinds.some((d) => d.group === k.group && d.plural === k.plural) && !k.plural.includes('/'));
+  if (extra.length === 0) return kinds;
+  const served = await discoverResources(client);
+  for (const k of extra) {
+    const r = served.find((x) => x.group === k.group && x.plural === k.plural && x.preferred);
+    // The join's own kinds (nodes for zones, the health endpoints) are not propagated: left out by
+    // the label selector anyway, listed only if served.
+    if (r && r.group !== '') kinds.push(r);
+  }
+  return kinds;
+}
+
+/** The words kubectl delete takes for these kinds: "deployments.apps,configmaps,widgets.example.com". */
+const kindWords = (kinds: Resource[]) => kinds.map((r) => (r.group ? `${r.plural}.${r.group}` : r.plural)).join(',');
+
+/**
+ * The copies this federation propagated into the member (found by label), left running by default,
+ * deleted with --delete-propagated (namespaces last: they take the rest along).
+ */
+async function propagatedCopies(client: RestClient, n: MemberNames, remove: boolean, out: Output, context: string): Promise<number> {
   const selector = `${PROPAGATED_BY_LABEL}=${n.federationId}`;
+  const kinds = await propagatedKinds(client, n);
   let count = 0;
-  for (const r of [...DEFAULT_PROPAGATED].reverse()) {
+  // Custom resources before the built-in kinds (their CRDs among them), namespaces last.
+  for (const r of [...kinds].reverse()) {
     const list = await client.get<Listed>(resourcePath(r), { query: { labelSelector: selector } });
     count += list.items.length;
     if (!remove) continue;
@@ -63,14 +97,37 @@ async function propagatedCopies(client: RestClient, n: MemberNames, remove: bool
         });
     }
   }
-  if (remove) out.line(`Removed ${count} objects the federation had propagated into cluster ${n.cluster}`);
+  if (remove) out.line(`Removed ${objects(count)} the federation had propagated into cluster ${n.cluster}`);
   else if (count > 0) {
     out.warn(
-      `left ${count} objects the federation propagated into cluster ${n.cluster} running there (labelled ${selector}); ` +
-        `to remove them, unjoin with --delete-propagated, or: kubectl --context=<cluster's context> delete ${DEFAULT_PROPAGATED.map((r) => (r.group ? `${r.plural}.${r.group}` : r.plural)).join(',')} --all-namespaces -l ${selector}`,
+      `left ${objects(count)} the federation propagated into cluster ${n.cluster} running there (labelled ${selector}); ` +
+        `to remove them, unjoin with --delete-propagated, or: kubectl --context=${context} delete ${kindWords(kinds)} --all-namespaces -l ${selector}`,
     );
   }
   return remove ? 0 : count;
+}
+
+/** "1 object", "3 objects". */
+const objects = (n: number) => `${n} ${n === 1 ? 'object' : 'objects'}`;
+
+/**
+ * What the federation's Propagation records say it propagated into a member: the count to report
+ * when the member itself cannot be asked. Read before the Cluster goes (the records then drop it).
+ */
+async function recordedCopies(federation: RestClient, cluster: string): Promise<{ count: number; words: string }> {
+  try {
+    const records = await federation.get<{ items: Propagation[] }>(`/apis/${FEDERATION_API_VERSION}/propagations`);
+    // Applied there, or placed there while it could not be reached (its copy from before is still there).
+    const placed = records.items.filter((r) => r.status?.clusters?.some((c) => c.cluster === cluster && (c.applied || c.reachable === false)));
+    // kubectl takes "kind.group" as well as "plural.group": the records name kinds.
+    const words = new Set(placed.map((r) => {
+      const slash = r.spec.resource.apiVersion.indexOf('/');
+      return `${r.spec.resource.kind.toLowerCase()}${slash > 0 ? `.${r.spec.resource.apiVersion.slice(0, slash)}` : ''}`;
+    }));
+    return { count: placed.length, words: [...words].sort().join(',') };
+  } catch {
+    return { count: 0, words: '' };
+  }
 }
 
 async function countMemberObjects(client: RestClient, n: MemberNames): Promise<number> {
@@ -151,7 +208,9 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       const stored = await removeStoredCredentials(memberObjectNames(n).credentialsSecret);
       let removed = 0;
       if (member && (await countMemberObjects(member, n).catch(failedAt('cluster', m.memberContextName))) > 0) {
-        removed = await removeFromMember(member, n, req.out).catch(failedAt('cluster', m.memberContextName));
+        // An unjoin that could not reach the member left its copies: --delete-propagated removes them now.
+        if (req.deletePropagated) removed += await propagatedCopies(member, n, true, req.out, m.memberContextName).catch(failedAt('cluster', m.memberContextName));
+        removed += await removeFromMember(member, n, req.out).catch(failedAt('cluster', m.memberContextName));
         noteNamespaceLeft(req.out, n, m.memberContextName);
       }
       if (stored || removed > 0) return { removed: true, leftBehind: [], propagatedLeft: 0 };
@@ -161,6 +220,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       }
       throw new UserError(`cluster "${n.cluster}" is not joined to federation ${n.federation} (context "${m.federation.name}"); pass --ignore-not-found to accept that`);
     }
+    const recorded = await recordedCopies(federation, n.cluster);
     await deleteObject(federation, { apiVersion: FEDERATION_API_VERSION, kind: 'Cluster', metadata: { name: n.cluster } });
     req.out.line(`Removed cluster ${n.cluster} from federation ${n.federation}`);
 
@@ -173,7 +233,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
     }
     let propagatedLeft = 0;
     try {
-      propagatedLeft = await propagatedCopies(member, n, req.deletePropagated ?? false, req.out);
+      propagatedLeft = await propagatedCopies(member, n, req.deletePropagated ?? false, req.out, m.memberContextName);
       await removeFromMember(member, n, req.out);
       noteNamespaceLeft(req.out, n, m.memberContextName);
     } catch (err) {
@@ -183,7 +243,13 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
           `ServiceAccount and token Secret in namespace ${n.namespace}, ClusterRole and ClusterRoleBinding, labelled ${memberSelector(n)}; ` +
           'run unjoin again once it is back, or delete them by that label',
       );
-      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: 0 };
+      if (recorded.count > 0) {
+        req.out.warn(
+          `left ${objects(recorded.count)} the federation propagated into cluster ${n.cluster} running there (by the federation's records: the cluster could not be asked); ` +
+            `once it is back, kubectl federation unjoin ${n.cluster} --delete-propagated removes them, or: kubectl --context=${m.memberContextName} delete ${recorded.words} --all-namespaces -l ${PROPAGATED_BY_LABEL}=${n.federationId}`,
+        );
+      }
+      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: recorded.count };
     }
     return { removed: true, leftBehind: [], propagatedLeft };
   } finally {

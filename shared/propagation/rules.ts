@@ -23,13 +23,13 @@ type Meta = FederatedObject['metadata'] & { ownerReferences?: { controller?: boo
 export function exclusion(kind: string, obj: FederatedObject, ownNamespace?: string): Exclusion | undefined {
   const { name, namespace, labels, ownerReferences } = obj.metadata as Meta;
   const quiet = (reason: string): Exclusion => ({ reason, tell: false });
+  if (labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults') return quiet('a default role of every cluster');
   if (namespace && SYSTEM_NAMESPACES.has(namespace)) {
     return { reason: `objects in ${namespace} are never propagated: the members' own ${namespace} belongs to them; create it in a namespace of your own`, tell: true };
   }
   if (namespace && namespace === ownNamespace) return quiet('the federation namespace holds the members\' credentials');
   if (kind === 'Namespace' && (SYSTEM_NAMESPACES.has(name) || name === 'default' || name === ownNamespace)) return quiet('a namespace every cluster has of its own');
   if (labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY) return quiet("the federation's own object");
-  if (labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults') return quiet('a default role of every cluster');
   if ((kind === 'ClusterRole' || kind === 'ClusterRoleBinding') && name.startsWith('system:')) {
     return { reason: `${kind}s named system:* belong to each cluster's own components and are never propagated; choose a name without the system: prefix`, tell: true };
   }

@@ -509,14 +509,34 @@ describe('propagation', { skip }, () => {
     assert.equal(await canI('delete', 'nodes'), 'no');
   });
 
-  test('unjoin leaves propagated workloads running and says so; --delete-propagated removes them', async () => {
+  test('unjoin leaves propagated workloads running and says so; --delete-propagated removes them, also after an unjoin that could not reach the member', async () => {
     await waitFor('ha/api in member-b', () => find(MEMBERS[1]!, '-n', 'ha', 'get', 'deployment', 'api'));
+    const logBefore = controller.log().length;
     const left = await runCli(['unjoin', MEMBERS[1]!, `--kubeconfig=${kubeconfig}`]);
     assert.equal(left.code, 0, left.stderr);
     assert.match(left.stderr, /left \d+ objects the federation propagated into cluster member-b running there/);
+    assert.match(left.stderr, /kubectl --context=member-b delete \S*deployments\.apps\S* --all-namespaces -l /, 'the real context');
     assert.ok(await find(MEMBERS[1]!, '-n', 'ha', 'get', 'deployment', 'api'), 'still there');
+    await waitFor('the controller stops watching member-b', async () => (/cluster member-b: its \d+ watched kinds stopped/.test(controller.log().slice(logBefore)) ? true : undefined), 10_000);
+
     const rejoined = await runCli(['join', MEMBERS[1]!, '--cluster-labels=name=member-b,zone=z1', `--kubeconfig=${kubeconfig}`]);
     assert.equal(rejoined.code, 0, rejoined.stderr);
+    await waitFor('the record says ha/api is applied in member-b again', async () =>
+      (await record('ha', 'deployment.apps.api'))?.status.clusters.some((c) => c.cluster === MEMBERS[1] && c.applied) ? true : undefined,
+    );
+    // Unjoined while it cannot be reached: the federation's records say what is left there.
+    await node.planes.control('stop', MEMBERS[1]!, 'kube-apiserver');
+    try {
+      const away = await runCli(['unjoin', MEMBERS[1]!, `--kubeconfig=${kubeconfig}`]);
+      assert.equal(away.code, 0, away.stderr);
+      assert.match(away.stderr, /left \d+ objects? the federation propagated into cluster member-b running there \(by the federation's records/);
+      assert.match(away.stderr, /kubectl federation unjoin member-b --delete-propagated removes them, or: kubectl --context=member-b delete \S*deployment\.apps/);
+    } finally {
+      await node.planes.control('start', MEMBERS[1]!, 'kube-apiserver');
+    }
+    await waitFor('member-b answers again', async () => ((await kubectl(env, `--context=${MEMBERS[1]}`, 'get', 'namespace', 'ha')).code === 0 ? true : undefined), 90_000);
+    assert.ok(await find(MEMBERS[1]!, '-n', 'ha', 'get', 'deployment', 'api'), 'left running');
+    // Not joined any more, and --delete-propagated still finds and removes what was left.
     const removed = await runCli(['unjoin', MEMBERS[1]!, '--delete-propagated', `--kubeconfig=${kubeconfig}`]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /Removed \d+ objects the federation had propagated into cluster member-b/);

@@ -12,6 +12,9 @@ import (
 // runComponent runs one upstream component with its upstream command line, unchanged. Each runs in
 // a process of its own: kube-apiserver's command can be built only once per process.
 func runComponent(name string, args []string) {
+	// Named as the real binary: client-go derives the user agent, and so the field manager every
+	// write records, from the program's name ("kube-apiserver", not "localcluster").
+	os.Args[0] = name
 	switch name {
 	case "etcd":
 		// etcdmain.Main reads os.Args itself (its first element is the program name).
