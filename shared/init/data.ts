@@ -1,6 +1,7 @@
 // What init's steps share: the validated configuration, the host cluster (live, or recording for
 // --dry-run), and what earlier steps found out for later ones.
 import type { Kubeconfig } from '../kubeconfig.ts';
+import { proxyFor } from '../kube/proxy.ts';
 import type { RestClient } from '../kube/rest.ts';
 import type { Target } from '../kube/target.ts';
 import type { FederationCredentials } from '../manifests/credentials.ts';
@@ -52,6 +53,15 @@ export interface InitData {
 }
 
 /** The step's value, or an error naming the step that should have provided it (a bug). */
+/**
+ * The proxy init's own connections to the federation API server go through, as kubectl would pick
+ * it for the context init writes: the proxy-url the user put on that cluster entry (kept by a
+ * re-run), else the environment's HTTPS_PROXY unless NO_PROXY exempts the server.
+ */
+export function federationProxy(d: Pick<InitData, 'kubeconfig' | 'cfg'>, server: string): string | undefined {
+  return proxyFor(server, d.kubeconfig.cluster(d.cfg.name)?.['proxy-url']);
+}
+
 export function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`internal error: ${what} is not known yet`);
   return value;

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import {
   ApiextensionsV1Api,
   AuthenticationV1Api,
@@ -18,6 +20,7 @@ import {
 import { CONTEXT_EXTENSION, ETCD_VERSION, KUBERNETES_VERSION, NODE_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { runCli, startCli } from '../support/cli.ts';
+import { kubectl } from '../support/kubectl.ts';
 import { failureStatus, kubeConfigFor } from '../support/kube.ts';
 import { type Planes, testPlanes } from '../support/localcluster.ts';
 import { playLoadBalancer, playPod, podIP, type StandInPod } from '../support/stand-ins.ts';
@@ -189,6 +192,47 @@ describe('init against a real host cluster', () => {
     assert.match(result.stdout, /credentials\.\.\. done \(reused existing\)/);
     assert.deepEqual(await census(host, fed.namespace), beforeObjects);
     assert.equal(readFileSync(kubeconfigPath, 'utf8'), beforeKubeconfig);
+  });
+
+  test('a re-run from a kubeconfig whose federation entry has proxy-url goes through that proxy, and keeps what the user wrote', async () => {
+    assert.ok(kubeconfigPath, 'runs after the first test');
+    // An HTTP CONNECT proxy on loopback that counts the tunnels it opens.
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, socket, head) => {
+      const target = req.url ?? '';
+      tunnels.push(target);
+      const colon = target.lastIndexOf(':');
+      const upstream = connect(Number(target.slice(colon + 1)), target.slice(0, colon), () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const kc = Kubeconfig.load(kubeconfigPath);
+      const mine = [{ name: 'example.com/team', extension: { owner: 'platform' } }];
+      kc.write({ clusters: { [fed.name]: { ...kc.cluster(fed.name)!, 'proxy-url': url, extensions: mine } } });
+      const result = await runCli(args());
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      assert.ok(tunnels.length > 0, 'init reached the federation API server through the proxy');
+      assert.ok(tunnels.every((t) => t.startsWith(ip)), `only the federation's address was tunnelled: ${tunnels.join(', ')}`);
+      const entry = Kubeconfig.load(kubeconfigPath).cluster(fed.name);
+      assert.equal(entry?.['proxy-url'], url, 'proxy-url kept');
+      assert.deepEqual(entry?.extensions, mine, 'and the extension');
+      // kubectl goes through it too, as the user set it up.
+      const before = tunnels.length;
+      const k = await kubectl({ ...process.env, KUBECONFIG: kubeconfigPath }, `--context=${fed.name}`, 'get', '--raw', '/readyz');
+      assert.equal(k.code, 0, k.stderr);
+      assert.ok(tunnels.length > before);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

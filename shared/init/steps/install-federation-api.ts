@@ -14,7 +14,7 @@ import {
 } from '../../manifests/federation-api.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll } from '../../wait.ts';
-import { type InitData, need } from '../data.ts';
+import { federationProxy, type InitData, need } from '../data.ts';
 
 /**
  * The admin group's binding. A new admin certificate's group is bound nowhere yet, so the binding
@@ -28,7 +28,8 @@ async function grantAdmins(d: InitData, federation: Target): Promise<void> {
   }
   const endpoint = need(d.endpoint, 'the endpoint');
   const ca = need(d.credentials, 'the credentials').ca.cert;
-  const client = new RestClient({ server: endpoint.url, ca: Buffer.from(ca), cert: Buffer.from(d.bootstrap.cert), key: Buffer.from(d.bootstrap.key) }, d.requestTimeoutMs);
+  const proxy = federationProxy(d, endpoint.url);
+  const client = new RestClient({ server: endpoint.url, ca: Buffer.from(ca), cert: Buffer.from(d.bootstrap.cert), key: Buffer.from(d.bootstrap.key), ...(proxy ? { proxy } : {}) }, d.requestTimeoutMs);
   try {
     await applyObject(client, binding);
   } finally {

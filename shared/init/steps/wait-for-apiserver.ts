@@ -7,7 +7,7 @@ import type { InitConfig } from '../../manifests/config.ts';
 import { LiveTarget } from '../../kube/target.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll, WaitTimeoutError } from '../../wait.ts';
-import { type InitData, need } from '../data.ts';
+import { federationProxy, type InitData, need } from '../data.ts';
 
 /** What the wait found: a status for the progress line, or a problem worth a line of its own. */
 export interface Diagnosis {
@@ -88,7 +88,8 @@ export const waitForAPIServer: Step<InitData> = {
     const endpoint = need(d.endpoint, 'the endpoint');
     const admin = need(d.admin, 'the admin certificate');
     const creds = need(d.credentials, 'the credentials');
-    const client = new RestClient({ server: endpoint.url, ca: Buffer.from(creds.ca.cert), cert: Buffer.from(admin.cert), key: Buffer.from(admin.key) }, 5000);
+    const proxy = federationProxy(d, endpoint.url);
+    const client = new RestClient({ server: endpoint.url, ca: Buffer.from(creds.ca.cert), cert: Buffer.from(admin.cert), key: Buffer.from(admin.key), ...(proxy ? { proxy } : {}) }, 5000);
     d.federationClient = client;
     d.federation = new LiveTarget(client);
     const what = `the federation API server at ${endpoint.url}`;
