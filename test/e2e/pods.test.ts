@@ -166,6 +166,49 @@ describe('pods on the local pod runner', { skip }, () => {
     await run('--context=host', 'delete', 'service', 'web');
   });
 
+  test('the runner: env from ConfigMaps and Secrets as a kubelet gives it; a missing key is refused in its words unless optional', async () => {
+    await create(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { mode: 'blue', color: 'red' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { password: 's3cret' } },
+    );
+    const check = [
+      "const e = process.env;",
+      "const ok = e.MODE === 'blue' && e.PASS === 's3cret' && !('OPT' in e) && e.CFG_color === 'red' && e.CFG_mode === 'blue' && e.LATER === 'blue-x';",
+      'process.exit(ok ? 0 : 1);',
+    ].join(' ');
+    const envs = pod('envs', ['node', '-e', check], { restartPolicy: 'Never' });
+    envs.spec!.containers[0]!.envFrom = [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }, { secretRef: { name: 'absent', optional: true } }];
+    envs.spec!.containers[0]!.env = [
+      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } },
+      { name: 'PASS', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+      { name: 'OPT', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope', optional: true } } },
+      { name: 'LATER', value: '$(MODE)-x' },
+    ];
+    const missing = pod('envs-missing', ['node', '-e', 'process.exit(0)'], { restartPolicy: 'Never' });
+    missing.spec!.containers[0]!.env = [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }];
+    await create(envs, missing);
+    assert.equal(await waitForPod('envs', 'done', (s) => (s.phase === 'Succeeded' || s.phase === 'Failed' ? s.phase : undefined)), 'Succeeded');
+    const refused = await waitForPod('envs-missing', 'a config error', (s) => s.containerStatuses?.[0]?.state?.waiting);
+    assert.equal(refused.reason, 'CreateContainerConfigError');
+    assert.equal(refused.message, "couldn't find key nope in ConfigMap default/settings");
+    await run('--context=host', 'delete', 'pod', 'envs', 'envs-missing', '--wait=false');
+  });
+
+  test('the runner: a node status left Unknown by an outage is posted Ready again at the next heartbeat, as a kubelet does', async () => {
+    const name = node.runner.nodeName;
+    // What the node lifecycle controller writes when it has not heard from a node in time.
+    await run('--context=host', 'patch', 'node', name, '--subresource=status', '--type=strategic', '-p', JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }] } }));
+    const ready = await poll(
+      async () => {
+        const n = await kubectlJSON<{ status?: { conditions?: { type: string; status: string; reason?: string }[] } }>(env, '--context=host', 'get', 'node', name);
+        const c = n.status?.conditions?.find((x) => x.type === 'Ready');
+        return c?.status === 'True' ? done(c) : notYet(`Ready=${c?.status}`);
+      },
+      { what: 'the node Ready again', timeoutMs: 30_000, intervalMs: 500 },
+    );
+    assert.equal(ready.reason, 'KubeletReady');
+  });
+
   test('the runner refuses what a kubelet refuses: runAsNonRoot with a root image; a non-root user writes a fresh volume only with fsGroup', async () => {
     await create(pod('nonroot', ['node', '-e', 'setInterval(() => {}, 1000)'], { securityContext: { runAsNonRoot: true } }));
     const refused = await waitForPod('nonroot', 'refused', (s) => {

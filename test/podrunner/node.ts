@@ -74,6 +74,30 @@ export async function renewLease(client: RestClient, name: string): Promise<void
   });
 }
 
+/**
+ * What a kubelet's status loop does after an outage: the node lifecycle controller set Ready to
+ * Unknown while the API server could not hear from us; we post Ready=True again (and the pressure
+ * conditions) as soon as we are heard again, instead of leaving the node Unknown for ever.
+ */
+export async function keepNodeReady(client: RestClient, name: string): Promise<boolean> {
+  const node = await client.get<V1Node>(`/api/v1/nodes/${name}`);
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status === 'True') return false;
+  const t = kubeTime();
+  await client.request('PATCH', `/api/v1/nodes/${name}/status`, {
+    contentType: 'application/strategic-merge-patch+json',
+    body: {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'local pod runner is posting ready status', lastHeartbeatTime: t, lastTransitionTime: t },
+          ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHasNo${type}`, lastHeartbeatTime: t, lastTransitionTime: t })),
+        ],
+      },
+    },
+  });
+  return true;
+}
+
 export async function deregisterNode(client: RestClient, name: string): Promise<void> {
   await client.request('DELETE', `/api/v1/nodes/${name}`).catch(() => undefined);
 }

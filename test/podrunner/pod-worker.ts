@@ -119,7 +119,7 @@ export class PodWorker {
     const at = Date.now();
     if (this.tokensRefreshAt !== undefined && at >= this.tokensRefreshAt) await this.refreshTokens();
     for (const c of this.containers) {
-      if (!c.process && !c.stopping && at >= c.backoffUntil && this.mayRun(c)) this.start(c);
+      if (!c.process && !c.stopping && at >= c.backoffUntil && this.mayRun(c)) await this.start(c);
       this.probe(c, 'readiness', at);
       this.probe(c, 'liveness', at);
     }
@@ -166,7 +166,13 @@ export class PodWorker {
     return policy === 'Always' || (policy === 'OnFailure' && c.lastTerminated.exitCode !== 0);
   }
 
-  private environment(c: V1Container): Record<string, string> {
+  /**
+   * The container's environment as the kubelet makes it: envFrom first (ConfigMaps and Secrets,
+   * with their prefix), then env (values with $(VAR) references, the downward API, and keys of
+   * ConfigMaps and Secrets). A missing object or key fails the container's start with the kubelet's
+   * words (CreateContainerConfigError) unless the reference is optional.
+   */
+  private async environment(c: V1Container): Promise<Record<string, string>> {
     const meta = this.pod.metadata!;
     const runAsUser = c.securityContext?.runAsUser ?? this.pod.spec?.securityContext?.runAsUser;
     const env: Record<string, string> = {
@@ -185,10 +191,51 @@ export class PodWorker {
       if (path === 'spec.serviceAccountName') return this.pod.spec?.serviceAccountName ?? 'default';
       throw new Error(`the local pod runner does not provide ${path ?? 'this'} in env`);
     };
+    // One read per object per start, as the kubelet's cache would answer.
+    const read = new Map<string, Record<string, string> | undefined>();
+    const data = async (kind: 'configmap' | 'secret', name: string): Promise<Record<string, string> | undefined> => {
+      const key = `${kind}/${name}`;
+      if (!read.has(key)) {
+        const path = `/api/v1/namespaces/${meta.namespace}/${kind}s/${name}`;
+        const obj = await this.ctx.client.find<{ data?: Record<string, string> }>(path);
+        const decoded = kind === 'secret' && obj ? Object.fromEntries(Object.entries(obj.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])) : obj?.data ?? (obj ? {} : undefined);
+        read.set(key, decoded);
+      }
+      return read.get(key);
+    };
+    const title = (kind: 'configmap' | 'secret') => (kind === 'configmap' ? 'ConfigMap' : 'Secret');
+    const keyOf = async (kind: 'configmap' | 'secret', ref: { name?: string; key: string; optional?: boolean }): Promise<string | undefined> => {
+      const values = await data(kind, ref.name ?? '');
+      if (!values) {
+        if (ref.optional) return undefined;
+        throw new Error(`${kind} "${ref.name ?? ''}" not found`);
+      }
+      if (!(ref.key in values)) {
+        if (ref.optional) return undefined;
+        throw new Error(`couldn't find key ${ref.key} in ${title(kind)} ${meta.namespace}/${ref.name ?? ''}`);
+      }
+      return values[ref.key];
+    };
+    for (const from of c.envFrom ?? []) {
+      const [kind, ref] = from.configMapRef ? (['configmap', from.configMapRef] as const) : from.secretRef ? (['secret', from.secretRef] as const) : [undefined, undefined];
+      if (!kind) continue;
+      const values = await data(kind, ref.name ?? '');
+      if (!values) {
+        if (ref.optional) continue;
+        throw new Error(`${kind} "${ref.name ?? ''}" not found`);
+      }
+      // Keys that are no valid variable name are skipped (the kubelet records an Event).
+      for (const [k, v] of Object.entries(values)) if (/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(`${from.prefix ?? ''}${k}`)) env[`${from.prefix ?? ''}${k}`] = v;
+    }
     for (const e of c.env ?? ([] as V1EnvVar[])) {
-      if (e.valueFrom?.fieldRef) env[e.name] = field(e.valueFrom.fieldRef.fieldPath);
-      else if (e.valueFrom) throw new Error(`env ${e.name}: the local pod runner supports value and fieldRef only`);
-      else env[e.name] = expandReferences(e.value ?? '', env);
+      const from = e.valueFrom;
+      let value: string | undefined;
+      if (from?.fieldRef) value = field(from.fieldRef.fieldPath);
+      else if (from?.configMapKeyRef) value = await keyOf('configmap', from.configMapKeyRef);
+      else if (from?.secretKeyRef) value = await keyOf('secret', from.secretKeyRef);
+      else if (from) throw new Error(`env ${e.name}: the local pod runner supports value, fieldRef, configMapKeyRef and secretKeyRef only`);
+      else value = expandReferences(e.value ?? '', env);
+      if (value !== undefined) env[e.name] = value;
     }
     return env;
   }
@@ -202,10 +249,10 @@ export class PodWorker {
     return `${lines.join('\n')}\n`;
   }
 
-  private start(c: Container): void {
+  private async start(c: Container): Promise<void> {
     const spec = c.spec;
     try {
-      const env = this.environment(spec);
+      const env = await this.environment(spec);
       const command = spec.command?.map((a) => expandReferences(a, env));
       const args = spec.args?.map((a) => expandReferences(a, env));
       const argv = localCommand(this.ctx.images, spec.image ?? '', command, args);

@@ -11,7 +11,7 @@ import { ApiError, type RestClient } from '../../shared/kube/rest.ts';
 import { pause } from '../../shared/wait.ts';
 import type { ImageMap } from './images.ts';
 import type { NodeNetwork } from './network.ts';
-import { deregisterNode, HEARTBEAT_MS, registerNode, renewLease } from './node.ts';
+import { deregisterNode, HEARTBEAT_MS, registerNode, renewLease, keepNodeReady } from './node.ts';
 import { type NodeContext, PodWorker } from './pod-worker.ts';
 import { ServiceTable } from './services.ts';
 
@@ -119,6 +119,7 @@ export class PodRunner {
         if (Date.now() >= nextHeartbeat) {
           this.at('lease');
           await renewLease(this.opts.client, this.nodeName);
+          if (await keepNodeReady(this.opts.client, this.nodeName)) this.log('node status was not Ready (an outage): posted Ready again');
           nextHeartbeat = Date.now() + HEARTBEAT_MS;
         }
         this.lastError = '';
