@@ -49,8 +49,9 @@ describe('propagation', { skip }, () => {
   let controller: RunningController;
 
   before(async () => {
-    // Slot 1: the pod tests may run at the same time in this network namespace (slot 0); nothing here
-    // needs Services served on a node.
+    // Slot 1: addresses and Service ranges apart from the pod tests' (slot 0), which may run at the
+    // same time in this network namespace. The members' nodes serve their Service IPs; the
+    // federation's node runs no pods and serves none.
     node = await startLocalNode({ names: [FED, ...MEMBERS], memberNodes: MEMBERS, slot: 1, serveServices: false, lifetimeMs: 20 * 60_000 });
     // The federation API server runs no controllers of its own, as init deploys it.
     await node.planes.control('stop', FED, 'kube-controller-manager');
@@ -145,6 +146,20 @@ describe('propagation', { skip }, () => {
       assert.equal(d.metadata?.labels?.[PROPAGATED_BY_LABEL]?.length, 6);
       const pods = node.memberRunners.get(m)!.pods().filter((w) => w.pod.metadata?.namespace === 'shop');
       assert.equal(pods.length, 2, `${m} runs two pods`);
+    }
+    // A Service applied to the federation answers on each member's own cluster IP, on its nodes.
+    await run('-n', 'shop', 'expose', 'deployment', 'web', '--port=80', '--target-port=8080');
+    for (const m of MEMBERS) {
+      const svc = await waitFor(`the Service in ${m}`, () => find<{ spec?: { clusterIP?: string } }>(m, '-n', 'shop', 'get', 'service', 'web'));
+      const ip = svc.spec?.clusterIP ?? '';
+      const answer = await waitFor(`${m}'s cluster IP ${ip} answers`, async () => {
+        try {
+          return await (await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(2000) })).text();
+        } catch {
+          return undefined;
+        }
+      }, 30_000);
+      assert.equal(answer, 'ok', `${m} serves its own Service IP`);
     }
     // Per object and per cluster, with plain kubectl get.
     await waitFor('the Propagation record to say 2/2 applied and healthy', async () =>

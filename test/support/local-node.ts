@@ -66,7 +66,7 @@ export interface LocalNodeOptions {
    * time in the run's network namespace each take their own, so their networks never collide.
    */
   slot?: number;
-  /** Whether the first plane's runner serves Services (default true; one per namespace may). */
+  /** Whether the first plane's runner serves Services (default true; member nodes always do). */
   serveServices?: boolean;
   /**
    * Further planes that run pods too (members whose workloads must become Available), each on a
@@ -97,7 +97,9 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     if (planes) rmSync(planes.dir, { recursive: true, force: true });
   };
   try {
-    planes = await startPlanes(opts.names, undefined, network.nodeIP);
+    // Every plane its own Service range (by slot and position), so each node serves its cluster's
+    // Service IPs, as kube-proxy would, though all nodes share the run's network namespace.
+    planes = await startPlanes(opts.names, undefined, network.nodeIP, opts.names.map((_, j) => `10.${100 + slot * 8 + j}.0.0/16`));
     const hostName = opts.names[0]!;
     const host = planes.planes.find((p) => p.name === hostName)!;
     const client = new RestClient(await credentialsFor(Kubeconfig.load(planes.kubeconfig).resolve(hostName)));
@@ -129,7 +131,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
           apiserver: { host: plane.bindAddress, port: plane.apiserverPort },
           loadBalancerSubnet: `10.245.${octet(i + 1)}`,
           lifetimeMs: opts.lifetimeMs,
-          serveServices: false,
+          serveServices: true,
           verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
         }),
       );

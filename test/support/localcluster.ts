@@ -74,9 +74,12 @@ export async function startPlanes(
   names: string[],
   dir = mkdtempSync(join(tmpdir(), 'localcluster-')),
   bindAddress = '127.0.0.1',
+  /** Service cluster IP ranges by plane (default 10.96.0.0/16 each): distinct where nodes share a network. */
+  serviceCIDRs: string[] = [],
 ): Promise<Planes> {
   const began = performance.now();
-  const child: ChildProcess = spawn(requireTool(localclusterBin), ['up', '--dir', dir, '--bind-address', bindAddress, ...names], {
+  const cidrs = serviceCIDRs.length > 0 ? ['--service-cidrs', serviceCIDRs.join(',')] : [];
+  const child: ChildProcess = spawn(requireTool(localclusterBin), ['up', '--dir', dir, '--bind-address', bindAddress, ...cidrs, ...names], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -112,7 +112,7 @@ func newPlanePKI(name string, ips []net.IP) (*planePKI, error) {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 			"kubernetes.default.svc.cluster.local"},
-		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}, ips...),
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1")}, ips...),
 	}, ca)
 	if err != nil {
 		return nil, err

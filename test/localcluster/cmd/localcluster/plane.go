@@ -24,6 +24,9 @@ type plane struct {
 	APIServerPort     int    `json:"apiserverPort"`
 	ControllerMgrPort int    `json:"controllerManagerPort"`
 	BindAddress       string `json:"bindAddress"`
+	// ServiceCIDR is the range of the plane's Service cluster IPs: planes whose nodes share one
+	// network namespace each get their own, so the pod runner can serve every node's Service IPs.
+	ServiceCIDR string `json:"serviceCIDR"`
 
 	pki        *planePKI
 	components []*component // in start order; stopped in reverse
@@ -51,7 +54,17 @@ func (p *plane) prepare() error {
 		return err
 	}
 	var err error
-	if p.pki, err = newPlanePKI(p.Name, []net.IP{net.ParseIP(p.BindAddress)}); err != nil {
+	_, cidr, err := net.ParseCIDR(p.ServiceCIDR)
+	if err != nil {
+		return fmt.Errorf("service CIDR %q: %v", p.ServiceCIDR, err)
+	}
+	// The `kubernetes` Service takes the range's first address; the API server's certificate names it.
+	first := cidr.IP.To4()
+	if first == nil {
+		return fmt.Errorf("service CIDR %q is not IPv4", p.ServiceCIDR)
+	}
+	kubernetesIP := net.IPv4(first[0], first[1], first[2], first[3]+1)
+	if p.pki, err = newPlanePKI(p.Name, []net.IP{net.ParseIP(p.BindAddress), kubernetesIP}); err != nil {
 		return err
 	}
 	pkiDir := p.path("pki")
@@ -93,7 +106,7 @@ func (p *plane) prepare() error {
 			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 			"--service-account-key-file=" + pk("sa.pub"),
 			"--service-account-signing-key-file=" + pk("sa.key"),
-			"--service-cluster-ip-range=10.96.0.0/16",
+			"--service-cluster-ip-range=" + p.ServiceCIDR,
 			"--authorization-mode=Node,RBAC",
 			"--allow-privileged=true",
 			"--profiling=false",

@@ -34,6 +34,8 @@ type upOptions struct {
 	bindAddress string
 	timeout     time.Duration
 	names       []string
+	// serviceCIDRs, by plane in the order named; planes past the list get 10.96.0.0/16.
+	serviceCIDRs []string
 }
 
 // usageError is bad input: the message is the one line the user sees.
@@ -49,10 +51,19 @@ func parseUp(args []string) (*upOptions, error) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "where to write the kubeconfig (default <dir>/kubeconfig)")
 	fs.StringVar(&o.bindAddress, "bind-address", "127.0.0.1", "address every component listens on")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long the start may take")
+	cidrs := fs.String("service-cidrs", "", "Service cluster IP ranges, comma-separated, one per plane in the order named (default 10.96.0.0/16 each)")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err.Error() + " (usage: localcluster up --dir DIR NAME...)"}
 	}
 	o.names = fs.Args()
+	if *cidrs != "" {
+		o.serviceCIDRs = strings.Split(*cidrs, ",")
+		for _, c := range o.serviceCIDRs {
+			if _, _, err := net.ParseCIDR(c); err != nil {
+				return nil, usageError{fmt.Sprintf("--service-cidrs: %q is not a CIDR such as 10.96.0.0/16", c)}
+			}
+		}
+	}
 	if o.dir == "" {
 		return nil, usageError{"--dir is required (usage: localcluster up --dir DIR NAME...)"}
 	}
@@ -144,6 +155,10 @@ func runUp(args []string) error {
 		planes[i] = &plane{
 			Name: n, Dir: filepath.Join(o.dir, n), BindAddress: o.bindAddress,
 			EtcdPort: ports[4*i], EtcdPeerPort: ports[4*i+1], APIServerPort: ports[4*i+2], ControllerMgrPort: ports[4*i+3],
+			ServiceCIDR: "10.96.0.0/16",
+		}
+		if i < len(o.serviceCIDRs) {
+			planes[i].ServiceCIDR = o.serviceCIDRs[i]
 		}
 		// A fresh start: data a previous run left would carry its objects into this one.
 		if err := os.RemoveAll(planes[i].Dir); err != nil {
