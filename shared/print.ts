@@ -28,10 +28,11 @@ export function redact(obj: KubeObject): KubeObject {
 export function formatObjects(objects: KubeObject[], format: OutputFormat): string {
   const redacted = objects.map(redact);
   if (format === 'json') return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: redacted }, null, 2)}\n`;
-  return redacted.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  // kubectl never prints YAML anchors and aliases (&a1, *a1): an object used twice is written twice.
+  return redacted.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
 /** A report (status, certificates, version) as -o json or -o yaml print it. */
 export function formatReport(value: unknown, format: OutputFormat): string {
-  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value, { lineWidth: 0 });
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 }
