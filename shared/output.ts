@@ -61,9 +61,9 @@ export class Output {
     this.open = 'title';
   }
 
-  /** The step ends: "done", on the title's line when nothing came in between. */
-  end(detail?: string): void {
-    const done = this.paint(32, 'done') + (detail ? ` (${detail})` : '');
+  /** The step ends: "done" (or word), on the title's line when nothing came in between. */
+  end(detail?: string, word = 'done'): void {
+    const done = this.paint(32, word) + (detail ? ` (${detail})` : '');
     if (this.open === 'title' && !this.interrupted) {
       this.write(`${done}\n`);
     } else {
@@ -105,5 +105,17 @@ export class Output {
   /** Leaves the output on a fresh line (before an error is printed, say). */
   finish(): void {
     this.closeLine();
+  }
+
+  /** The step failed: its line says so ("Checking ... failed"), then the error follows on its own line. */
+  fail(): void {
+    if (this.open === 'none') return;
+    const failed = this.paint(31, 'failed');
+    if (this.open === 'title' && !this.interrupted) this.write(`${failed}\n`);
+    else {
+      this.closeLine();
+      this.write(`${this.title}... ${failed}\n`);
+    }
+    this.open = 'none';
   }
 }

@@ -24,7 +24,8 @@ export class StepError extends UserError {
   }
 }
 
-export async function runSteps<D>(steps: Step<D>[], data: D, out: Output): Promise<void> {
+/** dryRun: each step's line ends "checked (dry run)": a dry run never says it did something. */
+export async function runSteps<D>(steps: Step<D>[], data: D, out: Output, o: { dryRun?: boolean } = {}): Promise<void> {
   for (const step of steps) {
     if (step.skip?.(data)) continue;
     out.begin(step.title(data));
@@ -32,9 +33,9 @@ export async function runSteps<D>(steps: Step<D>[], data: D, out: Output): Promi
     try {
       detail = await step.run(data);
     } catch (err) {
-      out.finish();
+      out.fail();
       throw new StepError(step.name, err);
     }
-    out.end(detail ?? undefined);
+    out.end(detail ?? undefined, o.dryRun ? 'checked (dry run)' : 'done');
   }
 }

@@ -7,8 +7,8 @@ export class UnjoinCommand extends MembershipCommand {
   static override usage = Command.Usage({
     description: 'Remove a cluster from the federation',
     details: `
-      Deletes the Cluster from the federation, its credentials from the host cluster, and the
-      service account and RBAC this federation created in the cluster. What the federation
+      Deletes the Cluster from the federation, its credentials (kept in the federation API server),
+      and the service account and RBAC this federation created in the cluster. What the federation
       propagated into the cluster keeps running there (unjoin says how many objects it left) unless
       --delete-propagated. A cluster that cannot be reached is reported; the rest is removed anyway.
     `,

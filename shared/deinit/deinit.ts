@@ -219,7 +219,7 @@ export async function runDeinit(req: DeinitRequest): Promise<DeinitResult> {
     });
     const data: DeinitData = { req, federationContext: ctx, ext, host, removed: [], keptClaims: [], ...(federation ? { federation } : {}) };
     try {
-      await runSteps(deinitSteps, data, req.out);
+      await runSteps(deinitSteps, data, req.out, { dryRun: req.dryRun });
     } catch (err) {
       if (err instanceof StepError && !(err.cause instanceof UserError)) {
         throw new UserError(`step ${err.step}: ${errorMessage(err.cause)}; run deinit again to continue where it stopped`);

@@ -69,7 +69,7 @@ export async function joinCommand(
       ? result.repaired.length > 0
         ? `Cluster ${result.cluster} was already joined to federation ${result.federation} with server ${result.server}; repaired: ${result.repaired.join('; ')}.`
         : `Cluster ${result.cluster} was already joined to federation ${result.federation} with server ${result.server}; everything is in place.`
-      : `Cluster ${result.cluster} joined federation ${result.federation}. See it with: kubectl get clusters`,
+      : `Cluster ${result.cluster} joined federation ${result.federation}. See it with: kubectl ${result.federationIsCurrent ? '' : `--context=${result.federationContext} `}get clusters`,
   );
   return 0;
 }

@@ -36,6 +36,9 @@ export interface JoinRequest extends MembershipFlags {
 export interface JoinResult {
   cluster: string;
   federation: string;
+  /** The federation's context, and whether it is the kubeconfig's current one (what to tell kubectl). */
+  federationContext: string;
+  federationIsCurrent: boolean;
   server: string;
   alreadyJoined: boolean;
   repaired: string[];
@@ -85,6 +88,8 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
   return {
     cluster: m.names.cluster,
     federation: m.names.federation,
+    federationContext: m.federation.name,
+    federationIsCurrent: req.kubeconfig.currentContext === m.federation.name,
     server: data.server,
     alreadyJoined: data.alreadyJoined,
     repaired: data.repaired,

@@ -485,7 +485,10 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.match(healthy.stdout, /^Federation federation \(context federation\): healthy$/m);
     assert.match(healthy.stdout, /^ {2}apiserver-\S+\s+2\/2\s+Running\s/m);
     assert.match(healthy.stdout, /^ {2}ca\s+\d{4}-\d\d-\d\d\s+\d+d$/m);
-    assert.match(healthy.stdout, /^ {2}member-1\s+True\s+ClusterReady\s/m);
+    // LAST PROBE is the controller's last probe (every 10 s here), not the status it last wrote.
+    const probed = /^ {2}member-1\s+True\s+ClusterReady\s+(\d+)s ago$/m.exec(healthy.stdout);
+    assert.ok(probed, healthy.stdout);
+    assert.ok(Number(probed[1]) <= 25, `last probed ${probed[1]}s ago`);
     const json = JSON.parse((await kubectl(env, 'federation', 'status', 'federation', '-o', 'json')).stdout) as { healthy: boolean; certificates: { name: string }[] };
     assert.equal(json.healthy, true);
     assert.deepEqual(json.certificates.map((c) => c.name), ['ca', 'apiserver', 'controller-manager', 'admin (kubeconfig)']);
@@ -643,6 +646,9 @@ describe('pods on the local pod runner', { skip }, () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^ {2}Deployment fed-kubeadm\/apiserver$/m);
     assert.match(dry.stdout, /^ {2}Namespace fed-kubeadm$/m);
+    // A dry run never says it did something.
+    assert.doesNotMatch(dry.stdout, /\bdone\b/, dry.stdout);
+    assert.match(dry.stdout, /^Deleting the control plane of federation fed-kubeadm from namespace fed-kubeadm\.\.\. checked \(dry run\)/m);
     assert.equal((await kubectlJSON<V1Deployment>(env, '--context=host', '-n', 'fed-kubeadm', 'get', 'deployment', APISERVER_NAME)).metadata?.name, APISERVER_NAME, 'a dry run removes nothing');
 
     const done_ = await deinit('fed-kubeadm', '--unjoin-members', '--yes');

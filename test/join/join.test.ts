@@ -101,7 +101,7 @@ describe('join', () => {
   test('member-1: Secret and Cluster in the federation, identity in the member; it becomes Ready', async () => {
     const result = await joinCli('member-1');
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stdout, /Cluster member-1 joined federation federation/);
+    assert.match(result.stdout, /Cluster member-1 joined federation federation\. See it with: kubectl get clusters$/m, "the current context is the federation: no --context");
     assert.doesNotMatch(result.stdout + result.stderr, /PRIVATE KEY|eyJhbGciOi/);
 
     const secret = await storedSecret('member-member-1');
@@ -154,6 +154,7 @@ describe('join', () => {
     const token = Buffer.from(before!.data!.token!, 'base64').toString();
     const joined = await joinCli('member-1', '--context=other');
     assert.equal(joined.code, 0, joined.stderr);
+    assert.match(joined.stdout, /See it with: kubectl --context=other get clusters$/m, 'the context it joined, not the current one');
     assert.equal((await memberObjects('member-1', 'other')).serviceAccounts.length, 1);
     const left = await cli('unjoin', 'member-1', '--context=other');
     assert.equal(left.code, 0, left.stderr);
