@@ -13,7 +13,7 @@ function capture(): { out: Output; text: () => string } {
       cb();
     },
   });
-  return { out: new Output({ stream: stream as unknown as NodeJS.WriteStream }), text: () => text };
+  return { out: new Output({ stream: stream }), text: () => text };
 }
 
 test('a failing step finishes its line with "failed" before the error is printed', async () => {
