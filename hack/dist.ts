@@ -54,6 +54,21 @@ function seedPkgCache(p: Platform): void {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/**
+ * Runs fn, then removes the process-wide error listeners it left: pkg injects each blob with
+ * postject, whose WebAssembly glue adds an uncaughtException and an unhandledRejection listener per
+ * injection and never removes them (Node warned of a leak after ten builds: MaxListenersExceeded).
+ */
+async function withoutLeftListeners(fn: () => Promise<void>): Promise<void> {
+  const before = { exception: new Set(process.listeners('uncaughtException')), rejection: new Set(process.listeners('unhandledRejection')) };
+  try {
+    await fn();
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!before.exception.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!before.rejection.has(l)) process.removeListener('unhandledRejection', l);
+  }
+}
+
 async function buildBinaries(): Promise<void> {
   // pkg's simple SEA pipeline, called directly: its command line does not pass seaConfig through.
   type Sea = (entry: string, opts: { targets: object[]; signature: boolean; seaConfig?: object }) => Promise<void>;
@@ -68,12 +83,14 @@ async function buildBinaries(): Promise<void> {
     const groups = [targets.filter((p) => p.id === 'linux-x64'), targets.filter((p) => p.id !== 'linux-x64')];
     for (const [i, group] of groups.entries()) {
       if (group.length === 0) continue;
-      await sea(join(root, 'dist', `${exe}.cjs`), {
-        targets: group.map((p) => ({ ...p.pkg, nodeRange: `node${nodeVersion}`, output: join(root, 'dist', 'bin', p.id, `${exe}${p.exe}`) })),
-        // Signed below with rcodesign, which runs on Linux.
-        signature: false,
-        seaConfig: { useCodeCache: i === 0, disableExperimentalSEAWarning: true },
-      });
+      await withoutLeftListeners(() =>
+        sea(join(root, 'dist', `${exe}.cjs`), {
+          targets: group.map((p) => ({ ...p.pkg, nodeRange: `node${nodeVersion}`, output: join(root, 'dist', 'bin', p.id, `${exe}${p.exe}`) })),
+          // Signed below with rcodesign, which runs on Linux.
+          signature: false,
+          seaConfig: { useCodeCache: i === 0, disableExperimentalSEAWarning: true },
+        }),
+      );
     }
   }
 }
