@@ -39,6 +39,8 @@ export class HealthController implements Reconciler {
   probes = 0;
   private readonly o: HealthOptions;
   private readonly streaks = new Map<string, Streak>();
+  /** When each member was last probed, and what the probe found (served on /probes). */
+  private readonly lastProbes = new Map<string, { at: string; result: string }>();
   private readonly zonesCheckedAt = new Map<string, number>();
   /**
    * The status last written for a cluster and the version of the object it was written over: until
@@ -52,6 +54,11 @@ export class HealthController implements Reconciler {
     o.members.on((name, change) => {
       if (change !== 'ready') o.enqueue(name);
     });
+  }
+
+  /** Every member's last probe: when, and what it found ("ready", "unreachable", ...). */
+  probeTimes(): Record<string, { at: string; result: string }> {
+    return Object.fromEntries(this.lastProbes);
   }
 
   /** Zones and region from the member's nodes, refreshed every few minutes. */
@@ -79,6 +86,7 @@ export class HealthController implements Reconciler {
     if (!cluster) {
       // Gone: forget it; no next probe.
       this.streaks.delete(name);
+      this.lastProbes.delete(name);
       this.zonesCheckedAt.delete(name);
       this.written.delete(name);
       return;
@@ -88,6 +96,7 @@ export class HealthController implements Reconciler {
     const client = await this.o.members.probeClient(name);
     const observation = 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
     this.probes += 1;
+    this.lastProbes.set(name, { at: kubeTime(), result: observation.kind });
     const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
     this.streaks.set(name, streak);
     const previous = known?.conditions;

@@ -162,7 +162,7 @@ class ControllerManagerCommand extends Command {
             return health && members.names().length > 0 && health.lastDone > 0 && Date.now() - health.lastDone > 3 * periodMs + probeTimeoutMs * 2
               ? 'the probe loop has stalled'
               : undefined;
-          })
+          }, () => health?.reconciler.probeTimes() ?? {})
         : undefined;
     const caches: Promise<unknown>[] = [members.run(stop.signal)];
     let propagation: PropagationController | undefined;

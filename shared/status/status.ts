@@ -18,6 +18,7 @@ import type { RestClient } from '../kube/rest.ts';
 import { clientFor } from '../join/contexts.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { CREDENTIAL_KEYS } from '../manifests/credentials.ts';
+import { CONTROLLER_HEALTHZ_PORT } from '../manifests/controller-manager.ts';
 
 export interface PodStatus {
   name: string;
@@ -34,7 +35,10 @@ export interface MemberStatus {
   name: string;
   ready: string;
   reason?: string;
+  /** When the controller manager last wrote the member's status (at a change, or every few minutes). */
   lastProbeTime?: string;
+  /** When the controller manager last probed the member, from the controller itself. */
+  lastProbe?: string;
 }
 
 export interface FederationStatus {
@@ -154,9 +158,14 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
         const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
         return { name: c.metadata.name, ready: ready?.status ?? 'Unknown', ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.lastProbeTime ? { lastProbeTime: ready.lastProbeTime } : {}) };
       });
+      if (host) {
+        const probed = await lastProbes(host, ext.namespace, status.pods);
+        for (const m of status.members) if (probed[m.name]) m.lastProbe = probed[m.name];
+      }
       for (const m of status.members.filter((x) => x.ready !== 'True')) {
-        const message = clusters.items.find((c) => c.metadata.name === m.name)?.status?.conditions?.find((x) => x.type === 'Ready')?.message;
-        problems.push(`member ${m.name} is not Ready (${m.reason ?? 'no probe yet'}${message ? `: ${message}` : ''}): see kubectl get cluster ${m.name} -o yaml; kubectl federation join ${m.name} renews its credentials`);
+        const cluster = clusters.items.find((c) => c.metadata.name === m.name);
+        const message = cluster?.status?.conditions?.find((x) => x.type === 'Ready')?.message;
+        problems.push(`member ${m.name} is not Ready (${m.reason ?? 'no probe yet'}${message ? `: ${message}` : ''}): ${memberFix(m, cluster, ext.hostContext)}`);
       }
     }
   } finally {
@@ -165,6 +174,41 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
   }
   status.healthy = problems.length === 0;
   return status;
+}
+
+/**
+ * When the controller manager last probed each member, asked of the controller itself (its /probes,
+ * through the host's pod proxy); the leader answers, a standby has none. Empty when it cannot be
+ * asked: the Cluster's lastProbeTime is then shown instead.
+ */
+async function lastProbes(host: RestClient, namespace: string, pods: PodStatus[]): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const pod of pods.filter((p) => p.component === 'controller-manager' && p.phase === 'Running')) {
+    const answer = await host
+      .get<Record<string, { at?: string }>>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(`${pod.name}:${CONTROLLER_HEALTHZ_PORT}`)}/proxy/probes`, { timeoutMs: 3000 })
+      .catch(() => ({}));
+    for (const [member, p] of Object.entries(answer)) if (p.at && (!found[member] || p.at > found[member])) found[member] = p.at;
+  }
+  return found;
+}
+
+/** The fix for a member that is not Ready, by what its probes found. */
+function memberFix(m: MemberStatus, cluster: Cluster | undefined, hostContext: string): string {
+  const server = cluster?.spec?.serverAddressByClientCIDRs?.[0]?.serverAddress ?? '(its address)';
+  const see = `see kubectl get cluster ${m.name} -o yaml`;
+  switch (m.reason) {
+    case 'ClusterNotReachable':
+      return `the controller manager cannot reach ${server}: check that the member's API server is up and reachable from the pods of the host cluster (context ${hostContext}); if the address is wrong, join it again with --cluster-server=https://ADDRESS:PORT; ${see}`;
+    case 'ClusterNotReady':
+      return `its API server answers but is not ready: look at the member itself (kubectl --context=CONTEXT get --raw /readyz?verbose); ${see}`;
+    case 'Unauthorized':
+    case 'SecretMissing':
+      return `its credentials are missing or refused: kubectl federation join ${m.name} renews them; ${see}`;
+    case 'InvalidSpec':
+      return `its Cluster object is not valid: kubectl federation join ${m.name} writes it again; ${see}`;
+    default:
+      return `${see}; kubectl federation join ${m.name} renews its credentials`;
+  }
 }
 
 const ago = (time: string | undefined, now: number) => {
@@ -191,7 +235,7 @@ export function formatStatus(s: FederationStatus, now = Date.now()): string {
     s.certificates.length > 0 ? table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME'], ...s.certificates.map((c) => [c.name, c.expires.slice(0, 10), `${c.daysLeft}d`])]) : '  (none found)',
     '',
     'Members:',
-    s.members.length > 0 ? table([['NAME', 'READY', 'REASON', 'LAST PROBE'], ...s.members.map((m) => [m.name, m.ready, m.reason ?? '', ago(m.lastProbeTime, now)])]) : '  (none joined)',
+    s.members.length > 0 ? table([['NAME', 'READY', 'REASON', 'LAST PROBE'], ...s.members.map((m) => [m.name, m.ready, m.reason ?? '', m.lastProbe ? ago(m.lastProbe, now) : `${ago(m.lastProbeTime, now)}${m.lastProbeTime ? ' (reported)' : ''}`])]) : '  (none joined)',
   ];
   if (s.problems.length > 0) lines.push('', 'Problems:', ...s.problems.map((p) => `  - ${p}`));
   return `${lines.join('\n')}\n`;
