@@ -26,19 +26,18 @@ RCODESIGN := $(CARGO_ROOT)/bin/rcodesign
 
 .PHONY: help check build typecheck bundle lint vet test demo bench reliability localcluster krew-tools dist dist-unsigned node clean
 
-# Each target, one line, with its time on this project's 2-core machines (cold: empty caches; warm:
-# a second run). From the runs of 2026-11-30 the README cites; the demo's cold time is the compile's.
+# Each target, one line. How long each takes: docs/development.md (figures carry their date there).
 help:
-	@echo 'make demo        the main job on local control planes (root)          cold ~8 min (compile), warm ~40 s'
-	@echo 'make test        every test (root runs the pod tests too)             cold ~20 min, warm ~16 min'
-	@echo 'make bench       performance against peers measured in the same run   ~12 min'
-	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets    ~24 min'
-	@echo 'make check       typecheck, eslint and the unit tests: no control planes, under a minute'
-	@echo 'make build       typecheck and bundle the executables                 ~20 s'
-	@echo 'make lint        eslint, gofmt, actionlint                            cold ~1 min, warm ~30 s'
-	@echo 'make vet         go vet of the Go harness (its dependencies: slow)    cold ~8 min, warm ~5 s'
-	@echo 'make dist        signed single binaries, archives, krew manifest      cold ~9 min, warm ~3 min'
-	@echo 'make localcluster  the local control planes and kubectl (Go)          cold ~6.5 min, warm ~2 s'
+	@echo 'make demo        the main job on local control planes (root)'
+	@echo 'make test        every test (root runs the pod tests too)'
+	@echo 'make check       typecheck, eslint and the unit tests: no control planes'
+	@echo 'make bench       performance against peers measured in the same run (docs/performance.md)'
+	@echo 'make reliability kills, wire faults, bad input, concurrency, secrets (docs/reliability.md)'
+	@echo 'make build       typecheck and bundle the executables'
+	@echo 'make lint        eslint, gofmt, actionlint'
+	@echo 'make vet         go vet of the Go harness (its dependencies: slow)'
+	@echo 'make dist        signed single binaries, archives, krew manifest'
+	@echo 'make localcluster  the local control planes and kubectl (Go)'
 	@echo 'make clean       remove build output'
 
 node: $(NODE_DIR)/.version

@@ -75,7 +75,7 @@ export class Warnings {
       crd,
       'Normal',
       'KindNotPropagated',
-      `the members get this CustomResourceDefinition, but its ${kindName} objects stay in the federation: ${word} is not in the controller manager's --propagated-kinds; add it (kubectl federation init --propagated-kinds=...,${word}) and join each member with it (kubectl federation join CLUSTER --propagated-kinds=...,${word})`,
+      `the members get this CustomResourceDefinition, but its ${kindName} objects stay in the federation: ${word} is not in the controller manager's --propagated-kinds; add it (kubectl federation init --controllermanager-arg-overrides=--propagated-kinds=...,${word}) and join each member with it (kubectl federation join CLUSTER --propagated-kinds=...,${word})`,
     );
   }
 }
