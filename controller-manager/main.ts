@@ -11,7 +11,7 @@ import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseBool, parsePort } from '../shared/flags.ts';
 import { federationIdFromUid } from '../shared/member-credentials.ts';
-import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../shared/propagation/kinds.ts';
+import { DEFAULT_PROPAGATED_KINDS, propagatedKindsFlag } from '../shared/propagation/kinds.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { credentialsFor } from '../shared/kube/credentials.ts';
 import { checkCertificates } from './certificates.ts';
@@ -100,12 +100,7 @@ class ControllerManagerCommand extends Command {
     const enabled = new Set(this.controllers.split(',').map((c) => c.trim()));
     const unknownController = [...enabled].find((c) => c !== 'health' && c !== 'propagation');
     if (unknownController !== undefined) throw new InputError(`--controllers: "${unknownController}" is not a controller; write health, propagation or both`);
-    let kinds: string[];
-    try {
-      kinds = parseKindList(this.propagatedKinds, '--propagated-kinds');
-    } catch (err) {
-      throw new InputError((err as Error).message);
-    }
+    const kinds = propagatedKindsFlag(this.propagatedKinds);
     const resyncMs = parseDuration(this.resync, '--resync-period');
     const graceMs = parseDuration(this.grace, '--rebalance-grace-period');
     const deletionTimeoutMs = parseDuration(this.deletionTimeout, '--deletion-timeout');

@@ -19,6 +19,11 @@ export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, '; ').trim();
 }
 
+/** A message as a clause of a longer line: no full stop before our "; what to do" ("later.; run"). */
+export function clause(message: string): string {
+  return oneLine(message).replace(/\.;/g, ';').replace(/[.\s]+$/, '');
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -43,7 +43,7 @@ export interface ClusterOutcome extends PropagationClusterStatus {
 export const CONTROLLER_MANAGER_FIELD_MANAGER = `${FIELD_MANAGER}-controller-manager`;
 /** Where the records of cluster-scoped objects live. */
 export const RECORDS_NAMESPACE = 'default';
-export const DELETE_IN_BACKGROUND = { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } as const;
+export { DELETE_IN_BACKGROUND } from '../../shared/kube/apply.ts';
 
 export const kindId = (r: Pick<ApiResource, 'kind' | 'group'>): string => (r.group ? `${r.kind}.${r.group}` : r.kind);
 

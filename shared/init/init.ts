@@ -1,6 +1,6 @@
 // `kubectl federation init`: the whole flow in one place. The seven steps of the design, in its
 // order, then the wait for the new API server, the federation API, and the user's kubeconfig.
-import { UserError } from '../errors.ts';
+import { clause, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { describePermission, missingPermissions, type Permission, permissions } from '../kube/access.ts';
 import { credentialsFor } from '../kube/credentials.ts';
@@ -109,7 +109,7 @@ function explainStepFailure(err: StepError, hostContext: string): unknown {
   }
   if (cause instanceof ApiError || cause instanceof ConnectionError) {
     const where = federationSteps.has(err.step) ? 'the federation API server' : `the host cluster (context "${hostContext}")`;
-    return new UserError(`step ${err.step}: ${where}: ${cause.message}; run init again to continue where it stopped`);
+    return new UserError(`step ${err.step}: ${where}: ${clause(cause.message)}; run init again to continue where it stopped`);
   }
   return cause;
 }

@@ -2,7 +2,7 @@
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
 import { dryRunFormat, parseBool, parseDryRun, parseKeyValues } from '../flags.ts';
-import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
+import { propagatedKindsFlag } from '../propagation/kinds.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
@@ -54,7 +54,7 @@ export async function joinCommand(
   const result = await runJoin({
     ...common(input),
     useKubeconfigCredentials: parseBool(input.useKubeconfigCredentials, '--use-kubeconfig-credentials', false),
-    propagatedKinds: kindsFlag(input.propagatedKinds),
+    propagatedKinds: propagatedKindsFlag(input.propagatedKinds),
     clusterLabels: labelsFlag(input.clusterLabels),
     ...(input.clusterServer !== undefined ? { clusterServer: clusterServerFlag(input.clusterServer) } : {}),
     dryRun,
@@ -87,13 +87,7 @@ function clusterServerFlag(value: string): string {
   return url;
 }
 
-function kindsFlag(value: string | undefined): string[] {
-  try {
-    return parseKindList(value ?? DEFAULT_PROPAGATED_KINDS, '--propagated-kinds');
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-}
+
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

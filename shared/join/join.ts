@@ -5,7 +5,7 @@ import { usesCredentialPlugin } from '../kube/credentials.ts';
 import type { KubeObject } from '../kube/resources.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
-import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../propagation/kinds.ts';
+import { propagatedKindsFlag } from '../propagation/kinds.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
 import { clientFor, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
 import type { JoinData } from './data.ts';
@@ -67,7 +67,7 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     useKubeconfigCredentials: req.useKubeconfigCredentials,
     out: req.out,
     timeoutMs: req.requestTimeoutMs,
-    propagatedKinds: req.propagatedKinds ?? parseKindList(DEFAULT_PROPAGATED_KINDS, '--propagated-kinds'),
+    propagatedKinds: req.propagatedKinds ?? propagatedKindsFlag(undefined),
     clusterLabels: req.clusterLabels ?? {},
     ...(req.clusterServer !== undefined ? { clusterServer: req.clusterServer } : {}),
     clients: { federation, ...(member ? { member } : {}) },

@@ -4,7 +4,7 @@
 import { FEDERATION_API_VERSION, FEDERATION_LABEL } from '../constants.ts';
 import { errorMessage, UserError } from '../errors.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
-import { deleteObject } from '../kube/apply.ts';
+import { DELETE_IN_BACKGROUND, deleteObject } from '../kube/apply.ts';
 import { collectionPath, objectPath } from '../kube/resources.ts';
 import { ConnectionError, isNotFound, type RestClient } from '../kube/rest.ts';
 import { type ApiResource, discoverResources, resourcePath } from '../kube/discovery.ts';
@@ -91,7 +91,7 @@ async function propagatedCopies(client: RestClient, n: MemberNames, remove: bool
     if (!remove) continue;
     for (const item of list.items) {
       await client
-        .request('DELETE', resourcePath(r, item.metadata.namespace, item.metadata.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } })
+        .request('DELETE', resourcePath(r, item.metadata.namespace, item.metadata.name), { body: DELETE_IN_BACKGROUND })
         .catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
         });

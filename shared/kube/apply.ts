@@ -13,9 +13,12 @@ export function applyObject<T extends KubeObject>(client: RestClient, obj: T): P
   });
 }
 
+/** Delete, dependents after in the background (kubectl's default cascade). */
+export const DELETE_IN_BACKGROUND = { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } as const;
+
 export async function deleteObject(client: RestClient, obj: KubeObject): Promise<boolean> {
   try {
-    await client.request('DELETE', pathOf(obj), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+    await client.request('DELETE', pathOf(obj), { body: DELETE_IN_BACKGROUND });
     return true;
   } catch (err) {
     if ((err as { status?: number }).status === 404) return false;

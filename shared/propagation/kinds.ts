@@ -1,6 +1,7 @@
 // Which kinds the federation propagates. The controller manager resolves these words through the
 // federation's discovery; join needs the same list for the member's role before any controller
 // runs, so the built-in kinds' resources are also written down here (they never move).
+import { InputError } from '../errors.ts';
 import { type ApiResource, findResource } from '../kube/discovery.ts';
 
 type Builtin = Pick<ApiResource, 'group' | 'version' | 'kind' | 'plural' | 'namespaced'>;
@@ -39,6 +40,15 @@ export function parseKindList(value: string, flag: string): string[] {
     throw new Error(`${flag}: "${bad}" is not a kind such as Deployment, Deployment.apps or widgets.example.com (comma-separated)`);
   }
   return words;
+}
+
+/** --propagated-kinds as join and the controller manager take it (the default list when not given). */
+export function propagatedKindsFlag(value: string | undefined): string[] {
+  try {
+    return parseKindList(value ?? DEFAULT_PROPAGATED_KINDS, '--propagated-kinds');
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
 }
 
 /** The words resolved through resources (a server's discovery); unknown words listed apart. */

@@ -1,6 +1,6 @@
 import type { CoreV1EventList, V1PersistentVolumeClaim, V1PodList } from '@kubernetes/client-node';
 import { APISERVER_NAME, COMPONENT_LABEL, ETCD_CLAIM, FEDERATION_LABEL } from '../../constants.ts';
-import { UserError } from '../../errors.ts';
+import { clause, UserError } from '../../errors.ts';
 import { collectionPath, objectPath } from '../../kube/resources.ts';
 import { ApiError, ConnectionError, RestClient } from '../../kube/rest.ts';
 import type { InitConfig } from '../../manifests/config.ts';
@@ -127,7 +127,7 @@ export const waitForAPIServer: Step<InitData> = {
       );
     } catch (err) {
       if (err instanceof WaitTimeoutError) {
-        throw new UserError(`${err.message}${diagnosis ? `; ${diagnosis}` : ''}; run init again once that is fixed: it picks up where it stopped`);
+        throw new UserError(`${clause(err.message)}${diagnosis ? `; ${clause(diagnosis)}` : ''}; run init again once that is fixed: it picks up where it stopped`);
       }
       throw err;
     } finally {
