@@ -12,4 +12,5 @@ class Renew extends CertsRenewCommand {
   static override paths = [['renew']];
 }
 
-main({ binaryName: 'kubectl federation certs', commands: [CheckExpiration, Renew], completionSpec: federationSpec });
+// kubectl runs this one for `kubectl federation certs` alone too: it lists its two commands.
+main({ binaryName: 'kubectl federation certs', commands: [CheckExpiration, Renew], completionSpec: federationSpec, listsCommands: true, description: 'Check and renew the certificates init made.' });

@@ -14,29 +14,37 @@ export interface CliSpec {
   completionSpec?: CliSpec;
   /** The executable of every subcommand: alone or with --help it lists them. */
   listsCommands?: boolean;
+  /** The first line of that list (default: what the whole plugin does). */
+  description?: string;
 }
+
+const PLUGIN_DESCRIPTION = 'Deploy a Kubernetes federation control plane and join clusters to it.';
+/** Commands of more than one word group under their first ("certs renew"): each group's line. */
+const GROUPS: Record<string, string> = { certs: 'Check and renew the certificates init made' };
 
 /**
  * The list of subcommands, kubectl's way, from the commands' static paths and descriptions alone.
  * Neither clipanion's parser (it compiles a state machine of every option) nor its general usage
  * (it sorts with an ICU collator) runs for it: `kubectl federation --help` must start fast.
  */
-export function commandList(spec: CliSpec): string {
+export function commandList(spec: CliSpec, group?: string): string {
   const subs = spec.commands
-    .map((c) => ({ name: c.paths?.[0]?.[0] ?? '', description: (c.usage?.description ?? '').trim() }))
-    .filter((d) => /^[a-z][a-z-]*$/.test(d.name))
+    .map((c) => ({ path: c.paths?.[0] ?? [], description: (c.usage?.description ?? '').trim() }))
+    .filter((d) => d.path.length > 0 && d.path.every((w) => /^[a-z][a-z-]*$/.test(w)) && (group === undefined || d.path[0] === group))
+    .map((d) => ({ name: (group === undefined ? d.path : d.path.slice(1)).join(' '), description: d.description }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const width = Math.max(...subs.map((s) => s.name.length)) + 3;
+  const binary = group === undefined ? spec.binaryName : `${spec.binaryName} ${group}`;
   return [
-    'Deploy a Kubernetes federation control plane and join clusters to it.',
+    group === undefined ? (spec.description ?? PLUGIN_DESCRIPTION) : `${GROUPS[group] ?? ''}.`,
     '',
     'Commands:',
     ...subs.map((s) => `  ${s.name.padEnd(width)}${s.description}`),
     '',
     'Usage:',
-    `  ${spec.binaryName} <command> [flags]`,
+    `  ${binary} <command> [flags]`,
     '',
-    `Use "${spec.binaryName} <command> --help" for more information about a command; --version prints the version.`,
+    `Use "${binary} <command> --help" for more information about a command; --version prints the version.`,
     '',
   ].join('\n');
 }
@@ -97,10 +105,21 @@ export function makeCli(spec: CliSpec): Cli {
 
 export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Promise<number> {
   const allCommands = spec.listsCommands === true;
+  const help = (word: string | undefined) => word === '-h' || word === '--help';
   // The executable of every subcommand answers these without building the parser at all.
-  if (allCommands && (argv.length === 0 || (argv.length === 1 && ['-h', '--help'].includes(argv[0]!)))) {
+  if (allCommands && (argv.length === 0 || (argv.length === 1 && help(argv[0])))) {
     process.stdout.write(commandList(spec));
     return 0;
+  }
+  // A group ("certs") alone, or with --help, lists its commands; an unknown word in it is named.
+  const group = allCommands && argv[0] !== undefined && argv[0] in GROUPS ? argv[0] : undefined;
+  if (group && (argv.length === 1 || (argv.length === 2 && help(argv[1])))) {
+    process.stdout.write(commandList(spec, group));
+    return 0;
+  }
+  if (group && argv[1] !== undefined && !argv[1].startsWith('-') && !spec.commands.some((c) => c.paths?.[0]?.[0] === group && c.paths[0][1] === argv[1])) {
+    process.stderr.write(`error: unknown command "${argv[1]}" for "${spec.binaryName} ${group}" (see '${spec.binaryName} ${group} --help')\n`);
+    return EXIT_USAGE;
   }
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(versionText());

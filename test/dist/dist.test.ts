@@ -51,6 +51,20 @@ describe('the linux/amd64 executables', () => {
     const bad = run(join(bin('linux-x64'), 'kubectl-federation'), ['bogus'], env);
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr.trim(), `error: unknown command "bogus" for "kubectl federation" (see 'kubectl federation --help')`);
+    // certs is a group: listed once per command, and `certs` alone (or --help) has its own list.
+    assert.match(list.stdout, /^ {2}certs check-expiration +List/m);
+    assert.match(list.stdout, /^ {2}certs renew +Renew/m);
+    assert.equal(list.stdout.match(/^ {2}certs /gm)?.length, 2);
+    for (const args of [['federation', 'certs'], ['federation', 'certs', '--help']]) {
+      const certs = run('kubectl', args, env);
+      assert.equal(certs.status, 0, certs.stderr);
+      assert.match(certs.stdout, /^Check and renew the certificates init made\.\n/);
+      assert.match(certs.stdout, /^ {2}check-expiration +List[^]*^ {2}renew +Renew/m);
+      assert.match(certs.stdout, /^ {2}kubectl federation certs <command> \[flags\]$/m);
+    }
+    const badCerts = run(join(bin('linux-x64'), 'kubectl-federation'), ['certs', 'bogus'], env);
+    assert.equal(badCerts.status, 2);
+    assert.equal(badCerts.stderr.trim(), `error: unknown command "bogus" for "kubectl federation certs" (see 'kubectl federation certs --help')`);
   });
 
   test('the separate executables run on their own', () => {
