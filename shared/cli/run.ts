@@ -141,6 +141,13 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
     const definition = cli.definitions().find((d) => d.path === `${spec.binaryName} ${first}` || (!allCommands && d.path === spec.binaryName));
     if (definition && err instanceof Error && err.message.startsWith('Command not found')) {
       // Clipanion's word for a command line with words too many: name them, and show the usage.
+      // A flag the command does not have is what is wrong, not the words around it.
+      const names = new Set(['-h', '--help', ...definition.options.flatMap((o) => o.definition.split(' ')[0]!.split(','))]);
+      const unknownFlag = (allCommands ? argv.slice(1) : argv).find((a) => a.startsWith('-') && a !== '-' && a !== '--' && !names.has(a.split('=')[0]!));
+      if (unknownFlag !== undefined) {
+        process.stderr.write(`error: unknown flag: ${unknownFlag.split('=')[0]} (see '${definition.path} --help')\n`);
+        return EXIT_USAGE;
+      }
       const positionals = [...definition.usage.matchAll(/[[<]([A-Z][A-Z_-]*)[\]>]/g)].map((m) => m[0]);
       // Flags that take a value, whose next word is that value, not an argument.
       const valued = new Set(definition.options.flatMap((o) => (o.definition.includes('#0') ? o.definition.split(' ')[0]!.split(',') : [])));
@@ -161,7 +168,8 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
     }
     const message = (err instanceof Error ? err.message.split('\n')[0]! : String(err))
       .replace(/^(Unknown Syntax Error|Usage Error): /, '')
-      .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1');
+      .replace(/^Unsupported option name \("(.*)"\)\.?$/, 'unknown flag: $1')
+      .replace(/^Invalid option name \("([^"=]*)(=[^"]*)?"\)\.?$/, 'unknown flag: $1');
     const command = allCommands && known ? `${spec.binaryName} ${first}` : spec.binaryName;
     process.stderr.write(`error: ${oneLine(message)} (see '${command} --help')\n`);
     return EXIT_USAGE;

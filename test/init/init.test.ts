@@ -364,6 +364,11 @@ describe('init: bad input', () => {
     assert.deepEqual(readFileSync(kubeconfig), before, 'kubeconfig untouched');
   };
 
+  test('an unknown flag is named, not the words around it', async () => {
+    await expectFailure(['--host-cluster-context=host', '--bogus-flag'], /^error: unknown flag: --bogus-flag \(see 'kubectl federation init --help'\)$/, { code: 2 });
+    await expectFailure(['--host-cluster-context=host', '--bogus=1'], /^error: unknown flag: --bogus \(see 'kubectl federation init --help'\)$/, { code: 2 });
+  });
+
   test('an invalid name', () =>
     expectFailure(['--host-cluster-context=host'], /^error: federation name "Bad_Name" is not a valid name: use a DNS-1123 label/, { code: 2, name: 'Bad_Name' }));
 
