@@ -82,6 +82,9 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
     }
     out.line(`Deploying federation "${cfg.name}" onto the host cluster of context "${host.name}" (${host.cluster.server})`);
   }
+  // Said at the end as it was: a context that existed is updated, not added.
+  const contextExisted = kubeconfig.context(cfg.name) !== undefined;
+  const wasCurrent = kubeconfig.currentContext === cfg.name;
   const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun, requestTimeoutMs, out });
   if (dryRun) {
     streams.stdout.write(formatObjects(result.objects, format));
@@ -89,13 +92,19 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   }
   out.line();
   out.line(`Federation API server is running at: ${result.endpoint?.url}`);
+  const verb = contextExisted ? 'Updated' : 'Added';
   out.line(
     cfg.switchContext
-      ? `Switched to context "${cfg.name}".`
-      : `Added context "${cfg.name}"; the current context is unchanged (--switch-context=false).`,
+      ? wasCurrent
+        ? `${verb} context "${cfg.name}" (the current context).`
+        : `${verb} context "${cfg.name}". Switched to context "${cfg.name}".`
+      : `${verb} context "${cfg.name}"; the current context is unchanged (--switch-context=false).`,
   );
-  if (!cfg.join) {
-    out.line(`Next, join a cluster: kubectl federation join CLUSTER${cfg.switchContext ? '' : ` --context=${cfg.name}`}`);
+  const flag = cfg.switchContext ? '' : ` --context=${cfg.name}`;
+  if (result.members !== undefined && result.members > 0) {
+    out.line(`Its ${result.members} ${result.members === 1 ? 'member' : 'members'}: kubectl${flag} get clusters; its health: kubectl federation status ${cfg.name}`);
+  } else if (!cfg.join) {
+    out.line(`Next, join a cluster: kubectl federation join CLUSTER${flag}`);
   }
   return 0;
 }

@@ -1,11 +1,12 @@
 // `kubectl federation init`: the whole flow in one place. The seven steps of the design, in its
 // order, then the wait for the new API server, the federation API, and the user's kubeconfig.
+import { FEDERATION_API_VERSION } from '../constants.ts';
 import { clause, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { describePermission, missingPermissions, type Permission, permissions } from '../kube/access.ts';
 import { credentialsFor } from '../kube/credentials.ts';
 import { pluginCredentials } from '../kube/plugin-credentials.ts';
-import type { KubeObject } from '../kube/resources.ts';
+import { collectionPath, type KubeObject } from '../kube/resources.ts';
 import { describeFailure } from '../kube/failures.ts';
 import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
@@ -59,6 +60,8 @@ export interface InitResult {
   waitedMs: number;
   /** Requests that were polls while waiting: the rest is init's own work. */
   waitRequests: number;
+  /** Clusters joined to the federation at the end (undefined in a dry run, or when it could not be asked). */
+  members?: number;
 }
 
 /** What init must be allowed to do in the host cluster. */
@@ -146,8 +149,14 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     extraRequests: 0,
     ...(upgrade ? { upgrade } : {}),
   };
+  let members: number | undefined;
   try {
     await runSteps(initSteps, data, req.out);
+    // What to suggest next depends on it: a federation with members needs no "join a cluster".
+    members = await data.federationClient
+      ?.get<{ items: unknown[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster'), { query: { limit: 500 } })
+      .then((l) => l.items.length)
+      .catch(() => undefined);
   } catch (err) {
     throw err instanceof StepError ? explainStepFailure(err, req.hostContext.name) : err;
   } finally {
@@ -165,5 +174,6 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     elapsedMs: Date.now() - started,
     waitedMs: data.waitedMs,
     waitRequests: data.waitRequests,
+    ...(members !== undefined ? { members } : {}),
   };
 }

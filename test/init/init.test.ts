@@ -124,7 +124,8 @@ describe('init against a real host cluster', () => {
     await played.ready;
     assert.match(result.stdout, /Creating a namespace .* done/);
     assert.match(result.stdout, new RegExp(`Federation API server is running at: https://${ip.replaceAll('.', '\\.')}`));
-    assert.match(result.stdout, new RegExp(`Switched to context "${fed.name}"`));
+    assert.match(result.stdout, new RegExp(`^Added context "${fed.name}"\\. Switched to context "${fed.name}"\\.$`, 'm'));
+    assert.match(result.stdout, /^Next, join a cluster: kubectl federation join CLUSTER$/m);
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
 
     // The kubeconfig: mode 0600, current context switched, where the federation lives recorded,
@@ -190,6 +191,7 @@ describe('init against a real host cluster', () => {
     const result = await runCli(args());
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /credentials\.\.\. done \(reused existing\)/);
+    assert.match(result.stdout, new RegExp(`^Updated context "${fed.name}" \\(the current context\\)\\.$`, 'm'), 'not "Added": it existed');
     assert.deepEqual(await census(host, fed.namespace), beforeObjects);
     assert.equal(readFileSync(kubeconfigPath, 'utf8'), beforeKubeconfig);
   });
@@ -295,6 +297,9 @@ describe('init --join', () => {
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await played.ready;
     assert.match(result.stdout, /Joining the host cluster to the federation as host\.\.\. done/);
+    // Members joined: no "Next, join a cluster", but where to see them.
+    assert.match(result.stdout, new RegExp(`^Its 1 member: kubectl get clusters; its health: kubectl federation status ${fed.name}$`, 'm'));
+    assert.doesNotMatch(result.stdout, /Next, join a cluster/);
     const cluster = await readCluster(kubeConfigFor(kubeconfig, fed.name), 'host');
     // As the controller manager, a pod of the host, reaches it: not the kubeconfig's address.
     assert.equal(cluster.spec.serverAddressByClientCIDRs[0]?.serverAddress, 'https://kubernetes.default.svc');
