@@ -433,6 +433,27 @@ describe('init: bad input', () => {
   });
 });
 
+describe('init into a namespace you made', () => {
+  test('uses it as it is: its labels untouched, nothing of init\'s on it; another federation is then refused by what is in it', async () => {
+    const fed = uniqueFederation();
+    const kubeconfig = privateKubeconfig(planes);
+    const core = host.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: fed.namespace, labels: { team: 'platform' } } } });
+    const played = playCluster(fed.namespace);
+    const result = await runCli(['init', fed.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig, '--wait-timeout=2m']);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    await played.ready;
+    assert.match(result.stdout, /Creating a namespace \S+ for federation system components\.\.\. done \(reused as it is: you made it\)/);
+    const ns = await core.readNamespace({ name: fed.namespace });
+    assert.deepEqual(ns.metadata?.labels, { team: 'platform', 'kubernetes.io/metadata.name': fed.namespace }, 'no label of init\'s');
+    // Another federation into the same namespace: refused, by the federation found in it.
+    const other = uniqueFederation();
+    const refused = await runCli(['init', other.name, '--host-cluster-context=host', `--federation-system-namespace=${fed.namespace}`, '--kubeconfig', kubeconfig]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr.trim(), new RegExp(`^error: namespace ${fed.namespace} already holds federation "${fed.name}"`));
+  });
+});
+
 describe('init on clusters as users have them (restricted, air-gapped, clouds, external etcd)', () => {
   type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
   const dryRun = async (...flags: string[]) => {
