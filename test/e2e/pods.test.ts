@@ -678,6 +678,7 @@ describe('pods on the local pod runner', { skip }, () => {
 
     const init = await run('federation', 'init', '--host-cluster-context=host');
     assert.match(init, /new: CA/);
+    assert.match(init, /found: etcd's data from before \(claim apiserver-etcd-claim, \w+\) is used again/, 'init says it found the data deinit kept');
     await waitForRunningPods('federation-system');
     const caAfter = (await kubectlJSON<{ data: Record<string, string> }>(env, '--context=host', '-n', 'federation-system', 'get', 'secret', 'apiserver-credentials')).data['ca.crt'];
     assert.notEqual(caAfter, caBefore, 'the CA went with deinit: init made a new one');

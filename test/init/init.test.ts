@@ -196,6 +196,17 @@ describe('init against a real host cluster', () => {
     assert.equal(readFileSync(kubeconfigPath, 'utf8'), beforeKubeconfig);
   });
 
+  test('a re-run says when the endpoint changed, so that other clients of the old address can be told', async () => {
+    assert.ok(kubeconfigPath, 'runs after the first test');
+    const kc = Kubeconfig.load(kubeconfigPath);
+    const entry = kc.cluster(fed.name)!;
+    kc.write({ clusters: { [fed.name]: { ...entry, server: 'https://192.0.2.10:443' } } });
+    const result = await runCli(args());
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, new RegExp(`Updating kubeconfig\\.\\.\\. done \\(.*; the endpoint changed: was https://192\\.0\\.2\\.10:443, now ${entry.server.replaceAll('.', '\\.')}\\)`));
+    assert.equal(Kubeconfig.load(kubeconfigPath).cluster(fed.name)?.server, entry.server);
+  });
+
   test('a re-run from a kubeconfig whose federation entry has proxy-url goes through that proxy, and keeps what the user wrote', async () => {
     assert.ok(kubeconfigPath, 'runs after the first test');
     // An HTTP CONNECT proxy on loopback that counts the tunnels it opens.

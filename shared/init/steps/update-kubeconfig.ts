@@ -26,6 +26,9 @@ export const updateKubeconfig: Step<InitData> = {
       contexts: { [cfg.name]: { cluster: cfg.name, user: cfg.name, extensions: [{ name: CONTEXT_EXTENSION, extension }] } },
       ...(cfg.switchContext ? { currentContext: cfg.name } : {}),
     });
-    return d.kubeconfigPaths.join(', ');
+    // Clients of the old address (other kubeconfigs, scripts) need the new one: say so.
+    const before = kept.server;
+    const moved = before && before !== endpoint.url ? `; the endpoint changed: was ${before}, now ${endpoint.url}` : '';
+    return `${d.kubeconfigPaths.join(', ')}${moved}`;
   },
 };
