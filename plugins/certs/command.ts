@@ -17,16 +17,8 @@ export class CertsCheckExpirationCommand extends CertsCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ Kubeconfig }, { checkExpiration, formatExpiration }, { parseDuration }, { parseOneOf }, { formatReport }] = await Promise.all([
-      import('../../shared/kubeconfig.ts'),
-      import('../../shared/certs/certs.ts'),
-      import('../../shared/duration.ts'),
-      import('../../shared/flags.ts'),
-      import('../../shared/print.ts'),
-    ]);
-    const format = this.output === undefined ? undefined : parseOneOf(this.output, ['json', 'yaml'] as const, '--output');
-    const certs = await checkExpiration(Kubeconfig.load(this.kubeconfig), this.federation, parseDuration(this.requestTimeout, '--request-timeout'));
-    this.context.stdout.write(format ? formatReport(certs, format) : formatExpiration(certs));
+    const [{ report }, { checkExpiration, formatExpiration }] = await Promise.all([import('../../shared/cli/report.ts'), import('../../shared/certs/certs.ts')]);
+    await report(this, this.context.stdout, (kubeconfig, timeoutMs) => checkExpiration(kubeconfig, this.federation, timeoutMs), formatExpiration);
     return 0;
   }
 }

@@ -1,4 +1,5 @@
-// `kubectl federation status`: options and help only; the work is in shared/status.
+// `kubectl federation status`: options and help; the work is in shared/status, the report's frame in
+// shared/cli/report.ts.
 import { Command, Option } from 'clipanion';
 import { KubeCommand } from '../../shared/cli/command.ts';
 
@@ -22,16 +23,8 @@ export class StatusCommand extends KubeCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ Kubeconfig }, { federationStatus, formatStatus }, { parseDuration }, { parseOneOf }, { formatReport }] = await Promise.all([
-      import('../../shared/kubeconfig.ts'),
-      import('../../shared/status/status.ts'),
-      import('../../shared/duration.ts'),
-      import('../../shared/flags.ts'),
-      import('../../shared/print.ts'),
-    ]);
-    const format = this.output === undefined ? undefined : parseOneOf(this.output, ['json', 'yaml'] as const, '--output');
-    const status = await federationStatus(Kubeconfig.load(this.kubeconfig), this.name, parseDuration(this.requestTimeout, '--request-timeout'));
-    this.context.stdout.write(format ? formatReport(status, format) : formatStatus(status));
+    const [{ report }, { federationStatus, formatStatus }] = await Promise.all([import('../../shared/cli/report.ts'), import('../../shared/status/status.ts')]);
+    const status = await report(this, this.context.stdout, (kubeconfig, timeoutMs) => federationStatus(kubeconfig, this.name, timeoutMs), formatStatus);
     return status.healthy ? 0 : 1;
   }
 }
