@@ -30,6 +30,17 @@ export interface Membership {
   memberContextName: string;
 }
 
+/** A membership whose cluster's context exists: what join works with from its first step on. */
+export type JoinMembership = Membership & { member: ResolvedContext };
+
+/** The cluster's context must exist to join it: checked once, before any step, so no step asserts it. */
+export function requireMember(m: Membership, kubeconfig: Kubeconfig): JoinMembership {
+  if (m.member) return { ...m, member: m.member };
+  throw new UserError(
+    `context "${m.memberContextName}" does not exist in ${kubeconfig.describePaths()} (contexts: ${kubeconfig.contextNames().join(', ')}): name the cluster's context with --cluster-context`,
+  );
+}
+
 /** A DNS-1123 label made from any context name (gke_project_zone_name -> gke-project-zone-name). */
 export function suggestName(context: string): string {
   const s = context.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');

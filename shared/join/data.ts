@@ -3,11 +3,11 @@ import type { Kubeconfig } from '../kubeconfig.ts';
 import type { RestClient } from '../kube/rest.ts';
 import type { Target } from '../kube/target.ts';
 import type { Output } from '../output.ts';
-import type { Membership } from './contexts.ts';
+import type { JoinMembership } from './contexts.ts';
 
 export interface JoinData {
   readonly kubeconfig: Kubeconfig;
-  readonly m: Membership;
+  readonly m: JoinMembership;
   readonly useKubeconfigCredentials: boolean;
   readonly out: Output;
   readonly timeoutMs: number;
@@ -18,7 +18,7 @@ export interface JoinData {
   /** --cluster-server, when given. */
   readonly clusterServer?: string;
   /** Live clients: join reads for real even in a dry run, to check before it would write. */
-  readonly clients: { federation: RestClient; member?: RestClient };
+  readonly clients: { federation: RestClient; member: RestClient };
   /** Where writes go: the clusters, or recorders in a dry run. */
   readonly targets: { federation: Target; member: Target };
   /** The member's server URL, as the Cluster will name it. */

@@ -7,7 +7,7 @@ import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
 import { propagatedKindsFlag } from '../propagation/kinds.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
-import { clientFor, type MembershipFlags, resolveMembership, validateClusterName } from './contexts.ts';
+import { clientFor, type MembershipFlags, requireMember, resolveMembership, validateClusterName } from './contexts.ts';
 import type { JoinData } from './data.ts';
 import { checkClusters } from './steps/check-clusters.ts';
 import { createCluster } from './steps/create-cluster.ts';
@@ -49,17 +49,14 @@ export interface JoinResult {
 
 export async function runJoin(req: JoinRequest): Promise<JoinResult> {
   validateClusterName(req, 'join');
-  const m = resolveMembership(req.kubeconfig, req);
+  const m = requireMember(resolveMembership(req.kubeconfig, req), req.kubeconfig);
   // Before any credentials are fetched: an exec plugin must not even run for a join it cannot serve.
-  if (req.useKubeconfigCredentials && m.member && usesCredentialPlugin(m.member)) {
+  if (req.useKubeconfigCredentials && usesCredentialPlugin(m.member)) {
     throw new UserError(
       `context "${m.member.name}" gets its credentials from an exec plugin or auth provider, which cannot run inside the cluster: join without --use-kubeconfig-credentials (a service account is created for the federation)`,
     );
   }
-  const [federation, member] = await Promise.all([
-    clientFor(m.federation, req.requestTimeoutMs),
-    m.member ? clientFor(m.member, req.requestTimeoutMs) : undefined,
-  ]);
+  const [federation, member] = await Promise.all([clientFor(m.federation, req.requestTimeoutMs), clientFor(m.member, req.requestTimeoutMs)]);
   const recording = { federation: new RecordingTarget(), member: new RecordingTarget() };
   const data: JoinData = {
     kubeconfig: req.kubeconfig,
@@ -70,10 +67,8 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     propagatedKinds: req.propagatedKinds ?? propagatedKindsFlag(undefined),
     clusterLabels: req.clusterLabels ?? {},
     ...(req.clusterServer !== undefined ? { clusterServer: req.clusterServer } : {}),
-    clients: { federation, ...(member ? { member } : {}) },
-    targets: req.dryRun
-      ? recording
-      : { federation: new LiveTarget(federation), member: member ? new LiveTarget(member) : recording.member },
+    clients: { federation, member },
+    targets: req.dryRun ? recording : { federation: new LiveTarget(federation), member: new LiveTarget(member) },
     server: '',
     alreadyJoined: false,
     repaired: [],
@@ -83,7 +78,7 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
   } catch (err) {
     throw err instanceof StepError ? err.cause : err;
   } finally {
-    for (const c of [federation, member]) c?.close();
+    for (const c of [federation, member]) c.close();
   }
   return {
     cluster: m.names.cluster,
@@ -94,6 +89,6 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     alreadyJoined: data.alreadyJoined,
     repaired: data.repaired,
     objects: [...recording.member.applied, ...recording.federation.applied],
-    requests: federation.requests + (member?.requests ?? 0),
+    requests: federation.requests + member.requests,
   };
 }

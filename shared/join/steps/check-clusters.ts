@@ -14,12 +14,6 @@ export const checkClusters: Step<JoinData> = {
   title: () => 'Checking the federation and the cluster to join',
   run: async (d) => {
     const { m, clients } = d;
-    if (!m.member) {
-      const known = d.kubeconfig.contextNames();
-      throw new UserError(
-        `context "${m.memberContextName}" does not exist in ${d.kubeconfig.describePaths()} (contexts: ${known.join(', ')}): name the cluster's context with --cluster-context`,
-      );
-    }
     d.server = serverURL(d.clusterServer ?? m.member.cluster.server);
     // An explicit --cluster-server is taken as meant (a controller manager on this very machine).
     if (d.clusterServer === undefined && isLoopbackServer(d.server)) {
@@ -48,9 +42,7 @@ export const checkClusters: Step<JoinData> = {
       }
       d.alreadyJoined = true;
     }
-    await clients
-      .member!.get<unknown>('/version')
-      .catch(failedAt('cluster to join', m.member.name));
+    await clients.member.get<unknown>('/version').catch(failedAt('cluster to join', m.member.name));
     return undefined;
   },
 };

@@ -26,7 +26,7 @@ export const createMemberIdentity: Step<JoinData> = {
       ? `Reading the credentials of context "${d.m.memberContextName}"`
       : `Creating a service account for the federation in cluster ${d.m.names.cluster}`,
   run: async (d) => {
-    const member = d.m.member!;
+    const member = d.m.member;
     const caFromKubeconfig = (await credentialsFor(member, async () => {})).ca?.toString();
     if (d.useKubeconfigCredentials) {
       const creds = await credentialsFor(member);
@@ -96,7 +96,7 @@ export const createMemberIdentity: Step<JoinData> = {
 async function propagatedResources(d: JoinData): Promise<{ group: string; plural: string }[]> {
   const known = resolveKinds(d.propagatedKinds, builtinResources());
   if (known.unknown.length === 0) return known.found;
-  const inMember = resolveKinds(d.propagatedKinds, await discoverResources(d.clients.member!, d.timeoutMs));
+  const inMember = resolveKinds(d.propagatedKinds, await discoverResources(d.clients.member, d.timeoutMs));
   if (inMember.unknown.length === 0) return inMember.found;
   const inFederation = resolveKinds(inMember.unknown, await discoverResources(d.clients.federation, d.timeoutMs));
   if (inFederation.unknown.length > 0) {
