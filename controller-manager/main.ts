@@ -193,38 +193,46 @@ class ControllerManagerCommand extends Command {
     }
 
     log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}, controllers ${[...enabled].join(', ')}`);
-    const work = async () => {
-      // Only the leader reports certificates near expiry: once now, then twice a day.
+    // Only the leader reports certificates near expiry: at each new leadership, then twice a day.
+    let certTimer: NodeJS.Timeout | undefined;
+    const work = async (signal: AbortSignal) => {
       certCheck();
-      setInterval(certCheck, 12 * 3600_000).unref();
+      clearInterval(certTimer);
+      certTimer = setInterval(certCheck, 12 * 3600_000).unref();
       // Reconciling before the caches are filled would report members' Secrets missing.
-      await members.waitForSync(stop.signal);
-      await propagation?.waitForSync(stop.signal);
-      await Promise.all(controllers.map((c) => c.run(stop.signal)));
+      await members.waitForSync(signal);
+      await propagation?.waitForSync(signal);
+      await Promise.all(controllers.map((c) => c.run(signal)));
     };
-    let code = 0;
     if (elector) {
       log(`waiting to lead (lease ${this.leaseNamespace}/${this.leaseName})`);
-      if (await elector.acquire(stop.signal)) {
+      // Leadership can be lost and won again in one process. Losing it (renewals failed for longer
+      // than the renew deadline: the API server was away, as while certs renew rolls it) stops the
+      // work at once, as client-go's leader election would; the process then campaigns again,
+      // keeping its caches, instead of exiting and counting as a crash.
+      while (await elector.acquire(stop.signal)) {
         log(`${identity} leads`);
-        const running = work();
+        const term = new AbortController();
+        const endTerm = () => term.abort();
+        stop.signal.addEventListener('abort', endTerm, { once: true });
+        const running = work(term.signal);
         const outcome = await elector.hold(stop.signal);
-        if (outcome === 'lost') {
-          log(`${identity} lost the lease: exiting so that a restart starts clean`);
-          code = 1;
-          stop.abort();
-        }
+        term.abort();
+        stop.signal.removeEventListener('abort', endTerm);
         await running;
+        if (outcome !== 'lost') break;
+        log(`${identity} lost the lease (renewals failed for longer than --leader-elect-renew-deadline): its work stopped; waiting to lead again`);
       }
+      clearInterval(certTimer);
     } else {
-      await work();
+      await work(stop.signal);
     }
     for (const c of controllers) c.queue.shutDown();
     await Promise.all(caches);
     server?.close();
     federation.close();
     log('stopped');
-    return code;
+    return 0;
   }
 }
 

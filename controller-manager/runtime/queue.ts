@@ -95,11 +95,18 @@ export class WorkQueue {
       if (signal.aborted || this.shut) return undefined;
       await new Promise<void>((resolve) => {
         const wake = () => {
-          signal.removeEventListener('abort', wake);
+          signal.removeEventListener('abort', gone);
+          resolve();
+        };
+        // A worker that stops waiting takes its wake-up with it: left behind, it would swallow the
+        // next add, and a later worker (a new leadership's) would sleep through the key.
+        const gone = () => {
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) this.waiters.splice(i, 1);
           resolve();
         };
         this.waiters.push(wake);
-        signal.addEventListener('abort', wake, { once: true });
+        signal.addEventListener('abort', gone, { once: true });
       });
     }
     let key: string;

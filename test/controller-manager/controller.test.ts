@@ -182,4 +182,25 @@ describe('leader election', () => {
     await planes.control('start', 'member-b', 'kube-apiserver');
     assert.equal(await second.stop('SIGTERM'), 0);
   });
+
+  test('a lease lost while the federation API server is away (certs renew rolls it) stops the work and wins it back, without exiting', async () => {
+    const only = await startController(controllerArgs(planes, ['--identity=only']));
+    controllers.push(only);
+    await poll(async () => (/only leads/.test(only.log()) ? done(true) : notYet('not leading yet')), { what: 'to lead', timeoutMs: 10_000, intervalMs: 100 });
+    // Longer than the renew deadline (2 s) and the lease (3 s).
+    await planes.control('stop', 'federation', 'kube-apiserver');
+    await new Promise((r) => setTimeout(r, 5000));
+    await planes.control('start', 'federation', 'kube-apiserver');
+    await poll(async () => (/only lost the lease[^]*only leads/.test(only.log()) ? done(true) : notYet('not leading again')), { what: 'to lead again', timeoutMs: 30_000, intervalMs: 200 });
+    const exited = await Promise.race([only.exited, new Promise((r) => setTimeout(() => r('running'), 500))]);
+    assert.equal(exited, 'running', 'no exit: a renewal is not a crash');
+    // Leading again means working again: a member change is reported.
+    await planes.control('stop', 'member-b', 'kube-apiserver');
+    try {
+      await waitForReady(federation, 'beta', (r) => r?.status === 'False', 15_000);
+    } finally {
+      await planes.control('start', 'member-b', 'kube-apiserver');
+    }
+    assert.equal(await only.stop('SIGTERM'), 0);
+  });
 });

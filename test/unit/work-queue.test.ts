@@ -59,6 +59,19 @@ test('an event for a key waiting in the resync lane moves it ahead of the other 
   q.shutDown();
 });
 
+test('a worker that stopped waiting leaves no wake-up behind: the next worker gets the next key', async () => {
+  const q = new WorkQueue();
+  const first = new AbortController();
+  const stopped = Array.from({ length: 3 }, () => q.get(first.signal));
+  first.abort();
+  assert.deepEqual(await Promise.all(stopped), [undefined, undefined, undefined]);
+  const next = q.get(new AbortController().signal);
+  q.add('k');
+  const got = await Promise.race([next, new Promise((r) => setTimeout(() => r('asleep'), 100))]);
+  assert.equal(got, 'k');
+  q.shutDown();
+});
+
 test('get waits for a key and ends when the signal aborts', async () => {
   const q = new WorkQueue();
   const stop = new AbortController();
