@@ -25,6 +25,10 @@ const common = {
   target: 'node22',
   minifyWhitespace: true,
   minifySyntax: true,
+  // Measured: a fifth less script for V8 to read at every start (935 KB -> 725 KB), which brought
+  // --help from 1.13x to within 1.1x of a bare Node single binary. Stack traces (DEBUG=1) still
+  // name the sources: the linked source maps carry the names.
+  minifyIdentifiers: true,
   legalComments: 'none',
   // import.meta serves only the run-from-source paths, which bundles never take.
   logOverride: { 'empty-import-meta': 'silent' },

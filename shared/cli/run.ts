@@ -1,10 +1,10 @@
 // Runs a command line: parses it with clipanion, turns parse errors into kubectl's two lines
 // ("error: ..." and where to find usage), and exits with the command's code.
-import { basename } from 'node:path';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { EXIT_USAGE, oneLine } from '../errors.ts';
 
-import { VERSION, versionText } from '../version-info.ts';
+import { VERSION } from '../version-info.ts';
+import { completionArgs, type QuickSpec, quickAnswer } from './quick.ts';
 
 export interface CliSpec {
   /** How users type the command: "kubectl federation" or "kubectl federation init". */
@@ -18,35 +18,14 @@ export interface CliSpec {
   description?: string;
 }
 
-const PLUGIN_DESCRIPTION = 'Deploy a Kubernetes federation control plane and join clusters to it.';
-/** Commands of more than one word group under their first ("certs renew"): each group's line. */
-const GROUPS: Record<string, string> = { certs: 'Check and renew the certificates init made' };
-
-/**
- * The list of subcommands, kubectl's way, from the commands' static paths and descriptions alone.
- * Neither clipanion's parser (it compiles a state machine of every option) nor its general usage
- * (it sorts with an ICU collator) runs for it: `kubectl federation --help` must start fast.
- */
-export function commandList(spec: CliSpec, group?: string): string {
-  const subs = spec.commands
-    .map((c) => ({ path: c.paths?.[0] ?? [], description: (c.usage?.description ?? '').trim() }))
-    .filter((d) => d.path.length > 0 && d.path.every((w) => /^[a-z][a-z-]*$/.test(w)) && (group === undefined || d.path[0] === group))
-    .map((d) => ({ name: (group === undefined ? d.path : d.path.slice(1)).join(' '), description: d.description }))
-    .sort((a, b) => (a.name < b.name ? -1 : 1));
-  const width = Math.max(...subs.map((s) => s.name.length)) + 3;
-  const binary = group === undefined ? spec.binaryName : `${spec.binaryName} ${group}`;
-  return [
-    group === undefined ? (spec.description ?? PLUGIN_DESCRIPTION) : `${GROUPS[group] ?? ''}.`,
-    '',
-    'Commands:',
-    ...subs.map((s) => `  ${s.name.padEnd(width)}${s.description}`),
-    '',
-    'Usage:',
-    `  ${binary} <command> [flags]`,
-    '',
-    `Use "${binary} <command> --help" for more information about a command; --version prints the version.`,
-    '',
-  ].join('\n');
+/** The commands' paths and descriptions, as the quick answers read them. */
+export function commandEntries(spec: CliSpec): QuickSpec {
+  return {
+    binaryName: spec.binaryName,
+    ...(spec.description ? { description: spec.description } : {}),
+    ...(spec.listsCommands ? { listsCommands: true } : {}),
+    commands: spec.commands.map((c) => ({ path: c.paths?.[0] ?? [], description: c.usage?.description ?? '' })),
+  };
 }
 
 /** The value a flag takes, as kubectl names it in help ("--kubeconfig PATH"); clipanion says "#0". */
@@ -105,26 +84,8 @@ export function makeCli(spec: CliSpec): Cli {
 
 export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Promise<number> {
   const allCommands = spec.listsCommands === true;
-  const help = (word: string | undefined) => word === '-h' || word === '--help';
-  // The executable of every subcommand answers these without building the parser at all.
-  if (allCommands && (argv.length === 0 || (argv.length === 1 && help(argv[0])))) {
-    process.stdout.write(commandList(spec));
-    return 0;
-  }
-  // A group ("certs") alone, or with --help, lists its commands; an unknown word in it is named.
-  const group = allCommands && argv[0] !== undefined && argv[0] in GROUPS ? argv[0] : undefined;
-  if (group && (argv.length === 1 || (argv.length === 2 && help(argv[1])))) {
-    process.stdout.write(commandList(spec, group));
-    return 0;
-  }
-  if (group && argv[1] !== undefined && !argv[1].startsWith('-') && !spec.commands.some((c) => c.paths?.[0]?.[0] === group && c.paths[0][1] === argv[1])) {
-    process.stderr.write(`error: unknown command "${argv[1]}" for "${spec.binaryName} ${group}" (see '${spec.binaryName} ${group} --help')\n`);
-    return EXIT_USAGE;
-  }
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(versionText());
-    return 0;
-  }
+  const quick = quickAnswer(commandEntries(spec), argv, process.stdout, process.stderr);
+  if (quick !== undefined) return quick;
   const cli = makeCli(spec);
   const context = { ...Cli.defaultContext };
   let command;
@@ -175,19 +136,6 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
     return EXIT_USAGE;
   }
   return cli.run(command, context);
-}
-
-/**
- * When started under a completion name, the words it completes: kubectl_complete-federation gets
- * them as they are; kubectl_complete-federation-init (kubectl asks that one when the plugin it ran
- * is kubectl-federation-init) gets them without the subcommand, which is put back.
- */
-function completionArgs(): string[] | undefined {
-  for (const name of [process.argv0, process.argv[1] ?? ''].map((a) => basename(a).replace(/\.exe$/, ''))) {
-    const match = /^kubectl_complete-federation(?:-(init|join|unjoin|deinit|status|certs))?$/.exec(name);
-    if (match) return [...(match[1] ? [match[1]] : []), ...process.argv.slice(2)];
-  }
-  return undefined;
 }
 
 /** The entry of every executable: run, then exit with the code once output is flushed. */

@@ -22,29 +22,32 @@ import { kubeConfigFor } from '../support/kube.ts';
 import { startPlanes } from '../support/localcluster.ts';
 import { kubectlBin, repoRoot } from '../support/paths.ts';
 import { playLoadBalancer, playPod, podIP } from '../support/stand-ins.ts';
-import { cpuSeconds, fmt, median, rssMB, timeCommand } from './measure.ts';
+import { cpuSeconds, fmt, median, rssMB, timeInterleaved } from './measure.ts';
 import { propagationBench } from './propagation.ts';
 
 const quiet = new Output({ stream: process.stdout, quiet: true });
 const line = (s = '') => console.log(s);
 
 function startup(): void {
-  line('== start-up: kubectl federation --help and a usage error vs a bare Node 22 single binary (median of 15)');
+  line('== start-up: kubectl federation --help and a usage error vs a bare Node 22 single binary (medians of 31, run in turn)');
   const binary = join(repoRoot, 'dist', 'bin', 'linux-x64', 'kubectl-federation');
   const floorBinary = join(repoRoot, 'dist', 'floor', 'floor');
   const single = existsSync(binary);
   const [cmd, base] = single ? [binary, [] as string[]] : [process.execPath, [pluginPath]];
-  const help = timeCommand(cmd, [...base, '--help']);
-  const usage = timeCommand(cmd, [...base, 'bogus']);
-  const peer = timeCommand(kubectlBin, ['version', '--client']);
-  line(`  kubectl-federation --help (${single ? 'single binary' : 'bundle on Node 22'}): ${fmt(help, 1)} ms`);
-  line(`  kubectl-federation bogus (a usage error):  ${fmt(usage, 1)} ms`);
-  line(`  kubectl version --client (v1.37.2):        ${fmt(peer, 1)} ms (--help ${fmt(help / peer)}x)`);
-  if (existsSync(floorBinary)) {
-    // The floor: a program that prints one line, built into a single executable as ours are.
-    const floor = timeCommand(floorBinary, []);
+  // The floor: a program that prints one line, built into a single executable as ours are.
+  const floorThere = existsSync(floorBinary);
+  const [help, usage, peer, floor] = timeInterleaved([
+    { command: cmd, args: [...base, '--help'] },
+    { command: cmd, args: [...base, 'bogus'], status: 2 },
+    { command: kubectlBin, args: ['version', '--client'] },
+    ...(floorThere ? [{ command: floorBinary, args: [] }] : []),
+  ]);
+  line(`  kubectl-federation --help (${single ? 'single binary' : 'bundle on Node 22'}): ${fmt(help!, 1)} ms`);
+  line(`  kubectl-federation bogus (a usage error):  ${fmt(usage!, 1)} ms`);
+  line(`  kubectl version --client (v1.37.2):        ${fmt(peer!, 1)} ms (--help ${fmt(help! / peer!)}x)`);
+  if (floor !== undefined) {
     line(`  floor, a bare Node 22 single binary:       ${fmt(floor, 1)} ms`);
-    line(`  ratio to the floor: --help ${fmt(help / floor)}x, usage error ${fmt(usage / floor)}x (target: <= 1.10x)`);
+    line(`  ratio to the floor: --help ${fmt(help! / floor)}x, usage error ${fmt(usage! / floor)}x (target: <= 1.10x)`);
   } else line('  floor: not built (make dist-unsigned builds dist/floor/floor)');
 }
 
