@@ -135,6 +135,20 @@ describe('join', () => {
     assert.equal(objects.serviceAccounts.length, 1, 'no duplicates');
   });
 
+  test('joining again after the federation\'s role in the member was edited says it set it again', async () => {
+    const roles = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', 'member-1', 'get', 'clusterroles', '-l', 'federation.kubectl-federation.io/cluster=member-1', '-o', 'name'], { encoding: 'utf8' });
+    const role = roles.stdout.trim().split('\n').find((r) => r.includes(':federation-'))!;
+    assert.ok(role, roles.stdout + roles.stderr);
+    const edited = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', 'member-1', 'patch', role, '--type=json', '-p', '[{"op":"remove","path":"/rules/0"}]'], { encoding: 'utf8' });
+    assert.equal(edited.status, 0, edited.stderr);
+    const again = await joinCli('member-1');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /was already joined .*; repaired: the federation's role in the member \(ClusterRole \S+\) was not what join grants: set it again\./);
+    assert.doesNotMatch(again.stdout, /everything is in place/);
+    const same = await joinCli('member-1');
+    assert.match(same.stdout, /everything is in place/, 'a re-join with nothing to set says so');
+  });
+
   test("joining again after the member's token was revoked says what it repaired", async () => {
     const objects = await memberObjects('member-1');
     const sa = objects.serviceAccounts[0]!.metadata!.name!;

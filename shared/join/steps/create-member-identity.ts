@@ -48,11 +48,16 @@ export const createMemberIdentity: Step<JoinData> = {
     // The namespace may be the federation's own (a host joined as a member): created if missing,
     // never re-applied, so the labels init gave it stay.
     if (!(await target.read('v1', 'Namespace', n.namespace))) await target.apply(memberNamespace(n));
-    await Promise.all([
-      target.apply(memberServiceAccount(n)),
-      target.apply(memberClusterRole(n, propagated)),
-      target.apply(memberClusterRoleBinding(n)),
-    ]);
+    const role = memberClusterRole(n, propagated);
+    // A re-join that finds the role other than join grants (edited by hand, or joined with other
+    // --propagated-kinds) says it set it again, rather than that everything was in place.
+    if (d.alreadyJoined && !target.dryRun) {
+      const before = await target.read<{ rules?: unknown }>('rbac.authorization.k8s.io/v1', 'ClusterRole', role.metadata.name);
+      if (rulesText(before?.rules) !== rulesText(role.rules)) {
+        d.repaired.push(`the federation's role in the member (ClusterRole ${role.metadata.name}) was not what join grants: set it again`);
+      }
+    }
+    await Promise.all([target.apply(memberServiceAccount(n)), target.apply(role), target.apply(memberClusterRoleBinding(n))]);
     const name = memberObjectNames(n).tokenSecret;
     // A re-join that finds the token Secret gone (revoked) says it made a new one.
     if (d.alreadyJoined && !target.dryRun && !(await target.read<V1Secret>('v1', 'Secret', name, n.namespace))) {
@@ -87,6 +92,14 @@ export const createMemberIdentity: Step<JoinData> = {
     return undefined;
   },
 };
+
+/** RBAC rules as text that two equal rule lists share whatever their keys' order or empty lists. */
+function rulesText(rules: unknown): string {
+  const list = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
+  return JSON.stringify(
+    list.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).sort(([a], [b]) => (a < b ? -1 : 1)))),
+  );
+}
 
 /**
  * The kinds of --propagated-kinds, for the member's role: built-in ones known; others as the member
