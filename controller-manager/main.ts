@@ -9,7 +9,7 @@ import { reportError } from '../shared/cli/command.ts';
 import { main } from '../shared/cli/run.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
-import { parseBool, parsePort } from '../shared/flags.ts';
+import { parseBool, parseOneOf, parsePort } from '../shared/flags.ts';
 import { federationIdFromUid } from '../shared/member-credentials.ts';
 import { DEFAULT_PROPAGATED_KINDS, propagatedKindsFlag } from '../shared/propagation/kinds.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
@@ -64,6 +64,7 @@ class ControllerManagerCommand extends Command {
   propagationWorkers = Option.String('--propagation-workers', '16', { description: 'Objects propagated at once' });
   resync = Option.String('--resync-period', '5m', { description: 'Compare every object with its copies at least this often (drift is put back)' });
   grace = Option.String('--rebalance-grace-period', '1m', { description: 'How long a NotReady member keeps its replicas before they move to the others' });
+  memberPodSecurity = Option.String('--member-pod-security', 'baseline', { description: "Pod Security level of member namespaces whose federation namespace names none: restricted, baseline, or none (the member's default)" });
   deletionTimeout = Option.String('--deletion-timeout', '5m', { description: 'How long a deleted object waits for an unreachable member before leaving its copy there' });
   leaderElect = Option.String('--leader-elect', { tolerateBoolean: true, description: 'Elect a leader among replicas (default true)' });
   leaseDuration = Option.String('--leader-elect-lease-duration', '15s');
@@ -104,6 +105,7 @@ class ControllerManagerCommand extends Command {
     const resyncMs = parseDuration(this.resync, '--resync-period');
     const graceMs = parseDuration(this.grace, '--rebalance-grace-period');
     const deletionTimeoutMs = parseDuration(this.deletionTimeout, '--deletion-timeout');
+    const memberPodSecurity = parseOneOf(this.memberPodSecurity, ['restricted', 'baseline', 'none'] as const, '--member-pod-security');
     const propagationWorkers = positiveInt(this.propagationWorkers, '--propagation-workers');
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
     const requestTimeoutMs = parseDuration(this.requestTimeout, '--request-timeout');
@@ -176,6 +178,7 @@ class ControllerManagerCommand extends Command {
         resyncMs,
         graceMs,
         deletionTimeoutMs,
+        ...(memberPodSecurity !== 'none' ? { memberPodSecurity } : {}),
         log,
       };
       const controller = new Controller((enqueue) => new PropagationController(propagationOptions, enqueue), { workers: propagationWorkers, log }, new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000 }));

@@ -41,6 +41,8 @@ export interface PropagationOptions {
   graceMs: number;
   /** A deleted object waits this long for an unreachable member before its copy there is left. */
   deletionTimeoutMs: number;
+  /** The Pod Security level member namespaces enforce when the federation's names none. */
+  memberPodSecurity?: string;
   log: (line: string) => void;
 }
 
@@ -66,7 +68,7 @@ export class PropagationController implements Reconciler {
     const { federation, members, events, federationId, log } = o;
     this.objects = new FederationObjects({ federation, kinds: o.kinds, enqueue, log });
     this.watches = new MemberWatches({ members, federationId, enqueue, log, keep: (kind, obj) => this.objects.keep(kind.resource, obj) });
-    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, events, federationName: o.federationName, federationId, log });
+    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, events, federationName: o.federationName, federationId, ...(o.memberPodSecurity ? { podSecurity: o.memberPodSecurity } : {}), log });
     this.records = new Records({ federation, log });
     this.deletion = new Deletion({ federation, members, watches: this.watches, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
     this.warnings = new Warnings({ events, objects: this.objects });

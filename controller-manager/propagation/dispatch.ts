@@ -22,6 +22,8 @@ export interface DispatchOptions {
   events: EventRecorder;
   federationName: string;
   federationId: string;
+  /** --member-pod-security: the level of member namespaces whose federation namespace names none. */
+  podSecurity?: string;
   log: (line: string) => void;
 }
 
@@ -64,6 +66,7 @@ export class Dispatcher {
       federationId: this.o.federationId,
       replicas,
       userSetNodePorts: this.o.objects.nodePortsSetByUser(fed),
+      ...(this.o.podSecurity ? { podSecurity: this.o.podSecurity } : {}),
     });
   }
 

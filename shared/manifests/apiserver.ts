@@ -34,6 +34,9 @@ export function apiserverArgs(cfg: InitConfig): string[] {
     // The federation runs no workloads: its service range only has to exist.
     `--service-cluster-ip-range=10.0.0.0/24`,
     `--authorization-mode=RBAC`,
+    // A Service's externalIPs would reach every member unchanged (CVE-2020-8554: whoever may write
+    // a Service could take over traffic to any address); the federation refuses them at the door.
+    `--enable-admission-plugins=DenyServiceExternalIPs`,
     `--profiling=false`,
   ];
   if (cfg.tokenAuth) args.push(`--token-auth-file=${file(k.tokens)}`);

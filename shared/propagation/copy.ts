@@ -4,6 +4,8 @@
 import { FEDERATION_LABEL } from '../constants.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from './annotations.ts';
 
+const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
+
 export interface FederatedObject {
   apiVersion: string;
   kind: string;
@@ -31,6 +33,11 @@ export interface CopyOptions {
   replicas?: number;
   /** The federation's API server allocated no node ports this object's user did not set. */
   userSetNodePorts: boolean;
+  /**
+   * The Pod Security level a member's namespace enforces when the federation's namespace names
+   * none (undefined: the member's own default, often privileged).
+   */
+  podSecurity?: string;
 }
 
 /** Annotations that belong to the federation's copy only. */
@@ -60,6 +67,9 @@ export function memberCopy(fed: FederatedObject, o: CopyOptions): FederatedObjec
     case 'Namespace':
       // Its finalizers are the member's own.
       delete copy.spec;
+      // A tenant's privileged pod written in the federation is refused in the member as it would
+      // be here: the namespace's own level, else the federation's default.
+      if (o.podSecurity && !copy.metadata.labels?.[POD_SECURITY_ENFORCE]) copy.metadata.labels = { ...copy.metadata.labels, [POD_SECURITY_ENFORCE]: o.podSecurity };
       break;
     case 'ServiceAccount':
       delete copy.secrets;

@@ -42,13 +42,43 @@ export function parseKindList(value: string, flag: string): string[] {
   return words;
 }
 
+/**
+ * Kinds that change how a member admits, trusts or runs everything else: never propagated, whoever
+ * may write them in the federation (a webhook there would see, or change, every object of every
+ * member). By their lower-case kind, singular and plural.
+ */
+const NEVER_PROPAGATED: Record<string, string> = Object.fromEntries(
+  [
+    ['ValidatingWebhookConfiguration', 'decides what a member admits'],
+    ['MutatingWebhookConfiguration', 'decides and changes what a member admits'],
+    ['ValidatingAdmissionPolicy', 'decides what a member admits'],
+    ['ValidatingAdmissionPolicyBinding', 'decides what a member admits'],
+    ['MutatingAdmissionPolicy', 'decides and changes what a member admits'],
+    ['MutatingAdmissionPolicyBinding', 'decides and changes what a member admits'],
+    ['Node', "is one of a member's machines"],
+    ['CertificateSigningRequest', "asks a member's CA for a certificate"],
+    ['ClusterTrustBundle', 'says which authorities a member trusts'],
+    ['APIService', "routes part of a member's API to another server"],
+  ].flatMap(([kind, what]) => {
+    const lower = kind!.toLowerCase();
+    const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+    return [lower, plural].map((k) => [k, `${/^[AEIOU]/.test(kind!) ? 'an' : 'a'} ${kind} ${what}`] as const);
+  }),
+);
+
 /** --propagated-kinds as join and the controller manager take it (the default list when not given). */
 export function propagatedKindsFlag(value: string | undefined): string[] {
+  let words: string[];
   try {
-    return parseKindList(value ?? DEFAULT_PROPAGATED_KINDS, '--propagated-kinds');
+    words = parseKindList(value ?? DEFAULT_PROPAGATED_KINDS, '--propagated-kinds');
   } catch (err) {
     throw new InputError((err as Error).message);
   }
+  for (const w of words) {
+    const why = NEVER_PROPAGATED[w.split('.')[0]!.toLowerCase()];
+    if (why) throw new InputError(`--propagated-kinds: "${w}" is never propagated (${why}): leave it out`);
+  }
+  return words;
 }
 
 /** The words resolved through resources (a server's discovery); unknown words listed apart. */

@@ -479,6 +479,15 @@ describe('pods on the local pod runner', { skip }, () => {
     await run('--context=host', 'delete', 'namespace', 'ext-etcd', '--wait=false');
   });
 
+  test("the federation refuses a Service's externalIPs (DenyServiceExternalIPs): they would reach every member", async () => {
+    const file = join(node.dir, 'external-ips.json');
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'grab', namespace: 'default' }, spec: { ports: [{ port: 80 }], externalIPs: ['192.0.2.1'] } }));
+    const r = await kubectl(env, '--context=federation', 'create', '-f', file);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /externalIPs/i);
+    assert.equal((await kubectl(env, '--context=federation', 'get', 'service', 'grab')).code, 1, 'not created');
+  });
+
   test('status: a healthy federation exits 0; with its API server pod deleted it exits 1 and says what would fix it', async () => {
     const healthy = await kubectl(env, 'federation', 'status', 'federation');
     assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);

@@ -292,6 +292,9 @@ describe('join: bad input, nothing written', () => {
   test('a member whose kubeconfig names a loopback address (kind, minikube): refused, naming --cluster-server', () =>
     expectFailure(['join', 'member-2'], /^error: cluster "member-2" is served at https:\/\/127\.0\.0\.1:\d+ \(context "member-2"\), an address of this machine only: .* Join with --cluster-server=URL, .*kind get kubeconfig --internal --name NAME/));
 
+  test('a kind that changes how a member admits or trusts, in --propagated-kinds', () =>
+    expectFailure(['join', 'member-2', '--propagated-kinds=ConfigMap,ValidatingWebhookConfiguration.admissionregistration.k8s.io'], /^error: --propagated-kinds: "ValidatingWebhookConfiguration\.admissionregistration\.k8s\.io" is never propagated \(a ValidatingWebhookConfiguration decides what a member admits\): leave it out$/, { code: 2 }));
+
   test('a --cluster-server that is not https', () =>
     expectFailure(['join', 'member-2', '--cluster-server=http://10.0.0.5:6443'], /^error: --cluster-server: "http:\/\/10\.0\.0\.5:6443" is not https/, { code: 2 }));
 

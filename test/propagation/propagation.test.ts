@@ -505,6 +505,33 @@ describe('propagation', { skip }, () => {
     assert.equal(await find(MEMBERS[0]!, '-n', 'custom', 'get', 'widgets.example.com', 'w1'), undefined);
   });
 
+  test('safe defaults: member namespaces enforce Pod Security (the namespace\'s own level, else baseline), so a privileged pod written in the federation is refused in the member', async () => {
+    await run('create', 'namespace', 'tenant');
+    await run('create', 'namespace', 'strict');
+    await run('label', 'namespace', 'strict', 'pod-security.kubernetes.io/enforce=restricted');
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'priv', namespace: 'tenant', annotations: { [ANNOTATIONS.clusterSelector]: 'name=member-a' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'priv' } },
+        template: { metadata: { labels: { app: 'priv' } }, spec: { containers: [{ name: 'main', image: NODE_IMAGE, command: ['node', '-e', SERVER], securityContext: { privileged: true } }] } },
+      },
+    });
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'strict' }, data: { a: '1' } });
+    const level = async (ns: string) => (await find<{ metadata?: { labels?: Record<string, string> } }>(MEMBERS[0]!, 'get', 'namespace', ns))?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+    await waitFor('tenant enforces baseline in member-a', async () => ((await level('tenant')) === 'baseline' ? true : undefined));
+    await waitFor('strict keeps its own level in member-a', async () => ((await level('strict')) === 'restricted' ? true : undefined));
+    const refused = await waitFor('the privileged pod refused by member-a', async () => {
+      const rs = await find<{ items: { status?: { conditions?: Condition[] } }[] }>(MEMBERS[0]!, '-n', 'tenant', 'get', 'replicasets');
+      return rs?.items.flatMap((r) => r.status?.conditions ?? []).find((c) => c.type === 'ReplicaFailure' && /violates PodSecurity "baseline/.test(c.message ?? ''));
+    });
+    assert.match(refused.message ?? '', /privileged/);
+    assert.equal(node.memberRunners.get(MEMBERS[0]!)!.pods().filter((w) => w.pod.metadata?.namespace === 'tenant').length, 0, 'no pod runs');
+    await run('delete', 'namespace', 'tenant', 'strict', '--timeout=90s');
+  });
+
   test("the member role: exactly the propagated kinds and the health endpoints, no wildcards", async () => {
     const roles = await get<{ items: V1ClusterRole[] }>(MEMBERS[0]!, 'get', 'clusterroles', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
     assert.equal(roles.items.length, 1);

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { recordName } from '../../controller-manager/propagation/types.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } from '../../shared/propagation/copy.ts';
-import { DEFAULT_PROPAGATED_KINDS, parseKindList } from '../../shared/propagation/kinds.ts';
+import { DEFAULT_PROPAGATED_KINDS, parseKindList, propagatedKindsFlag } from '../../shared/propagation/kinds.ts';
 import { divideReplicas, explainNoCluster, place } from '../../shared/propagation/placement.ts';
 import { exclusion } from '../../shared/propagation/rules.ts';
 import { aggregateStatus, type MemberCopy, statusDiffers } from '../../shared/propagation/status.ts';
@@ -100,6 +100,16 @@ describe('member copies', () => {
   });
 });
 
+describe('member namespaces and Pod Security', () => {
+  const ns = (labels: Record<string, string> = {}): FederatedObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels } });
+  const base = { federationName: 'f', federationId: 'abc', userSetNodePorts: false };
+  test('the namespace\'s own level, else the default; none leaves it to the member', () => {
+    assert.equal(memberCopy(ns(), { ...base, podSecurity: 'baseline' }).metadata.labels?.['pod-security.kubernetes.io/enforce'], 'baseline');
+    assert.equal(memberCopy(ns({ 'pod-security.kubernetes.io/enforce': 'restricted' }), { ...base, podSecurity: 'baseline' }).metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+    assert.equal(memberCopy(ns(), base).metadata.labels?.['pod-security.kubernetes.io/enforce'], undefined);
+  });
+});
+
 describe('why nothing was selected', () => {
   test('the selector, where it comes from, and every cluster with its labels', () => {
     const input = { objectAnnotations: { [ANNOTATIONS.clusterSelector]: 'zone=z9' }, namespaceAnnotations: {}, members: [member('b', { zone: 'z1' }), member('a', {}, false)], now: 0, graceMs: 0 };
@@ -177,6 +187,20 @@ describe('never propagated', () => {
   test('--propagated-kinds: the default list parses, a bad word is named', () => {
     assert.equal(parseKindList(DEFAULT_PROPAGATED_KINDS, '--propagated-kinds').length, 18);
     assert.throws(() => parseKindList('Deployment,,ConfigMap', '--propagated-kinds'), /"" is not a kind/);
+  });
+  test('--propagated-kinds refuses the kinds that change how a member admits, trusts or routes, in one line naming the kind', () => {
+    for (const [word, why] of [
+      ['ValidatingWebhookConfiguration.admissionregistration.k8s.io', /a ValidatingWebhookConfiguration decides what a member admits/],
+      ['mutatingwebhookconfigurations.admissionregistration.k8s.io', /a MutatingWebhookConfiguration decides and changes/],
+      ['validatingadmissionpolicybindings.admissionregistration.k8s.io', /ValidatingAdmissionPolicyBinding/],
+      ['nodes', /a Node is one of a member's machines/],
+      ['CertificateSigningRequest', /asks a member's CA/],
+      ['apiservices.apiregistration.k8s.io', /an APIService routes/],
+    ] as const) {
+      assert.throws(() => propagatedKindsFlag(`ConfigMap,${word}`), { message: new RegExp(`^--propagated-kinds: "${word.replaceAll('.', '\\.')}" is never propagated \\(.*\\): leave it out$`) });
+      assert.throws(() => propagatedKindsFlag(word), why);
+    }
+    assert.deepEqual(propagatedKindsFlag('ConfigMap,widgets.example.com'), ['ConfigMap', 'widgets.example.com']);
   });
 });
 
