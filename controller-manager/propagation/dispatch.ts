@@ -131,6 +131,15 @@ export class Dispatcher {
         if (found && fed.metadata.annotations?.[ANNOTATIONS.adopt] !== 'true') {
           return { ...failed(conflictMessage(what, cluster, found)), reachable: true, waitsFor: 'user' };
         }
+        // Adopting a Namespace or a CRD would put everything in it under the federation, to be
+        // deleted with it: never done by an annotation any writer may set.
+        if (found && (fed.kind === 'Namespace' || fed.kind === 'CustomResourceDefinition')) {
+          return {
+            ...failed(`${what} already exists in cluster ${cluster} and ${ANNOTATIONS.adopt} is refused for ${fed.kind}s: adopting it would hand everything in it to the federation, to be deleted with it; the objects inside propagate all the same, or delete it in the member`),
+            reachable: true,
+            waitsFor: 'user',
+          };
+        }
         if (found) {
           await this.adopt(client, path, desired, found);
           adopted = true;

@@ -323,6 +323,14 @@ describe('propagation', { skip }, () => {
     assert.equal(copy.metadata?.labels?.['member-only'], undefined, 'and so is the label');
     assert.ok(copy.metadata?.labels?.[PROPAGATED_BY_LABEL]);
     assert.ok((await events('adopt', 'whole')).some((e) => e.reason === 'Adopted'));
+    // The namespace itself existed in member-a: adopt is refused for it, whatever its annotation says.
+    await run('annotate', 'namespace', 'adopt', `${ANNOTATIONS.adopt}=true`);
+    await waitFor('adopt refused for the Namespace', async () =>
+      (await get<{ items: Event[] }>(FED, '-n', 'default', 'get', 'events', '--field-selector', 'involvedObject.name=adopt,involvedObject.kind=Namespace')).items.some(
+        (e) => e.reason === 'Conflict' && /adopt is refused for Namespaces/.test(e.message),
+      ) ? true : undefined,
+    );
+    assert.equal((await find<{ metadata?: { labels?: Record<string, string> } }>(MEMBERS[0]!, 'get', 'namespace', 'adopt'))?.metadata?.labels?.[PROPAGATED_BY_LABEL], undefined, 'not taken over');
     await run('delete', 'namespace', 'adopt', '--timeout=90s');
   });
 
