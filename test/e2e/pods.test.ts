@@ -696,10 +696,13 @@ describe('pods on the local pod runner', { skip }, () => {
     const purged = await kubectl(env, 'federation', 'deinit', 'federation', '--purge-data', '--yes');
     assert.equal(purged.code, 0, purged.stderr);
     assert.doesNotMatch(purged.stdout, /Kept etcd's data/);
-    await poll(async () => ((await kubectl(env, '--context=host', 'get', 'namespace', 'federation-system')).code === 0 ? notYet('still there') : done(true)), {
-      what: 'namespace federation-system to go',
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    });
+    // The namespace is the user's (made before the first init, with its Pod Security labels): init
+    // put no label of its own on it, so deinit leaves it, as it was, and empty of init's objects.
+    assert.match(purged.stdout, /^Deleting namespace federation-system\.\.\. done \(kept: init did not create it\)$/m);
+    const ns = await kubectlJSON<{ metadata: { labels?: Record<string, string> } }>(env, '--context=host', 'get', 'namespace', 'federation-system');
+    assert.equal(ns.metadata.labels?.['federation.kubectl-federation.io/name'], undefined, 'no label of init\'s left behind');
+    assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', "the user's labels as they were");
+    const left = await kubectlJSON<{ items: unknown[] }>(env, '--context=host', '-n', 'federation-system', 'get', 'deployments,services,persistentvolumeclaims', '-l', 'app.kubernetes.io/managed-by=kubectl-federation');
+    assert.deepEqual(left.items, [], "nothing of init's left in it");
   });
 });
