@@ -128,7 +128,9 @@ export class PropagationController implements Reconciler {
     }
 
     const { clusters, waiting } = placement;
-    const share = (c: string) => (this.objects.scaledByAutoscaler(fed) ? undefined : shares?.get(c));
+    // A propagated HPA owns the workload's replicas in the members: asked once, not per member.
+    const scaled = this.objects.scaledByAutoscaler(fed);
+    const share = (c: string) => (scaled ? undefined : shares?.get(c));
     const outcomes = await Promise.all(
       clusters.map((c) => {
         const until = waiting.get(c);
