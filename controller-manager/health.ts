@@ -9,6 +9,7 @@ import type { RestClient } from '../shared/kube/rest.ts';
 import { kubeTime } from '../shared/kube/time.ts';
 import type { Cluster, ClusterCondition } from '../shared/manifests/federation-api.ts';
 import type { MemberRegistry } from './members.ts';
+import type { TokenRenewer } from './member-tokens.ts';
 import { probeMember } from './probe.ts';
 import type { Enqueue, ReconcileResult, Reconciler } from './runtime/controller.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
@@ -22,6 +23,8 @@ export interface HealthOptions {
   /** How long an unchanged status may go without a fresh lastProbeTime. */
   statusRefreshMs: number;
   log: (line: string) => void;
+  /** Renews members' tokens after a probe found them Ready (none: tokens are not renewed). */
+  tokens?: TokenRenewer;
   /** Handed over by the runtime: puts a member's name on this controller's queue. */
   enqueue: Enqueue;
 }
@@ -89,6 +92,7 @@ export class HealthController implements Reconciler {
       this.lastProbes.delete(name);
       this.zonesCheckedAt.delete(name);
       this.written.delete(name);
+      this.o.tokens?.forget(name);
       return;
     }
     const mine = this.written.get(name);
@@ -102,6 +106,8 @@ export class HealthController implements Reconciler {
     const previous = known?.conditions;
     const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
     const topology = observation.kind === 'ready' && !('kind' in client) ? await this.topology(name, client) : undefined;
+    // Renewed only through a member that answers: a renewal is one more request on a healthy link.
+    if (observation.kind === 'ready' && !('kind' in client)) await this.o.tokens?.renewIfDue(name, client);
 
     const now = kubeTime();
     const probedAt = Date.parse(previous?.find((c) => c.type === 'Ready')?.lastProbeTime ?? '') || 0;

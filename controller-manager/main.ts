@@ -10,7 +10,7 @@ import { main } from '../shared/cli/run.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseBool, parseOneOf, parsePort } from '../shared/flags.ts';
-import { federationIdFromUid } from '../shared/member-credentials.ts';
+import { federationIdFromUid, MIN_TOKEN_LIFETIME_S } from '../shared/member-credentials.ts';
 import { DEFAULT_PROPAGATED_KINDS, propagatedKindsFlag } from '../shared/propagation/kinds.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { credentialsFor } from '../shared/kube/credentials.ts';
@@ -21,6 +21,7 @@ import { HealthController } from './health.ts';
 import { serveHealth } from './health-server.ts';
 import { LeaderElector } from './leader.ts';
 import { MemberRegistry } from './members.ts';
+import { TokenRenewer } from './member-tokens.ts';
 import { PropagationController } from './propagation/controller.ts';
 import { Controller, retryUntilAnswered } from './runtime/controller.ts';
 import { WorkQueue } from './runtime/queue.ts';
@@ -65,6 +66,8 @@ class ControllerManagerCommand extends Command {
   resync = Option.String('--resync-period', '5m', { description: 'Compare every object with its copies at least this often (drift is put back)' });
   grace = Option.String('--rebalance-grace-period', '1m', { description: 'How long a NotReady member keeps its replicas before they move to the others' });
   memberPodSecurity = Option.String('--member-pod-security', 'baseline', { description: "Pod Security level of member namespaces whose federation namespace names none: restricted, baseline, or none (the member's default)" });
+  tokenLifetime = Option.String('--member-token-lifetime', '168h', { description: 'How long a renewed member token lives (at least 10m); renewed once --member-token-renewal of its life has passed' });
+  tokenRenewal = Option.String('--member-token-renewal', '0.5', { description: 'The share of a member token\'s life after which it is renewed (0.5: half-way)' });
   deletionTimeout = Option.String('--deletion-timeout', '5m', { description: 'How long a deleted object waits for an unreachable member before leaving its copy there' });
   leaderElect = Option.String('--leader-elect', { tolerateBoolean: true, description: 'Elect a leader among replicas (default true)' });
   leaseDuration = Option.String('--leader-elect-lease-duration', '15s');
@@ -106,6 +109,10 @@ class ControllerManagerCommand extends Command {
     const graceMs = parseDuration(this.grace, '--rebalance-grace-period');
     const deletionTimeoutMs = parseDuration(this.deletionTimeout, '--deletion-timeout');
     const memberPodSecurity = parseOneOf(this.memberPodSecurity, ['restricted', 'baseline', 'none'] as const, '--member-pod-security');
+    const tokenLifetimeS = Math.round(parseDuration(this.tokenLifetime, '--member-token-lifetime') / 1000);
+    if (tokenLifetimeS < MIN_TOKEN_LIFETIME_S) throw new InputError(`--member-token-lifetime: ${this.tokenLifetime} is shorter than the 10m Kubernetes issues at least; give 10m or more`);
+    const tokenRenewal = Number(this.tokenRenewal);
+    if (!(tokenRenewal > 0 && tokenRenewal < 1)) throw new InputError(`--member-token-renewal: ${this.tokenRenewal} is not a share between 0 and 1 (e.g. 0.5 renews half-way)`);
     const propagationWorkers = positiveInt(this.propagationWorkers, '--propagation-workers');
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
     const requestTimeoutMs = parseDuration(this.requestTimeout, '--request-timeout');
@@ -133,6 +140,7 @@ class ControllerManagerCommand extends Command {
           failure: positiveInt(this.failureThreshold, '--failure-threshold'),
         },
         statusRefreshMs: parseDuration(this.statusRefresh, '--status-refresh-period'),
+        tokens: new TokenRenewer({ federation, members, namespace, lifetimeSeconds: tokenLifetimeS, renewAfter: tokenRenewal, log }),
         log,
       };
       health = new Controller((enqueue) => new HealthController({ ...healthOptions, enqueue }), { workers: positiveInt(this.concurrency, '--concurrency'), log });

@@ -9,7 +9,7 @@ import { collectionPath } from '../shared/kube/resources.ts';
 import { RestClient } from '../shared/kube/rest.ts';
 import type { Cluster } from '../shared/manifests/federation-api.ts';
 import type { Credentials } from '../shared/kube/credentials.ts';
-import { memberCredentials } from '../shared/member-credentials.ts';
+import { MEMBER_SECRET_KEYS, memberCredentials, tokenServiceAccount } from '../shared/member-credentials.ts';
 import { Reflector } from './runtime/reflector.ts';
 import type { Observation } from './status.ts';
 
@@ -36,6 +36,7 @@ export interface RegistryOptions {
 }
 
 interface MemberClients {
+  /** The server and the credentials but the token: a renewed token keeps the clients. */
   key: string;
   creds: Credentials;
   /** For probes: no idle connection kept between them (a thousand members' worth of sockets). */
@@ -73,6 +74,9 @@ export function chooseServer(cluster: Cluster, podIP: string | undefined): strin
   return best?.server ?? entries[0]!.serverAddress;
 }
 
+/** A Secret's data but its token, as text: what identifies the credentials across renewals. */
+const withoutToken = (s: Secret): string => JSON.stringify(Object.entries(s.data ?? {}).filter(([k]) => k !== MEMBER_SECRET_KEYS.token).sort(([a], [b]) => (a < b ? -1 : 1)));
+
 const readyStatus = (c: Cluster | undefined) => c?.status?.conditions?.find((x) => x.type === 'Ready');
 
 export class MemberRegistry {
@@ -105,8 +109,10 @@ export class MemberRegistry {
     this.secrets = new Reflector<Secret>(
       o.federation,
       collectionPath('v1', 'Secret', o.namespace),
-      (_type, s) => {
-        // A changed Secret means new credentials: its clusters get new clients.
+      (_type, s, old) => {
+        // A renewed token is sent on the clients as they are (their watches go on); any other change
+        // means new credentials: its clusters get new clients.
+        if (old && withoutToken(old) === withoutToken(s)) return;
         for (const c of this.clusters.items.values()) if (c.spec?.secretRef?.name === s.metadata.name) this.emit(c.metadata.name, 'changed');
       },
       { log: o.log },
@@ -173,9 +179,18 @@ export class MemberRegistry {
     if (!secret) {
       return { kind: 'secretMissing', message: `Secret ${this.o.namespace}/${secretName} with the cluster's credentials does not exist in the federation: join the cluster again` };
     }
-    const key = `${server}|${secret.metadata.resourceVersion ?? ''}`;
+    const key = `${server}|${withoutToken(secret)}`;
     const known = this.clients.get(name);
-    if (known?.key === key) return known;
+    if (known?.key === key) {
+      const token = secret.data?.[MEMBER_SECRET_KEYS.token];
+      const renewed = token ? Buffer.from(token, 'base64').toString().trim() : undefined;
+      if (renewed && renewed !== known.creds.token) {
+        known.creds = { ...known.creds, token: renewed };
+        known.probe.useToken(renewed);
+        known.sync?.useToken(renewed);
+      }
+      return known;
+    }
     this.drop(name);
     try {
       const creds = await memberCredentials(secret.data, server);
@@ -200,6 +215,18 @@ export class MemberRegistry {
       sync += c.sync?.requests ?? 0;
     }
     return { probe, sync };
+  }
+
+  /** The member's credentials Secret as the registry sees it now (the token renewer reads and replaces its token). */
+  secretOf(name: string): Secret | undefined {
+    const ref = this.cluster(name)?.spec.secretRef?.name;
+    return ref ? this.secrets.items.get(`${this.o.namespace}/${ref}`) : undefined;
+  }
+
+  /** The service account the member's token is for: our identity there (none for a kubeconfig's own credentials). */
+  serviceAccount(name: string): { namespace: string; name: string } | undefined {
+    const token = this.secretOf(name)?.data?.[MEMBER_SECRET_KEYS.token];
+    return token ? tokenServiceAccount(Buffer.from(token, 'base64').toString()) : undefined;
   }
 
   /** The client for probing member name, or what stands in the way. */

@@ -29,3 +29,48 @@ export async function memberCredentials(data: Record<string, string> | undefined
 export function federationIdFromUid(uid: string): string {
   return createHash('sha256').update(uid).digest('hex').slice(0, 6);
 }
+
+/** How long a member token join or the controller manager asks for lives; renewed after half of it. */
+export const MEMBER_TOKEN_LIFETIME_S = 7 * 24 * 3600;
+/** The API server's shortest TokenRequest (10 minutes). */
+export const MIN_TOKEN_LIFETIME_S = 600;
+
+export interface TokenClaims {
+  /** "system:serviceaccount:NS:NAME" */
+  sub?: string;
+  /** Seconds since the epoch; absent from the non-expiring tokens of token Secrets. */
+  exp?: number;
+  iat?: number;
+}
+
+/** What a service-account token says of itself (its payload, unverified: for scheduling, not trust). */
+export function tokenClaims(token: string): TokenClaims {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as TokenClaims;
+    return typeof payload === 'object' && payload !== null ? payload : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The service account a token is for, from its subject. */
+export function tokenServiceAccount(token: string): { namespace: string; name: string } | undefined {
+  const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(tokenClaims(token).sub ?? '');
+  return m ? { namespace: m[1]!, name: m[2]! } : undefined;
+}
+
+/** A TokenRequest for a service account: a token that expires (bound to the account: deleting it revokes the token). */
+export async function requestToken(
+  client: { request<T>(method: string, path: string, options?: { body?: unknown; timeoutMs?: number }): Promise<T> },
+  namespace: string,
+  serviceAccount: string,
+  lifetimeSeconds: number,
+): Promise<{ token: string; expires: string }> {
+  const res = await client.request<{ status?: { token?: string; expirationTimestamp?: string } }>(
+    'POST',
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`,
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: lifetimeSeconds } } },
+  );
+  if (!res.status?.token) throw new Error(`the TokenRequest for ${namespace}/${serviceAccount} returned no token`);
+  return { token: res.status.token, expires: res.status.expirationTimestamp ?? '' };
+}

@@ -3,7 +3,8 @@
 // --deletion-timeout); and, as Kubernetes' namespace controller would (the federation runs none), a
 // terminating namespace is emptied and its "kubernetes" finalizer removed.
 import { resourcePath } from '../../shared/kube/discovery.ts';
-import { ConnectionError, isNotFound, type RestClient } from '../../shared/kube/rest.ts';
+import { ApiError, ConnectionError, isNotFound, type RestClient } from '../../shared/kube/rest.ts';
+import { refusedByGuard } from '../../shared/manifests/member.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL, PROPAGATION_FINALIZER } from '../../shared/propagation/annotations.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import type { EventRecorder } from '../events.ts';
@@ -125,6 +126,17 @@ export class Deletion {
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return 'unreachable';
     const path = resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name);
+    // A Secret's copy cannot be seen: deleted by name until the member says it is gone (or, by its
+    // admission policy, that it is not ours).
+    if (watch.blind) {
+      try {
+        await client.request('DELETE', path, { body: DELETE_IN_BACKGROUND });
+        return 'pending';
+      } catch (err) {
+        if (isNotFound(err) || (err instanceof ApiError && refusedByGuard(err.message))) return 'gone';
+        return err instanceof ConnectionError ? 'unreachable' : 'pending';
+      }
+    }
     try {
       let copy = watch.reflector.items.get(objectKey(fed.metadata));
       const memo = `${cluster}|${kind.id}/${objectKey(fed.metadata)}`;

@@ -10,9 +10,10 @@ import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } 
 import { copyHealth } from '../../shared/propagation/rules.ts';
 import type { EventRecorder } from '../events.ts';
 import type { MemberRegistry } from '../members.ts';
+import { memberWorkloadBinding, refusedByGuard } from '../../shared/manifests/member.ts';
 import { objectKey } from '../runtime/reflector.ts';
 import type { FederationObjects } from './federation-objects.ts';
-import type { MemberWatches } from './member-watches.ts';
+import { isBlind, type MemberWatches } from './member-watches.ts';
 import { type ClusterOutcome, DELETE_IN_BACKGROUND, describeMemberError, digestOf, type Kind } from './types.ts';
 
 export interface DispatchOptions {
@@ -36,7 +37,14 @@ interface Written {
   resourceVersion?: string;
   /** The member's watch has shown our write (or a later version): a copy missing now was deleted. */
   seen: boolean;
+  /** When it was written: a kind not watched (Secrets) is written again once this is old. */
+  at: number;
 }
+
+/** How long a Secret written as wanted is taken to be so: it cannot be watched, so it is written again after this, at the next reconcile (a resync at the latest). */
+const BLIND_REWRITE_MS = 60_000;
+
+const ROLE_BINDINGS = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', namespaced: true };
 
 const apply = (client: RestClient, path: string, body: FederatedObject) =>
   client.request<FederatedObject>('PATCH', path, { body, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: true } });
@@ -45,8 +53,10 @@ export class Dispatcher {
   private readonly o: DispatchOptions;
   /** Keyed "cluster|Kind.group/namespace/name". */
   private readonly written = new Map<string, Written>();
-  /** Member namespaces known to exist ("server|namespace"): one look per namespace, not per object. */
+  /** Member namespaces known to exist with our RoleBinding in them ("server|namespace"): one look per namespace, not per object. */
   private readonly memberNamespaces = new Set<string>();
+  /** Secrets' copies known absent from a member ("cluster|key"): not deleted there again and again. */
+  private readonly absent = new Set<string>();
 
   constructor(o: DispatchOptions) {
     this.o = o;
@@ -119,6 +129,8 @@ export class Dispatcher {
     if (existing && !stale && (ours || isSubset(desired, existing))) {
       return { ...base, ...copyHealth(existing, true), copy: existing, current: true, reachable: true };
     }
+    // Not watched: written as wanted a moment ago is taken as still so.
+    if (watch.blind && last?.want === want && Date.now() - last.at < BLIND_REWRITE_MS) return { ...base, applied: true, healthy: true, current: true, reachable: true };
     // Drift: we want what we wrote before, and since then someone else changed or deleted the copy.
     const drift = last?.want !== want ? undefined : existing ? (stale ? undefined : 'changed') : last.seen ? 'deleted' : undefined;
     const path = resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name);
@@ -133,6 +145,13 @@ export class Dispatcher {
         }
         // Adopting a Namespace or a CRD would put everything in it under the federation, to be
         // deleted with it: never done by an annotation any writer may set.
+        if (watch.blind && fed.metadata.annotations?.[ANNOTATIONS.adopt] === 'true') {
+          return {
+            ...failed(`${what}: ${ANNOTATIONS.adopt} cannot take over a Secret in cluster ${cluster}: the federation's identity there may not read or overwrite Secrets it did not make; delete it in the member, and the federation's copy follows`),
+            reachable: true,
+            waitsFor: 'user',
+          };
+        }
         if (found && (fed.kind === 'Namespace' || fed.kind === 'CustomResourceDefinition')) {
           return {
             ...failed(`${what} already exists in cluster ${cluster} and ${ANNOTATIONS.adopt} is refused for ${fed.kind}s: adopting it would hand everything in it to the federation, to be deleted with it; the objects inside propagate all the same, or delete it in the member`),
@@ -144,11 +163,12 @@ export class Dispatcher {
           await this.adopt(client, path, desired, found);
           adopted = true;
         }
-        if (!found && kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, fed.metadata.namespace);
       }
+      if (kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, cluster, fed.metadata.namespace);
       const applied = await apply(client, path, desired);
       delete applied.metadata.managedFields;
-      this.written.set(key, { want, shape: digestOf(projection(desired, applied)), ...(applied.metadata.resourceVersion ? { resourceVersion: applied.metadata.resourceVersion } : {}), seen: false });
+      this.absent.delete(key);
+      this.written.set(key, { want, shape: digestOf(projection(desired, applied)), ...(applied.metadata.resourceVersion ? { resourceVersion: applied.metadata.resourceVersion } : {}), seen: false, at: Date.now() });
       if (drift === 'changed') {
         await this.o.events.record(fed, 'Normal', 'DriftCorrected', `cluster ${cluster}: a change made in the member to ${what} was put back; change the federation's object instead`);
       } else if (drift === 'deleted') {
@@ -157,8 +177,12 @@ export class Dispatcher {
       if (adopted) await this.o.events.record(fed, 'Normal', 'Adopted', `cluster ${cluster}: the existing ${what} is now managed by the federation, as a fresh copy would be`);
       return { ...base, ...copyHealth(applied, true), copy: applied, current: true, reachable: true };
     } catch (err) {
-      // The namespace went away in the member since we looked: look again next time.
-      if (isNotFound(err) && fed.metadata.namespace) this.memberNamespaces.delete(`${client.server}|${fed.metadata.namespace}`);
+      // The namespace went away in the member, or our RoleBinding in it did: look again next time.
+      if ((isNotFound(err) || (err instanceof ApiError && err.status === 403)) && fed.metadata.namespace) this.memberNamespaces.delete(`${client.server}|${fed.metadata.namespace}`);
+      if (watch.blind && err instanceof ApiError && refusedByGuard(err.message)) {
+        // A Secret of that name the federation did not make: the member's policy kept it.
+        return { ...failed(conflictMessage(what, cluster, { apiVersion: 'v1', kind: 'Secret', metadata: { name: fed.metadata.name } })), reachable: true, waitsFor: 'user' };
+      }
       const { message, waitsFor } = describeMemberError(err, cluster, what, kind.resource.plural);
       return { ...failed(message), reachable: !(err instanceof ConnectionError), waitsFor, ...(existing ? { copy: existing } : {}) };
     }
@@ -181,17 +205,30 @@ export class Dispatcher {
     }
   }
 
-  /** Namespaces a namespaced object needs are created first (labelled as this federation's). */
-  private async ensureMemberNamespace(client: RestClient, namespace: string): Promise<void> {
+  /**
+   * A namespaced object's namespace in the member: created (labelled as this federation's) if
+   * missing, and given the RoleBinding that lets the federation's identity write there (join's
+   * workload role: the identity holds namespaced writes only where it propagates). Once per
+   * namespace and member.
+   */
+  private async ensureMemberNamespace(client: RestClient, cluster: string, namespace: string): Promise<void> {
     const known = `${client.server}|${namespace}`;
     if (this.memberNamespaces.has(known)) return;
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
-    if (await client.find(path)) {
-      this.memberNamespaces.add(known);
-      return;
+    if (!(await client.find(path))) {
+      const fedNs = this.o.objects.namespaces.items.get(namespace) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
+      await apply(client, path, this.copyFor(fedNs, undefined));
     }
-    const fedNs = this.o.objects.namespaces.items.get(namespace) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
-    await apply(client, path, this.copyFor(fedNs, undefined));
+    // Our own service account (a member joined with a kubeconfig's credentials has all it needs).
+    const account = this.o.members.serviceAccount(cluster);
+    if (account) {
+      const binding = memberWorkloadBinding({ federation: this.o.federationName, federationId: this.o.federationId, cluster, namespace: account.namespace }, namespace);
+      try {
+        await client.request('POST', resourcePath(ROLE_BINDINGS, namespace), { body: binding, query: { fieldManager: FIELD_MANAGER } });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 409)) throw err;
+      }
+    }
     this.memberNamespaces.add(known);
   }
 
@@ -200,15 +237,18 @@ export class Dispatcher {
     const objKey = objectKey(fed.metadata);
     for (const cluster of this.o.watches.clusters()) {
       if (selected.includes(cluster) || !this.o.members.readiness(cluster).ready) continue;
-      if (!this.o.watches.copy(cluster, kind, objKey)) continue;
+      const memo = `${cluster}|${kind.id}/${objKey}`;
+      // A Secret's copy cannot be seen: deleted by name unless known absent (the member's policy keeps any not ours).
+      if (isBlind(kind) ? this.absent.has(memo) : !this.o.watches.copy(cluster, kind, objKey)) continue;
       const client = await this.o.members.syncClient(cluster);
       if ('kind' in client) continue;
       try {
         await client.request('DELETE', resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name), { body: DELETE_IN_BACKGROUND });
-        this.written.delete(`${cluster}|${kind.id}/${objKey}`);
+        this.written.delete(memo);
         this.o.log(`${fed.kind} ${objKey}: removed from cluster ${cluster}, which its placement no longer selects`);
       } catch (err) {
-        if (!isNotFound(err)) this.o.log(describeMemberError(err, cluster, `deleting ${fed.kind} ${objKey}`, kind.resource.plural).message);
+        if (isNotFound(err) || (err instanceof ApiError && refusedByGuard(err.message))) this.absent.add(memo);
+        else this.o.log(describeMemberError(err, cluster, `deleting ${fed.kind} ${objKey}`, kind.resource.plural).message);
       }
     }
   }

@@ -24,7 +24,16 @@ export interface MemberWatch {
   /** Every other object of the kind in the member: name, and whose copy it is if another federation's. */
   foreign: Reflector<FederatedObject>;
   stop: AbortController;
+  /**
+   * Secrets: the federation's identity may write them but never read them (join's role), so they
+   * are not watched: dispatch writes without looking, and the member's admission policy refuses to
+   * overwrite a Secret the federation did not make. The reflectors stay empty.
+   */
+  blind?: true;
 }
+
+/** The kinds written without being read in members. */
+export const isBlind = (kind: Kind): boolean => kind.resource.group === '' && kind.resource.plural === 'secrets';
 
 export interface MemberWatchOptions {
   members: MemberRegistry;
@@ -65,6 +74,7 @@ export class MemberWatches {
   /** The member's watch once it has listed, or why not (yet). */
   async synced(cluster: string, kind: Kind): Promise<MemberWatch | NotListed> {
     const watch = await this.watch(cluster, kind);
+    if (typeof watch !== 'string' && watch.blind) return watch;
     if (typeof watch === 'string') return { message: watch, waitsFor: 'retry' };
     if (!watch.reflector.synced || !watch.foreign.synced) {
       const waited = AbortSignal.timeout(FIRST_LIST_MS);
@@ -118,6 +128,7 @@ export class MemberWatches {
     if (raced) return raced;
     const stop = new AbortController();
     const enqueue = (obj: FederatedObject) => this.o.enqueue(`${kind.id}/${objectKey(obj.metadata)}`);
+    const blind = isBlind(kind);
     const log = (line: string) => this.o.log(`cluster ${cluster}: ${line}`);
     const path = resourcePath(kind.resource);
     const reflector = new Reflector<FederatedObject>(client, path, (_t, obj) => enqueue(obj), {
@@ -136,12 +147,14 @@ export class MemberWatches {
       },
       log,
     });
-    const watch = { reflector, foreign, stop };
+    const watch: MemberWatch = { reflector, foreign, stop, ...(blind ? { blind } : {}) };
     const forCluster = this.watches.get(cluster) ?? new Map<string, MemberWatch>();
     forCluster.set(kind.id, watch);
     this.watches.set(cluster, forCluster);
-    void reflector.run(stop.signal);
-    void foreign.run(stop.signal);
+    if (!blind) {
+      void reflector.run(stop.signal);
+      void foreign.run(stop.signal);
+    }
     return watch;
   }
 }

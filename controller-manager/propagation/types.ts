@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { FIELD_MANAGER } from '../../shared/constants.ts';
 import { errorMessage, oneLine } from '../../shared/errors.ts';
 import type { ApiResource } from '../../shared/kube/discovery.ts';
+import { refusedByGuard } from '../../shared/manifests/member.ts';
 import { ApiError, ConnectionError } from '../../shared/kube/rest.ts';
 import type { PropagationClusterStatus } from '../../shared/manifests/federation-api.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
@@ -79,6 +80,11 @@ export function describeMemberError(err: unknown, cluster: string, what: string,
   if (err instanceof ConnectionError) return { message: `cannot reach cluster ${cluster}: ${err.reason}`, waitsFor: 'retry' };
   if (err instanceof ApiError && err.status === 403 && /being terminated/.test(err.message)) {
     return { message: `cluster ${cluster}: its namespace is being deleted there; ${what} is made again once it is gone`, waitsFor: 'soon' };
+  }
+  // The admission policy join installs for the federation's identity: its message says what it refused.
+  if (err instanceof ApiError && refusedByGuard(err.message)) {
+    const said = /denied request: (.*)$/.exec(oneLine(err.message))?.[1] ?? oneLine(err.message);
+    return { message: `cluster ${cluster} refused ${what}: ${said} (the bounds join sets for the federation there)`, waitsFor: 'user' };
   }
   if (err instanceof ApiError && err.status === 403 && escalation(err)) {
     return {

@@ -13,6 +13,8 @@ export interface JoinData {
   readonly timeoutMs: number;
   /** --propagated-kinds: what the member's role must allow. */
   readonly propagatedKinds: string[];
+  /** How long the member token join asks for lives (the controller manager renews it). */
+  readonly tokenLifetimeSeconds: number;
   /** --cluster-labels: on the Cluster, for placement. */
   readonly clusterLabels: Record<string, string>;
   /** --cluster-server, when given. */

@@ -4,6 +4,7 @@ import type { Kubeconfig } from '../kubeconfig.ts';
 import { usesCredentialPlugin } from '../kube/credentials.ts';
 import type { KubeObject } from '../kube/resources.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
+import { MEMBER_TOKEN_LIFETIME_S } from '../member-credentials.ts';
 import type { Output } from '../output.ts';
 import { propagatedKindsFlag } from '../propagation/kinds.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
@@ -24,6 +25,8 @@ export const joinSteps: Step<JoinData>[] = [
 export interface JoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;
   useKubeconfigCredentials: boolean;
+  /** The first token's lifetime; default a week (the controller manager renews it half-way). */
+  tokenLifetimeSeconds?: number;
   /** Default: the controller manager's default list. */
   propagatedKinds?: string[];
   clusterLabels?: Record<string, string>;
@@ -65,6 +68,7 @@ export async function runJoin(req: JoinRequest): Promise<JoinResult> {
     out: req.out,
     timeoutMs: req.requestTimeoutMs,
     propagatedKinds: req.propagatedKinds ?? propagatedKindsFlag(undefined),
+    tokenLifetimeSeconds: req.tokenLifetimeSeconds ?? MEMBER_TOKEN_LIFETIME_S,
     clusterLabels: req.clusterLabels ?? {},
     ...(req.clusterServer !== undefined ? { clusterServer: req.clusterServer } : {}),
     clients: { federation, member },

@@ -5,7 +5,7 @@ import { FEDERATION_API_VERSION, FEDERATION_LABEL } from '../constants.ts';
 import { errorMessage, UserError } from '../errors.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
 import { DELETE_IN_BACKGROUND, deleteObject } from '../kube/apply.ts';
-import { collectionPath, objectPath } from '../kube/resources.ts';
+import { allNamespacesPath, collectionPath, objectPath } from '../kube/resources.ts';
 import { ConnectionError, isNotFound, type RestClient } from '../kube/rest.ts';
 import { type ApiResource, discoverResources, resourcePath } from '../kube/discovery.ts';
 import { PROPAGATED_BY_LABEL } from '../propagation/annotations.ts';
@@ -36,13 +36,24 @@ interface Listed {
   items: { metadata: { name: string; namespace?: string } }[];
 }
 
-/** The kinds join creates in a member, found by this federation's and cluster's labels. */
-const memberKinds = [
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', namespaced: false },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', namespaced: false },
-  { apiVersion: 'v1', kind: 'Secret', namespaced: true },
-  { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
-] as const;
+/**
+ * The kinds join (and the controller manager, for RoleBindings in the namespaces it propagates into)
+ * creates in a member, found by this federation's and cluster's labels: the rights go first, the
+ * admission policy that bounds them last. Secret: the token Secret of joins before expiring tokens.
+ */
+const memberKinds: { apiVersion: string; kind: string; scope: 'cluster' | 'own' | 'all' }[] = [
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', scope: 'cluster' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', scope: 'all' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', scope: 'cluster' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', scope: 'own' },
+  { apiVersion: 'v1', kind: 'Secret', scope: 'own' },
+  { apiVersion: 'v1', kind: 'ServiceAccount', scope: 'own' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', scope: 'cluster' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', scope: 'cluster' },
+];
+const memberKindPath = (k: (typeof memberKinds)[number], n: MemberNames) =>
+  k.scope === 'all' ? allNamespacesPath(k.apiVersion, k.kind) : collectionPath(k.apiVersion, k.kind, k.scope === 'own' ? n.namespace : undefined);
+const LEFT_BEHIND = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'RoleBinding', 'Role', 'ValidatingAdmissionPolicy'];
 
 type Resource = Pick<ApiResource, 'group' | 'version' | 'plural' | 'namespaced'>;
 
@@ -133,7 +144,7 @@ async function recordedCopies(federation: RestClient, cluster: string): Promise<
 async function countMemberObjects(client: RestClient, n: MemberNames): Promise<number> {
   let count = 0;
   for (const k of memberKinds) {
-    const list = await client.get<Listed>(collectionPath(k.apiVersion, k.kind, k.namespaced ? n.namespace : undefined), {
+    const list = await client.get<Listed>(memberKindPath(k, n), {
       query: { labelSelector: memberSelector(n) },
     });
     count += list.items.length;
@@ -152,7 +163,7 @@ function noteNamespaceLeft(out: Output, n: MemberNames, context: string): void {
 async function removeFromMember(client: RestClient, n: MemberNames, out: Output): Promise<number> {
   let removed = 0;
   for (const k of memberKinds) {
-    const list = await client.get<Listed>(collectionPath(k.apiVersion, k.kind, k.namespaced ? n.namespace : undefined), {
+    const list = await client.get<Listed>(memberKindPath(k, n), {
       query: { labelSelector: memberSelector(n) },
     });
     for (const item of list.items) {
@@ -229,7 +240,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
 
     if (!member) {
       req.out.warn(`context "${m.memberContextName}" does not exist: this federation's service account and RBAC in the cluster were left behind (pass --cluster-context to remove them)`);
-      return { removed: true, leftBehind: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: 0 };
+      return { removed: true, leftBehind: LEFT_BEHIND, propagatedLeft: 0 };
     }
     let propagatedLeft = 0;
     try {
@@ -240,7 +251,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
       const reason = err instanceof ConnectionError ? err.reason : errorMessage(err);
       req.out.warn(
         `cannot reach cluster ${n.cluster} (context "${m.memberContextName}"): ${reason}; left behind in it: ` +
-          `ServiceAccount and token Secret in namespace ${n.namespace}, ClusterRole and ClusterRoleBinding, labelled ${memberSelector(n)}; ` +
+          `ServiceAccount in namespace ${n.namespace}, its roles, bindings and admission policy, labelled ${memberSelector(n)}; ` +
           'run unjoin again once it is back, or delete them by that label',
       );
       if (recorded.count > 0) {
@@ -249,7 +260,7 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
             `once it is back, kubectl federation unjoin ${n.cluster} --delete-propagated removes them, or: kubectl --context=${m.memberContextName} delete ${recorded.words} --all-namespaces -l ${PROPAGATED_BY_LABEL}=${n.federationId}`,
         );
       }
-      return { removed: true, leftBehind: ['ServiceAccount', 'Secret', 'ClusterRole', 'ClusterRoleBinding'], propagatedLeft: recorded.count };
+      return { removed: true, leftBehind: LEFT_BEHIND, propagatedLeft: recorded.count };
     }
     return { removed: true, leftBehind: [], propagatedLeft };
   } finally {

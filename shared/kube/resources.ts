@@ -31,6 +31,8 @@ const table: Record<string, ResourceInfo> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
   'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': { plural: 'validatingadmissionpolicies', namespaced: false },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': { plural: 'validatingadmissionpolicybindings', namespaced: false },
   'coordination.k8s.io/v1/Lease': { plural: 'leases', namespaced: true },
   [`${FEDERATION_API_VERSION}/Cluster`]: { plural: 'clusters', namespaced: false },
 };
@@ -47,6 +49,11 @@ export function collectionPath(apiVersion: string, kind: string, namespace?: str
   const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   if (namespaced && !namespace) throw new Error(`${kind} is namespaced: a namespace is needed`);
   return namespaced ? `${prefix}/namespaces/${encodeURIComponent(namespace!)}/${plural}` : `${prefix}/${plural}`;
+}
+
+/** A namespaced kind's objects in every namespace, e.g. /apis/rbac.authorization.k8s.io/v1/rolebindings. */
+export function allNamespacesPath(apiVersion: string, kind: string): string {
+  return `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${info(apiVersion, kind).plural}`;
 }
 
 export function objectPath(apiVersion: string, kind: string, name: string, namespace?: string): string {

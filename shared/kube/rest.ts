@@ -125,6 +125,11 @@ export class RestClient {
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
   private readonly impersonation: Record<string, string | string[]> = {};
+  /** A renewed bearer token: the next request sends it, on the connections already open. */
+  useToken(token: string): void {
+    this.token = token;
+  }
+
   /** Hears each `Warning:` header the server sends (deprecations, Pod Security "would violate"...). */
   onWarning?: (text: string) => void;
 

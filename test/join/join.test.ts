@@ -15,6 +15,7 @@ import { installFederationAPI, kubeconfigFor, type RunningController, readCluste
 import { kubeConfigFor, statusOf, tokenKubeConfig } from '../support/kube.ts';
 import { type Planes, startPlanes } from '../support/localcluster.ts';
 import { kubectlBin } from '../support/paths.ts';
+import { done, notYet, poll } from '../../shared/wait.ts';
 
 let planes: Planes;
 let kubeconfig: string;
@@ -43,6 +44,10 @@ before(async () => {
     `--kubeconfig=${kubeconfigFor(planes.kubeconfig, 'federation')}`,
     '--federation-namespace=federation-system',
     '--cluster-monitor-period=1s',
+    // Tokens renewed every few seconds (the API server's shortest lifetime is 10 minutes): every
+    // test here runs while the controller renews, and one watches it happen.
+    '--member-token-lifetime=10m',
+    '--member-token-renewal=0.01',
     '--leader-elect=false',
     '--healthz-port=0',
   ]);
@@ -70,6 +75,15 @@ async function memberObjects(member: string, federation = 'federation') {
   ]);
   return { serviceAccounts: sas.items, clusterRoles: roles.items, bindings: bindings.items };
 }
+
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number) =>
+  poll(
+    async () => {
+      const v = await check();
+      return v === undefined ? notYet(what) : done(v);
+    },
+    { what, timeoutMs, intervalMs: 250 },
+  );
 
 /** A member's credentials Secret, which join keeps in the federation (never in the host). */
 async function storedSecret(name: string, namespace = 'federation-system') {
@@ -114,8 +128,12 @@ describe('join', () => {
     assert.deepEqual(cluster.spec, { serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }], secretRef: { name: 'member-member-1' } });
     const objects = await memberObjects('member-1');
     assert.equal(objects.serviceAccounts.length, 1);
-    assert.equal(objects.clusterRoles.length, 1);
+    assert.equal(objects.clusterRoles.length, 2, 'the cluster-wide role and the workload role bound per namespace');
     assert.equal(objects.bindings.length, 1);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp?: number; iat?: number };
+    assert.ok(claims.exp && claims.iat && claims.exp - claims.iat === 7 * 24 * 3600, `an expiring token of a week: ${JSON.stringify(claims)}`);
+    const legacy = await kc('member-1').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'federation-system' });
+    assert.deepEqual(legacy.items.filter((x) => x.type === 'kubernetes.io/service-account-token').map((x) => x.metadata?.name), [], 'no non-expiring token Secret');
 
     // The stored token is the service account's, and the member accepts it.
     const review = await tokenKubeConfig(kc('member-1'), token)
@@ -149,18 +167,59 @@ describe('join', () => {
     assert.match(same.stdout, /everything is in place/, 'a re-join with nothing to set says so');
   });
 
+  test('the controller manager renews the token before it expires; the member stays Ready', async () => {
+    const first = Buffer.from((await storedSecret('member-member-1'))!.data!.token!, 'base64').toString();
+    const readySince = (await readCluster(kc('federation'), 'member-1')).status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(readySince?.status, 'True');
+    const claims = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number };
+    // Renewed twice: the second renewal was made with the first renewed token. join's token lives a
+    // week; the controller's, as configured, ten minutes (and a shorter lifetime replaces a longer token soon).
+    let renewed = first;
+    for (let i = 0; i < 2; i++) {
+      const before = renewed;
+      renewed = await waitFor(`renewal ${i + 1}`, async () => {
+        const now = Buffer.from((await storedSecret('member-member-1'))!.data!.token!, 'base64').toString();
+        return now !== before ? now : undefined;
+      }, 60_000);
+      assert.equal(claims(renewed).exp - claims(renewed).iat, 600, 'the lifetime configured');
+      assert.ok(claims(renewed).iat >= claims(before).iat, 'issued later');
+    }
+    const review = await tokenKubeConfig(kc('member-1'), renewed)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.match(review.status?.userInfo?.username ?? '', /^system:serviceaccount:federation-system:/);
+    const ready = (await readCluster(kc('federation'), 'member-1')).status?.conditions?.find((c) => c.type === 'Ready');
+    assert.deepEqual([ready?.status, ready?.lastTransitionTime], ['True', readySince?.lastTransitionTime], 'Ready throughout');
+    assert.match(controller.log(), /cluster member-1: its token renewed \(the new one expires at /);
+    assert.doesNotMatch(controller.log(), /eyJhbGciOi/, 'no token in the log');
+  });
+
   test("joining again after the member's token was revoked says what it repaired", async () => {
     const objects = await memberObjects('member-1');
     const sa = objects.serviceAccounts[0]!.metadata!.name!;
-    await kc('member-1').makeApiClient(CoreV1Api).deleteNamespacedSecret({ name: `${sa}-token`, namespace: 'federation-system' });
+    // A bound token dies with its service account: deleting the account revokes every token of it.
+    await kc('member-1').makeApiClient(CoreV1Api).deleteNamespacedServiceAccount({ name: sa, namespace: 'federation-system' });
+    await waitForReady(kc('federation'), 'member-1', (r) => r?.status === 'False', 30_000);
     const again = await joinCli('member-1');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /was already joined .*; repaired: the member's token Secret federation-system\/\S+-token was gone \(revoked\?\): made a new token; the credentials the federation held were no longer the member's current ones: replaced them\./);
+    assert.match(again.stdout, /was already joined .*; repaired: the token the federation held is no longer accepted by cluster member-1 \(expired or revoked\): issued a new one\./);
     const stored = Buffer.from((await storedSecret('member-member-1'))!.data!.token!, 'base64').toString();
     const review = await tokenKubeConfig(kc('member-1'), stored)
       .makeApiClient(AuthenticationV1Api)
       .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
     assert.equal(review.status?.userInfo?.username, `system:serviceaccount:federation-system:${sa}`);
+    await waitForReady(kc('federation'), 'member-1', (r) => r?.status === 'True', 30_000);
+  });
+
+  test('joining again moves a member off a non-expiring token Secret of an earlier join, and deletes it', async () => {
+    const sa = (await memberObjects('member-1')).serviceAccounts[0]!.metadata!.name!;
+    const core = kc('member-1').makeApiClient(CoreV1Api);
+    // What joins before expiring tokens made.
+    await core.createNamespacedSecret({ namespace: 'federation-system', body: { metadata: { name: `${sa}-token`, annotations: { 'kubernetes.io/service-account.name': sa } }, type: 'kubernetes.io/service-account-token' } });
+    const again = await joinCli('member-1');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /repaired: the member's non-expiring token Secret federation-system\/\S+-token is deleted: the federation uses expiring tokens, renewed by its controller manager/);
+    await assert.rejects(core.readNamespacedSecret({ name: `${sa}-token`, namespace: 'federation-system' }), (err) => statusOf(err) === 404);
   });
 
   test('a second federation joining and leaving the same member leaves the first one\'s access intact', async () => {
@@ -174,7 +233,7 @@ describe('join', () => {
     assert.equal(left.code, 0, left.stderr);
     assert.equal((await memberObjects('member-1', 'other')).serviceAccounts.length, 0);
     const first = await memberObjects('member-1');
-    assert.equal(first.serviceAccounts.length + first.clusterRoles.length + first.bindings.length, 3, 'the first federation\'s objects remain');
+    assert.equal(first.serviceAccounts.length + first.clusterRoles.length + first.bindings.length, 4, 'the first federation\'s objects remain');
     const review = await tokenKubeConfig(kc('member-1'), token)
       .makeApiClient(AuthenticationV1Api)
       .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
@@ -188,9 +247,9 @@ describe('join', () => {
     const list = JSON.parse(result.stdout) as { items: { kind: string; metadata: { name: string }; data?: Record<string, string> }[] };
     assert.deepEqual(
       list.items.map((o) => o.kind),
-      ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'Namespace', 'Secret', 'Cluster'],
+      ['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ServiceAccount', 'ClusterRole', 'ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding', 'Namespace', 'Secret', 'Cluster'],
     );
-    const stored = list.items[6]!;
+    const stored = list.items[10]!;
     assert.deepEqual(stored.data, { 'ca.crt': 'REDACTED', token: 'REDACTED' });
     assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
     assert.equal(await storedSecret('member-member-2'), undefined);
@@ -241,7 +300,7 @@ describe('unjoin', () => {
     assert.equal((await memberObjects('member-2')).serviceAccounts.length, 1, 'the identity was left behind');
     const again = await cli('unjoin', 'member-2');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /Removed 4 objects of federation federation from cluster member-2/);
+    assert.match(again.stdout, /Removed 8 objects of federation federation from cluster member-2/);
     assert.match(again.stdout, /Left namespace federation-system in cluster member-2 .*delete namespace federation-system/);
     const left = await memberObjects('member-2');
     assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);

@@ -42,7 +42,17 @@ export const checkClusters: Step<JoinData> = {
       }
       d.alreadyJoined = true;
     }
-    await clients.member.get<unknown>('/version').catch(failedAt('cluster to join', m.member.name));
+    const version = await clients.member.get<{ gitVersion?: string }>('/version').catch(failedAt('cluster to join', m.member.name));
+    // The member identity's bounds are an admission policy (GA in Kubernetes 1.30): without one the
+    // identity could write in kube-system, so such a member is not joined with a service account.
+    if (!d.useKubeconfigCredentials) {
+      const admission = await clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1');
+      if (!admission?.resources?.some((r) => r.name === 'validatingadmissionpolicies')) {
+        throw new UserError(
+          `cluster "${m.names.cluster}" (Kubernetes ${version.gitVersion ?? 'of unknown version'}) does not serve ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.30 and later), which keeps the federation's identity out of its kube-system: upgrade it, or join with --use-kubeconfig-credentials to lend the federation your own credentials instead`,
+        );
+      }
+    }
     return undefined;
   },
 };

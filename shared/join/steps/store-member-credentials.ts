@@ -1,10 +1,14 @@
 import { credentialsSecretInFederation, memberObjectNames } from '../../manifests/member.ts';
 import { membersNamespace } from '../../manifests/federation-api.ts';
+import { MEMBER_SECRET_KEYS } from '../../member-credentials.ts';
 import type { Step } from '../../steps.ts';
 import type { JoinData } from '../data.ts';
 
-const sameData = (a: Record<string, string>, b: Record<string, string>) =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+/** The same credentials but for the token: every join asks for a fresh token, which is no repair. */
+const sameData = (a: Record<string, string>, b: Record<string, string>) => {
+  const keys = (o: Record<string, string>) => Object.keys(o).filter((k) => k !== MEMBER_SECRET_KEYS.token);
+  return keys(a).length === keys(b).length && keys(a).every((k) => b[k] === a[k]) && (MEMBER_SECRET_KEYS.token in a) === (MEMBER_SECRET_KEYS.token in b);
+};
 
 /**
  * Step 3: the member's credentials in a Secret of the federation's namespace, in the federation
