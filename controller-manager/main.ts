@@ -22,6 +22,7 @@ import { serveHealth } from './health-server.ts';
 import { LeaderElector } from './leader.ts';
 import { MemberRegistry } from './members.ts';
 import { TokenRenewer } from './member-tokens.ts';
+import { RoleAggregation } from './role-aggregation.ts';
 import { PropagationController } from './propagation/controller.ts';
 import { Controller, retryUntilAnswered } from './runtime/controller.ts';
 import { WorkQueue } from './runtime/queue.ts';
@@ -51,7 +52,7 @@ class ControllerManagerCommand extends Command {
   kubeconfig = Option.String('--kubeconfig', { description: 'Kubeconfig of the federation API server (required)' });
   namespace = Option.String('--federation-namespace', { description: 'Namespace of the members\' Secrets in the federation (default: $POD_NAMESPACE)' });
   federationName = Option.String('--federation-name', 'federation', { description: 'The federation\'s name: labels every propagated copy' });
-  controllers = Option.String('--controllers', 'health,propagation', { description: 'Controllers to run: health, propagation' });
+  controllers = Option.String('--controllers', 'health,propagation,role-aggregation', { description: 'Controllers to run: health, propagation, role-aggregation (fills aggregated ClusterRoles such as edit, as kube-controller-manager would)' });
   period = Option.String('--cluster-monitor-period', '10s', { description: 'How often each member is probed' });
   probeTimeout = Option.String('--probe-timeout', '5s', { description: 'How long one probe may take' });
   requestTimeout = Option.String('--request-timeout', '30s', { description: 'How long any other request may take, retries included (a watch: until it answers)' });
@@ -102,8 +103,9 @@ class ControllerManagerCommand extends Command {
       throw new InputError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
     }
     const enabled = new Set(this.controllers.split(',').map((c) => c.trim()));
-    const unknownController = [...enabled].find((c) => c !== 'health' && c !== 'propagation');
-    if (unknownController !== undefined) throw new InputError(`--controllers: "${unknownController}" is not a controller; write health, propagation or both`);
+    const known = ['health', 'propagation', 'role-aggregation'];
+    const unknownController = [...enabled].find((c) => !known.includes(c));
+    if (unknownController !== undefined) throw new InputError(`--controllers: "${unknownController}" is not a controller; write some of ${known.join(', ')}`);
     const kinds = propagatedKindsFlag(this.propagatedKinds);
     const resyncMs = parseDuration(this.resync, '--resync-period');
     const graceMs = parseDuration(this.grace, '--rebalance-grace-period');
@@ -203,6 +205,14 @@ class ControllerManagerCommand extends Command {
       }
     }
 
+    let aggregation: RoleAggregation | undefined;
+    if (enabled.has('role-aggregation')) {
+      const controller = new Controller((enqueue) => new RoleAggregation({ federation, log }, enqueue), { workers: 1, log });
+      aggregation = controller.reconciler;
+      caches.push(aggregation.roles.run(stop.signal));
+      controllers.push(controller);
+    }
+
     log(`controller manager ${identity} starting: members' Secrets in namespace ${namespace}, probing every ${this.period}, controllers ${[...enabled].join(', ')}`);
     // Only the leader reports certificates near expiry: at each new leadership, then twice a day.
     let certTimer: NodeJS.Timeout | undefined;
@@ -213,6 +223,7 @@ class ControllerManagerCommand extends Command {
       // Reconciling before the caches are filled would report members' Secrets missing.
       await members.waitForSync(signal);
       await propagation?.waitForSync(signal);
+      await aggregation?.roles.waitForSync(signal);
       await Promise.all(controllers.map((c) => c.run(signal)));
     };
     if (elector) {

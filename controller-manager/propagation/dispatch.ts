@@ -159,12 +159,12 @@ export class Dispatcher {
             waitsFor: 'user',
           };
         }
+        if (kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, cluster, fed.metadata.namespace);
         if (found) {
           await this.adopt(client, path, desired, found);
           adopted = true;
         }
-      }
-      if (kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, cluster, fed.metadata.namespace);
+      } else if (kind.resource.namespaced && fed.metadata.namespace) await this.ensureMemberNamespace(client, cluster, fed.metadata.namespace);
       const applied = await apply(client, path, desired);
       delete applied.metadata.managedFields;
       this.absent.delete(key);

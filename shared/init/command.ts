@@ -103,6 +103,9 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   const flag = cfg.switchContext ? '' : ` --context=${cfg.name}`;
   if (result.members !== undefined && result.members > 0) {
     out.line(`Its ${result.members} ${result.members === 1 ? 'member' : 'members'}: kubectl${flag} get clusters; its health: kubectl federation status ${cfg.name}`);
+    if (result.nonExpiring.length > 0) {
+      out.line(`Joined before member tokens expired: ${result.nonExpiring.join(', ')}; join each again to move it to an expiring, renewed token (kubectl federation join ${result.nonExpiring[0]})`);
+    }
   } else if (!cfg.join) {
     out.line(`Next, join a cluster: kubectl federation join CLUSTER${flag}`);
   }

@@ -1,6 +1,6 @@
 // `kubectl federation init`: the whole flow in one place. The seven steps of the design, in its
 // order, then the wait for the new API server, the federation API, and the user's kubeconfig.
-import { FEDERATION_API_VERSION } from '../constants.ts';
+import { CLUSTER_LABEL, FEDERATION_API_VERSION } from '../constants.ts';
 import { clause, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { describePermission, missingPermissions, type Permission, permissions } from '../kube/access.ts';
@@ -11,6 +11,7 @@ import { describeFailure } from '../kube/failures.ts';
 import { ApiError, ConnectionError, RestClient } from '../kube/rest.ts';
 import { LiveTarget, RecordingTarget } from '../kube/target.ts';
 import type { Output } from '../output.ts';
+import { MEMBER_SECRET_KEYS, tokenClaims } from '../member-credentials.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
 import type { InitConfig } from '../manifests/config.ts';
 import { controllerBundle } from './controller-bundle.ts';
@@ -62,6 +63,8 @@ export interface InitResult {
   waitRequests: number;
   /** Clusters joined to the federation at the end (undefined in a dry run, or when it could not be asked). */
   members?: number;
+  /** Of those, the ones holding a non-expiring token from an earlier join. */
+  nonExpiring: string[];
 }
 
 /** What init must be allowed to do in the host cluster. */
@@ -150,6 +153,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     ...(upgrade ? { upgrade } : {}),
   };
   let members: number | undefined;
+  let nonExpiring: string[] = [];
   try {
     await runSteps(initSteps, data, req.out);
     // What to suggest next depends on it: a federation with members needs no "join a cluster".
@@ -157,6 +161,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
       ?.get<{ items: unknown[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster'), { query: { limit: 500 } })
       .then((l) => l.items.length)
       .catch(() => undefined);
+    if (members) nonExpiring = await membersWithNonExpiringTokens(data);
   } catch (err) {
     throw err instanceof StepError ? explainStepFailure(err, req.hostContext.name) : err;
   } finally {
@@ -175,5 +180,21 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     waitedMs: data.waitedMs,
     waitRequests: data.waitRequests,
     ...(members !== undefined ? { members } : {}),
+    nonExpiring,
   };
+}
+
+/**
+ * Members joined before tokens expired hold a token that never does: an upgrade says which, so
+ * they are joined again (join deletes the old token Secret and stores an expiring token).
+ */
+async function membersWithNonExpiringTokens(d: InitData): Promise<string[]> {
+  const secrets = await d.federationClient
+    ?.get<{ items: { metadata: { labels?: Record<string, string> }; data?: Record<string, string> }[] }>(collectionPath('v1', 'Secret', d.cfg.namespace), { query: { labelSelector: CLUSTER_LABEL } })
+    .catch(() => undefined);
+  return (secrets?.items ?? [])
+    .filter((s) => s.data?.[MEMBER_SECRET_KEYS.token] && !tokenClaims(Buffer.from(s.data[MEMBER_SECRET_KEYS.token]!, 'base64').toString()).exp)
+    .map((s) => s.metadata.labels?.[CLUSTER_LABEL] ?? '')
+    .filter(Boolean)
+    .sort();
 }

@@ -244,6 +244,9 @@ export function controllerManagerClusterRole(federation: string): Typed<V1Cluste
       { apiGroups: [FEDERATION_GROUP], resources: ['propagations'], verbs: ['create', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'update'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create'] },
+      // Filling aggregated ClusterRoles (edit, view...) as kube-controller-manager's aggregation
+      // controller does, with the same right: their rules are granted by whoever labels a source role.
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['escalate'] },
     ],
   };
 }

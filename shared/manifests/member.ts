@@ -198,7 +198,8 @@ export function memberGuardPolicy(n: MemberNames): Typed<V1ValidatingAdmissionPo
       variables: [{ name: 'ours', expression: ours }],
       validations: [
         {
-          expression: `!(request.namespace in ${celList(protectedNamespaces(n))})`,
+          // A cluster-scoped request has no namespace at all (not even an empty one).
+          expression: `!has(request.namespace) || !(request.namespace in ${celList(protectedNamespaces(n))})`,
           messageExpression: `"${who} writes nothing in namespace " + request.namespace`,
         },
         {

@@ -31,15 +31,20 @@ export interface Placement {
   waiting: Map<string, number>;
 }
 
-/** The selector in force: the object's own wins over its namespace's. */
+/**
+ * The selector in force: its namespace's and the object's own, both (a label selector's commas are
+ * "and"). An object's selector only narrows where its namespace places it, never widens it: whoever
+ * may place a namespace (its annotations) decides where everything in it may go.
+ */
 export function selectorText(input: Pick<PlacementInput, 'objectAnnotations' | 'namespaceAnnotations'>): string | undefined {
-  return input.objectAnnotations[ANNOTATIONS.clusterSelector] ?? input.namespaceAnnotations[ANNOTATIONS.clusterSelector];
+  const parts = [input.namespaceAnnotations[ANNOTATIONS.clusterSelector], input.objectAnnotations[ANNOTATIONS.clusterSelector]].filter((p) => p !== undefined && p.trim() !== '');
+  return parts.length > 0 ? parts.join(',') : undefined;
 }
 
 /** Matching members that are Ready, plus those not Ready for less than the grace period. Throws on a bad selector. */
 export function place(input: PlacementInput): Placement {
-  const text = selectorText(input);
-  const selector = text === undefined ? [] : parseSelector(text);
+  // Parsed apart, so an error quotes the annotation the user wrote.
+  const selector = [input.namespaceAnnotations[ANNOTATIONS.clusterSelector], input.objectAnnotations[ANNOTATIONS.clusterSelector]].flatMap((t) => (t === undefined ? [] : parseSelector(t)));
   const clusters: string[] = [];
   const waiting = new Map<string, number>();
   for (const m of [...input.members].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -66,9 +71,10 @@ const userLabels = (labels: Record<string, string>) =>
  */
 export function explainNoCluster(input: PlacementInput): string {
   if (input.members.length === 0) return 'no cluster is joined to the federation: join one with kubectl federation join CLUSTER';
-  const own = input.objectAnnotations[ANNOTATIONS.clusterSelector];
+  const own = input.objectAnnotations[ANNOTATIONS.clusterSelector] !== undefined;
+  const inherited = input.namespaceAnnotations[ANNOTATIONS.clusterSelector] !== undefined;
   const text = selectorText(input);
-  const where = own !== undefined ? "the object's" : "its namespace's";
+  const where = own && inherited ? "its namespace's and the object's" : own ? "the object's" : "its namespace's";
   const shown = [...input.members].sort((a, b) => a.name.localeCompare(b.name)).slice(0, 20);
   const list = shown.map((m) => `${m.name} (${m.ready ? 'Ready' : 'not Ready'}; ${userLabels(m.labels) || 'no labels'})`).join(', ');
   const more = input.members.length > shown.length ? ` and ${input.members.length - shown.length} more` : '';

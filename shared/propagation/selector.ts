@@ -81,3 +81,14 @@ export function matches(selector: Selector, labels: Record<string, string> | und
     }
   });
 }
+
+/** A metav1.LabelSelector (matchLabels, matchExpressions) as requirements; an empty one selects everything. */
+export function fromLabelSelector(s: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }): Selector {
+  const reqs: Requirement[] = Object.entries(s.matchLabels ?? {}).map(([key, v]) => ({ key, op: 'in', values: [v] }));
+  for (const e of s.matchExpressions ?? []) {
+    const op = e.operator.toLowerCase();
+    if (op === 'in' || op === 'notin') reqs.push({ key: e.key, op, values: e.values ?? [] });
+    else if (op === 'exists' || op === 'doesnotexist') reqs.push({ key: e.key, op });
+  }
+  return reqs;
+}

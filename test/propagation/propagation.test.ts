@@ -173,19 +173,24 @@ describe('propagation', { skip }, () => {
     for (const m of MEMBERS) assert.equal(await find(m, 'get', 'namespace', 'shop'), undefined, `namespace gone from ${m}`);
   });
 
-  test('placement: object selector, namespace selector, and the object winning over its namespace', async () => {
+  test('placement: namespace selector, an object selector that narrows it, and one that cannot widen it', async () => {
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'placed', annotations: { [ANNOTATIONS.clusterSelector]: 'name=member-b' } } });
     await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ns-wide', namespace: 'placed' }, data: { a: '1' } });
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'narrow', namespace: 'placed', annotations: { [ANNOTATIONS.clusterSelector]: 'zone in (z1)' } }, data: { a: '1' } });
     await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'own', namespace: 'placed', annotations: { [ANNOTATIONS.clusterSelector]: 'zone in (z0)' } }, data: { a: '1' } });
-    await waitFor('ns-wide in member-b, own in member-a', async () =>
-      (await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'ns-wide')) && (await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'own')) ? true : undefined,
+    await waitFor('ns-wide and narrow in member-b', async () =>
+      (await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'ns-wide')) && (await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'narrow')) ? true : undefined,
     );
-    assert.equal(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'ns-wide'), undefined);
-    // The namespace itself goes wherever something inside it goes, and stays there (no fight).
+    // "own" asks for member-a, which its namespace does not select: it goes nowhere, and says why.
+    const nowhere = await waitFor('the record of own says no cluster matches both selectors', async () => {
+      const r = await record('placed', 'configmap.own');
+      return /its namespace's and the object's .*"name=member-b,zone in \(z0\)"/.test(r?.status.message ?? '') ? r : undefined;
+    });
+    assert.deepEqual(nowhere.status.clusters ?? [], []);
     await new Promise((r) => setTimeout(r, 2000));
-    assert.equal((await find<{ status?: { phase?: string } }>(MEMBERS[0]!, 'get', 'namespace', 'placed'))?.status?.phase, 'Active');
-    assert.ok(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'own'));
-    assert.equal(await find(MEMBERS[1]!, '-n', 'placed', 'get', 'configmap', 'own'), undefined);
+    assert.equal(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'ns-wide'), undefined);
+    assert.equal(await find(MEMBERS[0]!, '-n', 'placed', 'get', 'configmap', 'own'), undefined, 'never widened');
+    await run('-n', 'placed', 'delete', 'configmap', 'own', 'narrow');
     // Changing the namespace's selector moves what follows it (removed where no longer selected).
     await run('annotate', 'namespace', 'placed', '--overwrite', `${ANNOTATIONS.clusterSelector}=name=member-a`);
     await waitFor('ns-wide moved to member-a', async () =>
@@ -540,23 +545,100 @@ describe('propagation', { skip }, () => {
     await run('delete', 'namespace', 'tenant', 'strict', '--timeout=90s');
   });
 
-  test("the member role: exactly the propagated kinds and the health endpoints, no wildcards", async () => {
+  test("the member identity's rights, as `auth can-i --list` shows them: no write in kube-system, no Secret read, no workload outside propagated namespaces; its admission policy holds the rest", async () => {
     const roles = await get<{ items: V1ClusterRole[] }>(MEMBERS[0]!, 'get', 'clusterroles', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
-    assert.equal(roles.items.length, 1);
-    const rules = roles.items[0]!.rules ?? [];
-    for (const r of rules) {
+    assert.equal(roles.items.length, 2, 'the cluster-wide role and the workload role');
+    for (const r of roles.items.flatMap((x) => x.rules ?? [])) {
       for (const field of [r.apiGroups, r.resources, r.verbs, r.nonResourceURLs]) assert.ok(!(field ?? []).includes('*'), JSON.stringify(r));
     }
-    assert.deepEqual(rules.find((r) => r.nonResourceURLs)?.nonResourceURLs, ['/readyz', '/livez', '/healthz']);
-    assert.ok(rules.some((r) => r.apiGroups?.[0] === 'apps' && r.resources?.includes('deployments') && r.verbs.includes('watch')));
-    // What the role allows is what the federation's identity can do there, and no more.
     const accounts = await get<{ items: { metadata: { name: string } }[] }>(MEMBERS[0]!, '-n', 'federation-system', 'get', 'serviceaccounts', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
-    const as = `--as=system:serviceaccount:federation-system:${accounts.items[0]!.metadata.name}`;
-    const canI = async (...args: string[]) => (await kubectl(env, `--context=${MEMBERS[0]}`, 'auth', 'can-i', ...args, as)).stdout.trim();
-    assert.equal(await canI('create', 'deployments.apps', '-n', 'any'), 'yes');
-    assert.equal(await canI('create', 'pods', '-n', 'any'), 'no');
-    assert.equal(await canI('get', 'secrets', '-n', 'kube-system'), 'yes', 'Secrets are a propagated kind');
-    assert.equal(await canI('delete', 'nodes'), 'no');
+    const sa = accounts.items[0]!.metadata.name;
+    const as = `--as=system:serviceaccount:federation-system:${sa}`;
+    /** `kubectl auth can-i --list` in a namespace: resource -> verbs. */
+    const table = async (ns: string) => {
+      const out = (await kubectl(env, `--context=${MEMBERS[0]}`, 'auth', 'can-i', '--list', '-n', ns, as)).stdout;
+      const rows = new Map<string, string[]>();
+      for (const line of out.split('\n').slice(1)) {
+        const m = /^(\S+)\s+.*\[([^\]]*)\]\s*$/.exec(line.trim());
+        if (m && !m[1]!.startsWith('/')) rows.set(m[1]!, [...(rows.get(m[1]!) ?? []), ...m[2]!.split(' ').filter(Boolean)]);
+      }
+      return { rows, out };
+    };
+    const writes = ['create', 'update', 'patch', 'delete'];
+    const clusterScoped = new Set(['namespaces', 'customresourcedefinitions.apiextensions.k8s.io', 'clusterroles.rbac.authorization.k8s.io', 'clusterrolebindings.rbac.authorization.k8s.io', 'selfsubjectreviews.authentication.k8s.io', 'selfsubjectaccessreviews.authorization.k8s.io', 'selfsubjectrulesreviews.authorization.k8s.io', 'widgets.example.com']);
+    const system = await table('kube-system');
+    const namespacedWrites = [...system.rows].map(([r, verbs]) => [r, verbs.filter((v) => writes.includes(v))] as const).filter(([r, verbs]) => !clusterScoped.has(r) && verbs.length > 0);
+    // The one write RBAC leaves in any namespace: the RoleBinding of its workload role, which the
+    // admission policy refuses in kube-system (below).
+    assert.deepEqual(namespacedWrites, [['rolebindings.rbac.authorization.k8s.io', ['create']]], system.out);
+    assert.deepEqual(system.rows.get('secrets') ?? [], [], 'Secrets: not even read');
+    assert.ok(system.rows.get('deployments.apps')?.includes('watch'), 'workloads read everywhere (the watches)');
+    // Where the federation propagates ("ha" and the others of this file), the workload role is bound.
+    const propagated = await table('ha');
+    assert.deepEqual(propagated.rows.get('deployments.apps')?.filter((v) => writes.includes(v)).sort(), ['create', 'delete', 'patch', 'update']);
+    assert.deepEqual(propagated.rows.get('secrets')?.sort(), ['create', 'delete', 'patch', 'update'], 'Secrets written, never read');
+    assert.equal(propagated.rows.has('pods'), false, 'no pods of its own');
+    // Each attempt as the identity, past RBAC: the member's admission policy says no.
+    const attempt = async (...args: string[]) => kubectl(env, `--context=${MEMBERS[0]}`, ...args, as);
+    const inSystem = await attempt('-n', 'kube-system', 'create', 'rolebinding', 'take-over', `--clusterrole=${roles.items.find((r) => r.metadata!.name!.endsWith(':workloads'))!.metadata!.name}`, `--serviceaccount=federation-system:${sa}`);
+    assert.notEqual(inSystem.code, 0);
+    assert.match(inSystem.stderr, /writes nothing in namespace kube-system/);
+    await run(`--context=${MEMBERS[0]}`, 'create', 'namespace', 'members-own');
+    await run(`--context=${MEMBERS[0]}`, '-n', 'members-own', 'create', 'secret', 'generic', 'db', '--from-literal=password=member');
+    const overwrite = await attempt('-n', 'members-own', 'label', 'secret', 'db', 'taken=yes');
+    assert.notEqual(overwrite.code, 0, 'no Secret of the member changed');
+    const deleteNs = await attempt('delete', 'namespace', 'members-own');
+    assert.match(deleteNs.stderr, /changes or deletes only the namespaces it created: members-own is not one/);
+    const elsewhere = await attempt('-n', 'members-own', 'create', 'deployment', 'x', `--image=${NODE_IMAGE}`);
+    assert.match(elsewhere.stderr, /forbidden/, 'no workload outside propagated namespaces');
+    const token = await attempt('-n', 'ha', 'create', 'token', sa);
+    assert.notEqual(token.code, 0, 'no token of another account, nor of its own outside its namespace');
+    await run(`--context=${MEMBERS[0]}`, 'delete', 'namespace', 'members-own', '--wait=false');
+    // The table the docs show ("Who may do what"), from this very run.
+    if (process.env.CAN_I_TABLE) writeFileSync(process.env.CAN_I_TABLE, `# kube-system\n${system.out}\n# ha (a propagated namespace)\n${propagated.out}`);
+  });
+
+  test('a team with edit in one namespace of the federation: its objects follow the namespace, it cannot place them elsewhere, adopt, or change a Cluster, and its privileged pod is refused in the member', async () => {
+    // The README's recipe, as the admin runs it: a namespace placed on member-a, edit in it for the team.
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', annotations: { [ANNOTATIONS.clusterSelector]: 'name=member-a' } } });
+    await run('-n', 'team-a', 'create', 'rolebinding', 'team-a-edit', '--clusterrole=edit', '--group=team-a');
+    const alice = async (...args: string[]) => kubectl(env, '--as=alice', '--as-group=team-a', ...args);
+    const ok = async (...args: string[]) => {
+      const r = await alice(...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    };
+    await ok('-n', 'team-a', 'create', 'configmap', 'settings', '--from-literal=mode=a');
+    await waitFor('settings in member-a', () => find(MEMBERS[0]!, '-n', 'team-a', 'get', 'configmap', 'settings'));
+    // Placing it elsewhere, by its own selector or the replica annotations: refused by the federation.
+    const placed = await alice('-n', 'team-a', 'annotate', 'configmap', 'settings', `${ANNOTATIONS.clusterSelector}=name=member-b`);
+    assert.notEqual(placed.code, 0);
+    assert.match(placed.stderr, /only placement admins \(group kubectl-federation:placement-admins, or kubectl-federation:cluster-admins\) set or change propagation\.core\.federation\.kubectl-federation\.io\/cluster-selector/);
+    const adopt = await alice('-n', 'team-a', 'annotate', 'configmap', 'settings', `${ANNOTATIONS.adopt}=true`);
+    assert.match(adopt.stderr, /only placement admins .* set or change propagation\.core\.federation\.kubectl-federation\.io\/adopt/);
+    const created = await alice('-n', 'team-a', 'create', 'configmap', 'elsewhere', '--from-literal=a=1', '--dry-run=client', '-o', 'json');
+    const withSelector = JSON.parse(created.stdout) as { metadata: { annotations?: Record<string, string> } };
+    withSelector.metadata.annotations = { [ANNOTATIONS.clusterSelector]: 'name=member-b' };
+    const file = join(node.dir, 'elsewhere.json');
+    writeFileSync(file, JSON.stringify(withSelector));
+    assert.match((await alice('apply', '-f', file)).stderr, /only placement admins/, 'not at creation either');
+    // Outside its namespace, and the Clusters: RBAC says no; a labeler may label, not re-point, a Cluster.
+    assert.match((await alice('-n', 'default', 'create', 'configmap', 'x')).stderr, /forbidden/);
+    assert.match((await alice('patch', 'cluster', MEMBERS[0]!, '--type=merge', '-p', '{"spec":{"secretRef":{"name":"mine"}}}')).stderr, /forbidden/);
+    const labeler = async (...args: string[]) => kubectl(env, '--as=bob', '--as-group=kubectl-federation:cluster-labelers', ...args);
+    assert.equal((await labeler('label', 'cluster', MEMBERS[0]!, 'tier=gold')).code, 0);
+    const repoint = await labeler('patch', 'cluster', MEMBERS[0]!, '--type=json', '-p', '[{"op":"replace","path":"/spec/serverAddressByClientCIDRs/0/serverAddress","value":"https://203.0.113.9:6443"}]');
+    assert.match(repoint.stderr, /only the federation's admins \(group kubectl-federation:cluster-admins\) join, unjoin or change a Cluster's spec/);
+    assert.equal((await labeler('delete', 'cluster', MEMBERS[0]!)).code === 0, false, 'nor remove one');
+    await run('label', 'cluster', MEMBERS[0]!, 'tier-');
+    // A privileged pod the team writes in the federation is refused in the member (baseline there).
+    await ok('-n', 'team-a', 'create', 'deployment', 'root', `--image=${NODE_IMAGE}`, '--', 'node', '-e', SERVER);
+    await ok('-n', 'team-a', 'patch', 'deployment', 'root', '--type=json', '-p', '[{"op":"add","path":"/spec/template/spec/containers/0/securityContext","value":{"privileged":true}}]');
+    await waitFor('the privileged pod refused by member-a', async () => {
+      const rs = await find<{ items: { spec?: { template?: { spec?: { containers?: { securityContext?: { privileged?: boolean } }[] } } }; status?: { conditions?: Condition[] } }[] }>(MEMBERS[0]!, '-n', 'team-a', 'get', 'replicasets');
+      return rs?.items.some((r) => r.spec?.template?.spec?.containers?.[0]?.securityContext?.privileged && r.status?.conditions?.some((c) => c.type === 'ReplicaFailure' && /violates PodSecurity "baseline/.test(c.message ?? ''))) ? true : undefined;
+    });
+    assert.equal(await find(MEMBERS[1]!, '-n', 'team-a', 'get', 'deployment', 'root'), undefined, 'and never reached a member its namespace does not select');
+    await run('delete', 'namespace', 'team-a', '--timeout=90s');
   });
 
   test('unjoin leaves propagated workloads running and says so; --delete-propagated removes them, also after an unjoin that could not reach the member', async () => {

@@ -352,11 +352,102 @@ export async function controllerLinkFaults(o: Options, r: Rig): Promise<Row[]> {
   return [sporadic, outage];
 }
 
-/** Both controller sections on one rig: returns their rows. */
+/** A token's claims (unverified: for the test's bookkeeping). */
+const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iat: number; exp: number };
+
+/**
+ * The controller manager SIGKILLed at random while it renews member tokens (10-minute tokens renewed
+ * every 6 s, so a renewal is in flight at many moments), started again: the member is Ready again and
+ * holds a token the member accepts, with no re-join. With the full run's kills, the controller then
+ * runs until the first token it issued has expired, and the member must have stayed Ready throughout
+ * while that token is refused. Joined directly (not through the fault proxy, which authenticates
+ * upstream with its own credentials): the token must be the one the member checks.
+ */
+export async function killDuringTokenRenewal(o: Options, r: Rig): Promise<Row> {
+  const name = 'rel-tokens';
+  const server = Kubeconfig.load(r.kubeconfig).resolve('member-1').cluster.server;
+  const joined = await cli(['join', name, `--cluster-server=${server}`, '--cluster-context=member-1', '--context=federation', '--kubeconfig', r.kubeconfig]);
+  if (joined.code !== 0) throw new Error(`join ${name}: ${joined.stderr}`);
+  const stored = async () => {
+    const got = await kubectl(r.env, '--context=federation', '-n', 'federation-system', 'get', 'secret', `member-${name}`, '-o', 'jsonpath={.data.token}');
+    return Buffer.from(got.stdout, 'base64').toString();
+  };
+  const ready = async () => (await kubectl(r.env, '--context=federation', 'get', 'cluster', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')).stdout.trim();
+  // Who the member says a token is: the token alone (no client certificate beside it, which the
+  // member would authenticate first).
+  const member = Kubeconfig.load(r.kubeconfig).resolve('member-1').cluster;
+  const caFile = join(dirname(r.kubeconfig), 'member-1-ca.crt');
+  writeFileSync(caFile, Buffer.from(member['certificate-authority-data'] ?? '', 'base64'));
+  const whoami = (token: string) => kubectl({ ...r.env, KUBECONFIG: '/dev/null' }, `--server=${member.server}`, `--certificate-authority=${caFile}`, `--token=${token}`, 'auth', 'whoami');
+  const start = () =>
+    startController([
+      `--kubeconfig=${kubeconfigFor(r.kubeconfig, 'federation')}`,
+      '--federation-namespace=federation-system',
+      '--federation-name=federation',
+      `--cluster-monitor-period=${PERIOD_MS / 1000}s`,
+      '--member-token-lifetime=10m',
+      '--member-token-renewal=0.01',
+      '--controllers=health',
+      '--leader-elect=false',
+      '--healthz-port=0',
+    ]).then((c) => {
+      r.controllers.push(c);
+      return c;
+    });
+  const row: Row = { what: 'controller manager killed at random while renewing member tokens (every 6 s), restarted: Ready again, no re-join', cases: 0, survived: 0, failures: [] };
+  let first: string | undefined;
+  for (let i = 0; i < o.kills; i++) {
+    let controller = await start();
+    const at = randomInt(0, 8000);
+    await new Promise((w) => setTimeout(w, at));
+    await controller.stop('SIGKILL');
+    const before = await stored();
+    const restarted = Date.now();
+    controller = await start();
+    const problems: string[] = [];
+    try {
+      // Renewed again after the restart, and Ready with it.
+      await poll(
+        async () => {
+          const now = await stored();
+          const ok = now !== before && claims(now).iat * 1000 >= restarted - 1000 && (await ready()) === 'True' && (await whoami(now)).code === 0;
+          return ok ? done(now) : notYet(`token renewed: ${now !== before}; Ready=${await ready()}`);
+        },
+        { what: 'a renewal after the restart, the member Ready', timeoutMs: 60_000, intervalMs: 250 },
+      );
+      first ??= await stored();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    tally(row, `killed at ${at} ms`, problems);
+    await controller.stop();
+  }
+  if (first !== undefined && o.kills >= 20) {
+    // The full run: the first renewed token expires while the controller keeps renewing.
+    const controller = await start();
+    const until = claims(first).exp * 1000 + 5000;
+    const problems: string[] = [];
+    while (Date.now() < until) {
+      if ((await ready()) !== 'True') problems.push(`not Ready at ${new Date().toISOString()}`);
+      await new Promise((w) => setTimeout(w, 5000));
+    }
+    const review = await whoami(first);
+    if (review.code === 0) problems.push('the expired token is still accepted');
+    const latest = await whoami(await stored());
+    if (latest.code !== 0) problems.push(`the stored token is refused: ${latest.stderr.trim()}`);
+    row.what += '; then ran past the first renewed token\'s expiry: Ready throughout, that token refused';
+    tally(row, 'expiry', problems);
+    await controller.stop();
+  }
+  await cli(['unjoin', name, '--cluster-context=member-1', '--context=federation', '--kubeconfig', r.kubeconfig]);
+  return row;
+}
+
+/** The controller sections on one rig: returns their rows. */
 export async function controllerReliability(o: Options): Promise<Row[]> {
   const r = await rig(o);
   try {
-    return [...(await killController(o, r)), ...(await controllerLinkFaults(o, r))];
+    return [...(await killController(o, r)), ...(await controllerLinkFaults(o, r)), await killDuringTokenRenewal(o, r)];
   } finally {
     await unrig(o, r);
   }

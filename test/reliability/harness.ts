@@ -11,7 +11,7 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AppsV1Api, CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { newCertificateAuthority, newSignedCertificate } from '../../shared/pki.ts';
 import { census } from '../init/helpers.ts';
@@ -180,11 +180,15 @@ async function memberState(member: KubeConfig, federation: KubeConfig, name: str
   const selector = `federation.kubectl-federation.io/cluster=${name}`;
   const core = member.makeApiClient(CoreV1Api);
   const rbac = member.makeApiClient(RbacAuthorizationV1Api);
-  const [sas, secrets, roles, bindings] = await Promise.all([
+  const admission = member.makeApiClient(AdmissionregistrationV1Api);
+  const [sas, secrets, roles, bindings, nsRoles, nsBindings, policies] = await Promise.all([
     core.listNamespacedServiceAccount({ namespace, labelSelector: selector }),
     core.listNamespacedSecret({ namespace, labelSelector: selector }),
     rbac.listClusterRole({ labelSelector: selector }),
     rbac.listClusterRoleBinding({ labelSelector: selector }),
+    rbac.listNamespacedRole({ namespace, labelSelector: selector }),
+    rbac.listRoleBindingForAllNamespaces({ labelSelector: selector }),
+    admission.listValidatingAdmissionPolicy({ labelSelector: selector }),
   ]);
   const stored = await federation
     .makeApiClient(CoreV1Api)
@@ -192,7 +196,7 @@ async function memberState(member: KubeConfig, federation: KubeConfig, name: str
     .then(() => 1)
     .catch(() => 0);
   const cluster = spawnSync(kubectlBin, ['--kubeconfig', federationKubeconfigPath, '--context', 'federation', 'get', 'clusters', name, '-o', 'name'], { encoding: 'utf8' }).status === 0 ? 1 : 0;
-  return `sa=${sas.items.length} secret=${secrets.items.length} role=${roles.items.length} binding=${bindings.items.length} stored=${stored} cluster=${cluster}`;
+  return `sa=${sas.items.length} secret=${secrets.items.length} role=${roles.items.length} binding=${bindings.items.length} nsrole=${nsRoles.items.length} nsbinding=${nsBindings.items.length} policy=${policies.items.length} stored=${stored} cluster=${cluster}`;
 }
 
 let federationKubeconfigPath = '';
@@ -241,8 +245,10 @@ async function killJoinUnjoinWith(o: Options, s: { kubeconfig: string; server: s
   const probe = unique('probe');
   const joinMs = await time(join(probe));
   const unjoinMs = await time(unjoin(probe));
-  const joined = 'sa=1 secret=1 role=1 binding=1 stored=1 cluster=1';
-  const gone = 'sa=0 secret=0 role=0 binding=0 stored=0 cluster=0';
+  // The identity: its account, the cluster-wide and workload roles, the token Role and their
+  // bindings, the admission policy; no token Secret (tokens expire).
+  const joined = 'sa=1 secret=0 role=2 binding=1 nsrole=1 nsbinding=1 policy=1 stored=1 cluster=1';
+  const gone = 'sa=0 secret=0 role=0 binding=0 nsrole=0 nsbinding=0 policy=0 stored=0 cluster=0';
   const joinRow: Row = { what: `join killed at random (0-${joinMs} ms), run again`, cases: 0, survived: 0, failures: [] };
   const unjoinRow: Row = { what: `unjoin killed at random (0-${unjoinMs} ms), run again`, cases: 0, survived: 0, failures: [] };
   for (let i = 0; i < o.kills; i++) {

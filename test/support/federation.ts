@@ -15,6 +15,7 @@ import { controllerBundle } from '../../shared/init/controller-bundle.ts';
 import { initConfigFromFlags } from '../../shared/init/options.ts';
 import { CONTROLLER_ENV, CONTROLLER_NODE_FLAGS, controllerManagerCode } from '../../shared/manifests/controller-manager.ts';
 import { type Cluster, type ClusterCondition, federationAPIObjects } from '../../shared/manifests/federation-api.ts';
+import { federationPolicies } from '../../shared/manifests/federation-policies.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import { statusOf } from './kube.ts';
 
@@ -23,7 +24,7 @@ export async function installFederationAPI(kubeconfigPath: string, context: stri
   const kc = Kubeconfig.load(kubeconfigPath);
   const client = new RestClient(await credentialsFor(kc.resolve(context)));
   try {
-    for (const obj of federationAPIObjects('test', 'federation-system')) await applyObject(client, obj);
+    for (const obj of [...federationAPIObjects('test', 'federation-system'), ...federationPolicies('test')]) await applyObject(client, obj);
     await poll(
       async () => {
         const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(

@@ -16,11 +16,17 @@ describe('placement', () => {
   test('every Ready member by default, by name', () => {
     assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1_000_000, graceMs: 10 }), { clusters: ['a', 'b'], waiting: new Map() });
   });
-  test("the object's selector wins over its namespace's", () => {
-    const ns = { [ANNOTATIONS.clusterSelector]: 'region=us' };
-    assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: ns, members, now: 1_000_000, graceMs: 10 }).clusters, ['a']);
-    const own = { [ANNOTATIONS.clusterSelector]: 'region in (eu)' };
-    assert.deepEqual(place({ objectAnnotations: own, namespaceAnnotations: ns, members, now: 1_000_000, graceMs: 10 }).clusters, ['b']);
+  test("the object's selector only narrows its namespace's, never widens it", () => {
+    const all = [...members, member('d', { region: 'eu', tier: 'edge' })];
+    const ns = { [ANNOTATIONS.clusterSelector]: 'region=eu' };
+    const at = (own: Record<string, string>) => place({ objectAnnotations: own, namespaceAnnotations: ns, members: all, now: 1_000_000, graceMs: 10 }).clusters;
+    assert.deepEqual(at({}), ['b', 'd']);
+    assert.deepEqual(at({ [ANNOTATIONS.clusterSelector]: 'tier=edge' }), ['d'], 'narrowed');
+    assert.deepEqual(at({ [ANNOTATIONS.clusterSelector]: 'region=us' }), [], 'not widened to a cluster its namespace does not select');
+    assert.match(
+      explainNoCluster({ objectAnnotations: { [ANNOTATIONS.clusterSelector]: 'region=us' }, namespaceAnnotations: ns, members: all, now: 0, graceMs: 0 }),
+      /^no Ready cluster matches its namespace's and the object's propagation\.core\.federation\.kubectl-federation\.io\/cluster-selector "region=eu,region=us"/,
+    );
   });
   test('a member that turned NotReady keeps its place during the grace period only', () => {
     assert.deepEqual(place({ objectAnnotations: {}, namespaceAnnotations: {}, members, now: 1005, graceMs: 10 }), { clusters: ['a', 'b', 'c'], waiting: new Map([['c', 1010]]) });

@@ -12,6 +12,7 @@ import {
   membersNamespace,
   propagationCRD,
 } from '../../manifests/federation-api.ts';
+import { federationPolicies } from '../../manifests/federation-policies.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll } from '../../wait.ts';
 import { federationProxy, type InitData, need } from '../data.ts';
@@ -53,7 +54,7 @@ async function moveMemberSecrets(d: InitData, federation: RestClient): Promise<n
   return secrets.items.length;
 }
 
-/** Installs the federation API (Cluster and Propagation), the admins' and the controller manager's permissions. */
+/** Installs the federation API (Cluster and Propagation), the admins' and the controller manager's permissions, and the placement and Cluster policies. */
 export const installFederationAPI: Step<InitData> = {
   name: 'install-federation-api',
   title: () => 'Installing the federation API (Cluster and Propagation resources)',
@@ -67,6 +68,8 @@ export const installFederationAPI: Step<InitData> = {
       federation.apply(controllerManagerClusterRole(d.cfg.name)),
       federation.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
       federation.apply(membersNamespace(d.cfg.name, d.cfg.namespace)),
+      // Who may place objects and change Clusters, beyond what RBAC says.
+      ...federationPolicies(d.cfg.name).map((o) => federation.apply(o)),
     ]);
     if (federation.dryRun) return undefined;
     const moved = d.moveMemberSecrets && federation instanceof LiveTarget ? await moveMemberSecrets(d, federation.client) : 0;
