@@ -91,6 +91,7 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
     return 0;
   }
   out.line();
+  if (result.changed === 0) out.line(`Nothing changed: federation "${cfg.name}" was already as this version of init deploys it.`);
   out.line(`Federation API server is running at: ${result.endpoint?.url}`);
   const verb = contextExisted ? 'Updated' : 'Added';
   out.line(

@@ -31,6 +31,8 @@ export interface InitData {
   waitRequests: number;
   /** Requests sent by clients other than the host's and the federation's (joining the host). */
   extraRequests: number;
+  /** Changes made outside the two targets' applies (a Role retired, Secrets moved, the host joined): a re-run that makes none says nothing changed. */
+  changes: number;
 
   endpoint?: Endpoint;
   /** The load balancer's other addresses: in the certificate too. */

@@ -65,6 +65,8 @@ export interface InitResult {
   members?: number;
   /** Of those, the ones holding a non-expiring token from an earlier join. */
   nonExpiring: string[];
+  /** Objects this run created, changed or deleted (0: the federation was already as this version deploys it). */
+  changed: number;
 }
 
 /** What init must be allowed to do in the host cluster. */
@@ -150,6 +152,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     waitedMs: 0,
     waitRequests: 0,
     extraRequests: 0,
+    changes: 0,
     ...(upgrade ? { upgrade } : {}),
   };
   let members: number | undefined;
@@ -181,6 +184,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     waitRequests: data.waitRequests,
     ...(members !== undefined ? { members } : {}),
     nonExpiring,
+    changed: data.changes + (host instanceof LiveTarget ? host.changed : 0) + (data.federation instanceof LiveTarget ? data.federation.changed : 0),
   };
 }
 

@@ -126,6 +126,7 @@ describe('init against a real host cluster', () => {
     assert.match(result.stdout, new RegExp(`Federation API server is running at: https://${ip.replaceAll('.', '\\.')}`));
     assert.match(result.stdout, new RegExp(`^Added context "${fed.name}"\\. Switched to context "${fed.name}"\\.$`, 'm'));
     assert.match(result.stdout, /^Next, join a cluster: kubectl federation join CLUSTER$/m);
+    assert.doesNotMatch(result.stdout, /Nothing changed/);
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
 
     // The kubeconfig: mode 0600, current context switched, where the federation lives recorded,
@@ -191,6 +192,7 @@ describe('init against a real host cluster', () => {
     const result = await runCli(args());
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /credentials\.\.\. done \(reused existing\)/);
+    assert.match(result.stdout, new RegExp(`^Nothing changed: federation "${fed.name}" was already as this version of init deploys it\\.$`, 'm'));
     assert.match(result.stdout, new RegExp(`^Updated context "${fed.name}" \\(the current context\\)\\.$`, 'm'), 'not "Added": it existed');
     assert.deepEqual(await census(host, fed.namespace), beforeObjects);
     assert.equal(readFileSync(kubeconfigPath, 'utf8'), beforeKubeconfig);

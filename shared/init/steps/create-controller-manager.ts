@@ -20,6 +20,7 @@ async function retireHostRole(d: InitData): Promise<void> {
   await deleteObject(hostClient, { ...role, kind: 'RoleBinding' });
   await deleteObject(hostClient, role);
   d.moveMemberSecrets = true;
+  d.changes += 1;
 }
 
 /** Step 7: the controller manager: its identity, its code (stock Node.js image) and Deployment. */

@@ -33,6 +33,7 @@ async function grantAdmins(d: InitData, federation: Target): Promise<void> {
   const client = new RestClient({ server: endpoint.url, ca: Buffer.from(ca), cert: Buffer.from(d.bootstrap.cert), key: Buffer.from(d.bootstrap.key), ...(proxy ? { proxy } : {}) }, d.requestTimeoutMs);
   try {
     await applyObject(client, binding);
+    d.changes += 1;
   } finally {
     d.extraRequests += client.requests;
     client.close();
@@ -73,6 +74,7 @@ export const installFederationAPI: Step<InitData> = {
     ]);
     if (federation.dryRun) return undefined;
     const moved = d.moveMemberSecrets && federation instanceof LiveTarget ? await moveMemberSecrets(d, federation.client) : 0;
+    d.changes += moved;
     // Clusters can be created (by join, right after) only once the resource is established.
     const established = (c: V1CustomResourceDefinition | undefined) =>
       c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');

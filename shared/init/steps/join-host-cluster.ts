@@ -34,6 +34,8 @@ export const joinHostCluster: Step<InitData> = {
       out: new Output({ stream: process.stdout, quiet: true }),
     });
     d.extraRequests += result.requests;
+    // A re-join always stores a fresh token: no change unless it joined or repaired something.
+    if (!result.alreadyJoined || result.repaired.length > 0) d.changes += 1;
     return result.alreadyJoined ? 'already joined' : undefined;
   },
 };
