@@ -88,6 +88,12 @@ describe('init --dry-run', () => {
         'ClusterRole/kubectl-federation:controller-manager',
         'ClusterRoleBinding/kubectl-federation:controller-manager',
         `Namespace/${namespace}`,
+        'ValidatingAdmissionPolicy/kubectl-federation-placement',
+        'ValidatingAdmissionPolicyBinding/kubectl-federation-placement',
+        'ValidatingAdmissionPolicy/kubectl-federation-clusters',
+        'ValidatingAdmissionPolicyBinding/kubectl-federation-clusters',
+        'ClusterRole/kubectl-federation:cluster-labeler',
+        'ClusterRoleBinding/kubectl-federation:cluster-labeler',
       ],
     );
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
@@ -97,7 +103,7 @@ describe('init --dry-run', () => {
     const yaml = await runCli(['init', name, '--host-cluster-context=host', '--dry-run', '--kubeconfig', kubeconfig]);
     assert.equal(yaml.code, 0, yaml.stderr);
     assert.match(yaml.stdout, /^apiVersion: v1\nkind: Namespace\n/);
-    assert.equal(yaml.stdout.split('\n---\n').length, 15);
+    assert.equal(yaml.stdout.split('\n---\n').length, 21);
     assert.doesNotMatch(yaml.stdout, secretMaterial);
     // kubectl's spelling, --dry-run=client, is the same dry run (keys and certificates differ per run).
     const client = await runCli(['init', name, '--host-cluster-context=host', '--dry-run=client', '--kubeconfig', kubeconfig]);
