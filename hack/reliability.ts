@@ -2,7 +2,7 @@
 // control planes of its own, printed as the README's table. Exits 1 when anything was lost or
 // leaked, listing each case. The reduced form runs in make test (test/reliability/).
 import { startPlanes } from '../test/support/localcluster.ts';
-import { controllerReliability } from '../test/reliability/controller.ts';
+import { controllerReliability, tokenReliability } from '../test/reliability/controller.ts';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
 
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
@@ -21,9 +21,12 @@ try {
     ['concurrent inits', () => concurrentWrites(o)],
     ['concurrent joins', () => concurrentJoins(o)],
     ['the controller manager: killed while propagating, faults on its links', () => controllerReliability(o)],
+    ['the controller manager: killed while renewing member tokens', () => tokenReliability(o)],
     ['secret scan', () => secretScan(o)],
   ];
-  for (const [name, run] of sections) {
+  // RELIABILITY_ONLY=words: only the sections whose name holds one of them (a section re-run alone).
+  const only = process.env.RELIABILITY_ONLY?.split(',').map((w) => w.trim()).filter(Boolean);
+  for (const [name, run] of sections.filter(([n]) => !only || only.some((w) => n.includes(w)))) {
     const t = Date.now();
     log(`${name}...`);
     const result = await run();

@@ -20,6 +20,7 @@ import { Deletion } from './deletion.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FederationObjects } from './federation-objects.ts';
 import { MemberWatches } from './member-watches.ts';
+import { Overrides } from './overrides.ts';
 import { Records } from './records.ts';
 import { type ClusterOutcome, type Kind, kindId, splitKey } from './types.ts';
 import { Warnings } from './warnings.ts';
@@ -57,6 +58,7 @@ export class PropagationController implements Reconciler {
   private readonly objects: FederationObjects;
   private readonly watches: MemberWatches;
   private readonly dispatch: Dispatcher;
+  private readonly overrides: Overrides;
   private readonly records: Records;
   private readonly deletion: Deletion;
   private readonly warnings: Warnings;
@@ -68,7 +70,8 @@ export class PropagationController implements Reconciler {
     const { federation, members, events, federationId, log } = o;
     this.objects = new FederationObjects({ federation, kinds: o.kinds, enqueue, log });
     this.watches = new MemberWatches({ members, federationId, enqueue, log, keep: (kind, obj) => this.objects.keep(kind.resource, obj) });
-    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, events, federationName: o.federationName, federationId, ...(o.memberPodSecurity ? { podSecurity: o.memberPodSecurity } : {}), log });
+    this.overrides = new Overrides({ federation, objects: this.objects, enqueue, log });
+    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, overrides: this.overrides, events, federationName: o.federationName, federationId, ...(o.memberPodSecurity ? { podSecurity: o.memberPodSecurity } : {}), log });
     this.records = new Records({ federation, log });
     this.deletion = new Deletion({ federation, members, watches: this.watches, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
     this.warnings = new Warnings({ events, objects: this.objects });
@@ -79,9 +82,11 @@ export class PropagationController implements Reconciler {
   async start(signal: AbortSignal): Promise<{ done: Promise<void> }> {
     const started = await this.objects.start(signal);
     if (!started) return { done: Promise.resolve() };
-    return { done: started.done.then(() => this.watches.stopAll()) };
+    const overrides = this.overrides.run(signal);
+    return { done: Promise.all([started.done, overrides]).then(() => this.watches.stopAll()) };
   }
 
+  /** Overrides are not waited for: each one's first listing enqueues the objects it selects. */
   waitForSync(signal: AbortSignal): Promise<void> {
     return this.objects.waitForSync(signal);
   }

@@ -174,6 +174,11 @@ export class FederationObjects {
     }
   }
 
+  /** Every cluster-scoped object of the propagated kinds. */
+  *clusterScoped(): Generator<{ kind: Kind; obj: FederatedObject }> {
+    for (const k of this.kinds.values()) if (!k.resource.namespaced) for (const obj of k.fed.items.values()) yield { kind: k, obj };
+  }
+
   enqueueInside(namespace: string): void {
     for (const { kind, obj } of this.inside(namespace)) this.o.enqueue(`${kind.id}/${objectKey(obj.metadata)}`);
   }

@@ -60,6 +60,7 @@ export class Records {
       ...(o.error ? { error: o.error } : {}),
       ...(o.keptUntil ? { keptUntil: o.keptUntil } : {}),
       ...(o.reachable ? {} : { reachable: false }),
+      ...(o.overrides?.length ? { overrides: o.overrides } : {}),
     }));
     const record: Propagation = {
       apiVersion: FEDERATION_API_VERSION,

@@ -4,6 +4,7 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V
 import { FEDERATION_GROUP, FEDERATION_VERSION } from '../constants.ts';
 import { ADMIN_GROUP } from './credentials.ts';
 import { metadata } from './meta.ts';
+import { overrideCRD } from './override-api.ts';
 import type { Typed } from './types.ts';
 
 export interface ClusterCondition {
@@ -155,6 +156,8 @@ export interface PropagationClusterStatus {
   keptUntil?: string;
   /** The member did not answer now: the counts of its copy are last-known, and not summed. */
   reachable?: boolean;
+  /** The Overrides that changed this member's copy, in the order applied. */
+  overrides?: string[];
 }
 
 export function propagationCRD(federation: string): Typed<V1CustomResourceDefinition> {
@@ -215,6 +218,7 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
                           error: str,
                           keptUntil: { type: 'string', format: 'date-time' },
                           reachable: { type: 'boolean' },
+                          overrides: { type: 'array', items: str },
                         },
                       },
                     },
@@ -287,6 +291,8 @@ export function federationAPIObjects(federation: string, namespace: string) {
     membersNamespace(federation, namespace),
     clusterCRD(federation),
     propagationCRD(federation),
+    overrideCRD(federation),
+    overrideCRD(federation, 'Cluster'),
     controllerManagerClusterRole(federation),
     controllerManagerClusterRoleBinding(federation),
   ];

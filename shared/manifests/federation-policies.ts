@@ -96,6 +96,24 @@ export function clusterLabelerBinding(federation: string): Typed<V1ClusterRoleBi
   };
 }
 
+/**
+ * The federation's own kinds in the aggregated roles, as a CRD's author would give them: whoever may
+ * edit a namespace may write its Overrides (they change only that namespace's objects) and read its
+ * Propagation records; view reads both. The controller manager fills edit, admin and view.
+ */
+export function aggregatedRoles(federation: string): Typed<V1ClusterRole>[] {
+  const role = (name: string, to: string[], verbs: string[], resources: string[]): Typed<V1ClusterRole> => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { ...metadata(name, federation), labels: { ...metadata(name, federation).labels, ...Object.fromEntries(to.map((t) => [`rbac.authorization.k8s.io/aggregate-to-${t}`, 'true'])) } },
+    rules: [{ apiGroups: [FEDERATION_GROUP], resources, verbs }],
+  });
+  return [
+    role('kubectl-federation:aggregate-to-edit', ['admin', 'edit'], ['create', 'update', 'patch', 'delete', 'deletecollection'], ['overrides']),
+    role('kubectl-federation:aggregate-to-view', ['admin', 'edit', 'view'], ['get', 'list', 'watch'], ['overrides', 'propagations']),
+  ];
+}
+
 /** Everything of who-may-do-what init installs into the federation, policies before their bindings. */
 export function federationPolicies(federation: string) {
   return [
@@ -105,5 +123,6 @@ export function federationPolicies(federation: string) {
     bindingFor(federation, CLUSTERS_POLICY),
     clusterLabelerRole(federation),
     clusterLabelerBinding(federation),
+    ...aggregatedRoles(federation),
   ];
 }

@@ -85,6 +85,8 @@ describe('init --dry-run', () => {
         'ClusterRoleBinding/kubectl-federation:cluster-admins',
         'CustomResourceDefinition/clusters.core.federation.kubectl-federation.io',
         'CustomResourceDefinition/propagations.core.federation.kubectl-federation.io',
+        'CustomResourceDefinition/overrides.core.federation.kubectl-federation.io',
+        'CustomResourceDefinition/clusteroverrides.core.federation.kubectl-federation.io',
         'ClusterRole/kubectl-federation:controller-manager',
         'ClusterRoleBinding/kubectl-federation:controller-manager',
         `Namespace/${namespace}`,
@@ -94,6 +96,8 @@ describe('init --dry-run', () => {
         'ValidatingAdmissionPolicyBinding/kubectl-federation-clusters',
         'ClusterRole/kubectl-federation:cluster-labeler',
         'ClusterRoleBinding/kubectl-federation:cluster-labeler',
+        'ClusterRole/kubectl-federation:aggregate-to-edit',
+        'ClusterRole/kubectl-federation:aggregate-to-view',
       ],
     );
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
@@ -103,7 +107,7 @@ describe('init --dry-run', () => {
     const yaml = await runCli(['init', name, '--host-cluster-context=host', '--dry-run', '--kubeconfig', kubeconfig]);
     assert.equal(yaml.code, 0, yaml.stderr);
     assert.match(yaml.stdout, /^apiVersion: v1\nkind: Namespace\n/);
-    assert.equal(yaml.stdout.split('\n---\n').length, 21);
+    assert.equal(yaml.stdout.split('\n---\n').length, 25);
     assert.doesNotMatch(yaml.stdout, secretMaterial);
     // kubectl's spelling, --dry-run=client, is the same dry run (keys and certificates differ per run).
     const client = await runCli(['init', name, '--host-cluster-context=host', '--dry-run=client', '--kubeconfig', kubeconfig]);

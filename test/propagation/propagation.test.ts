@@ -18,7 +18,7 @@ import { done, notYet, poll } from '../../shared/wait.ts';
 import { runCli } from '../support/cli.ts';
 import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
-import { type LocalNode, startLocalNode } from '../support/local-node.ts';
+import { type LocalNode, REGION_MIRRORS, startLocalNode } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
 import { pluginEnv } from '../support/plugin-path.ts';
 
@@ -545,6 +545,93 @@ describe('propagation', { skip }, () => {
     await run('delete', 'namespace', 'tenant', 'strict', '--timeout=90s');
   });
 
+  test("overrides: each member runs its region mirror's image with its own env and replicas, an Ingress host per region by JSON patch; edited, deleted; a bad rule refused at apply, one that fails only when rendered reported", async () => {
+    await run('create', 'namespace', 'ov');
+    const [eu, us] = REGION_MIRRORS;
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'ov' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: NODE_IMAGE, command: ['node', '-e', SERVER], env: [{ name: 'MODE', value: 'base' }] }] } },
+      },
+    });
+    await apply({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'ov' }, spec: { rules: [{ host: 'web.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } });
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: 'ov' }, data: { a: '1' } });
+    const regions = {
+      apiVersion: 'core.federation.kubectl-federation.io/v1beta1',
+      kind: 'Override',
+      metadata: { name: 'regions', namespace: 'ov' },
+      spec: {
+        resourceSelectors: [{ kind: 'Deployment', name: 'web' }],
+        rules: [
+          { clusterSelector: 'zone=z0', image: { registry: eu }, env: { set: { REGION: 'eu' } }, replicas: 3 },
+          { clusterSelector: 'zone in (z1)', image: { registry: us }, env: { set: { REGION: 'us' }, remove: ['MODE'] } },
+        ],
+      },
+    };
+    await apply(regions);
+    await apply({
+      apiVersion: 'core.federation.kubectl-federation.io/v1beta1',
+      kind: 'Override',
+      metadata: { name: 'hosts', namespace: 'ov' },
+      spec: { resourceSelectors: [{ kind: 'Ingress' }], rules: [{ clusters: [MEMBERS[0]!], jsonPatch: [{ op: 'replace', path: '/spec/rules/0/host', value: 'eu.web.example' }] }] },
+    });
+    type Dep = { spec: { replicas: number; template: { spec: { containers: { image: string; env?: { name: string; value: string }[] }[] } } } };
+    const shape = async (m: string) => {
+      const d = await find<Dep>(m, '-n', 'ov', 'get', 'deployment', 'web');
+      const c = d?.spec.template.spec.containers[0];
+      return d && c ? `${c.image} ${(c.env ?? []).map((e) => `${e.name}=${e.value}`).join(',')} x${d.spec.replicas}` : undefined;
+    };
+    const tag = NODE_IMAGE.slice('docker.io/'.length);
+    await waitFor('each member its own image, env and replicas', async () =>
+      (await shape(MEMBERS[0]!)) === `${eu}/${tag} MODE=base,REGION=eu x3` && (await shape(MEMBERS[1]!)) === `${us}/${tag} REGION=us x1` ? true : undefined,
+    );
+    // What ran is what each mirror's image maps to in the pod runner: 3 pods in member-a, 1 in member-b.
+    const running = (m: string) => node.memberRunners.get(m)!.pods().filter((w) => w.pod.metadata?.namespace === 'ov').map((w) => w.pod.spec?.containers[0]?.image);
+    await waitFor('pods of each mirror run', async () => (running(MEMBERS[0]!).filter((i) => i === `${eu}/${tag}`).length === 3 && running(MEMBERS[1]!).filter((i) => i === `${us}/${tag}`).length === 1 ? true : undefined), 90_000);
+    const host = async (m: string) => (await find<{ spec: { rules: { host: string }[] } }>(m, '-n', 'ov', 'get', 'ingress', 'web'))?.spec.rules[0]?.host;
+    await waitFor('a host per region', async () => ((await host(MEMBERS[0]!)) === 'eu.web.example' && (await host(MEMBERS[1]!)) === 'web.example' ? true : undefined));
+    const rec = await waitFor('the record names the Override per member', async () => {
+      const r = await record('ov', 'deployment.apps.web');
+      return r?.status.clusters.find((c) => c.cluster === MEMBERS[0])?.overrides?.includes('regions') ? r : undefined;
+    });
+    assert.deepEqual(rec.status.clusters.find((c) => c.cluster === MEMBERS[1])?.overrides, ['regions']);
+    assert.match(await run('-n', 'ov', 'get', 'overrides'), /^regions\s+Deployment\s/m);
+    // Edited: the copies follow; deleted: they are as if it never was.
+    regions.spec.rules[0]!.env = { set: { REGION: 'europe' } };
+    await apply(regions);
+    await waitFor('the edit reaches member-a', async () => ((await shape(MEMBERS[0]!))?.includes('REGION=europe') ? true : undefined));
+    await run('-n', 'ov', 'delete', 'override', 'regions');
+    await waitFor('the copies as without it', async () =>
+      (await shape(MEMBERS[0]!)) === `${NODE_IMAGE} MODE=base x1` && (await shape(MEMBERS[1]!)) === `${NODE_IMAGE} MODE=base x1` ? true : undefined,
+    );
+    // A rule with no operation: refused at apply by the schema, nothing stored.
+    const bad = join(node.dir, 'bad-override.json');
+    writeFileSync(bad, JSON.stringify({ ...regions, metadata: { name: 'empty', namespace: 'ov' }, spec: { resourceSelectors: [{ kind: 'Deployment' }], rules: [{ clusterSelector: 'zone=z0' }] } }));
+    const refused = await kubectl(env, 'apply', '-f', bad);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /a rule needs an operation: image, env, command, args, labels, annotations, replicas or jsonPatch/);
+    // An image rule on a ConfigMap fails only when rendered: the copy stays, one Event says why.
+    await apply({ apiVersion: 'core.federation.kubectl-federation.io/v1beta1', kind: 'Override', metadata: { name: 'wrong', namespace: 'ov' }, spec: { resourceSelectors: [{ kind: 'ConfigMap', name: 'plain' }], rules: [{ image: { tag: 'v2' } }] } });
+    await run('-n', 'ov', 'patch', 'configmap', 'plain', '--type=merge', '-p', '{"data":{"a":"2"}}');
+    const said = await waitFor('InvalidOverride', async () => (await events('ov', 'plain')).find((e) => e.reason === 'InvalidOverride' && e.message.includes(MEMBERS[0]!)));
+    assert.match(said.message, /Override wrong, rule 1: ConfigMap plain has no containers .*its copy there is left as it was: fix the Override \(kubectl -n ov edit override wrong\)/);
+    assert.equal((await find<V1ConfigMap>(MEMBERS[0]!, '-n', 'ov', 'get', 'configmap', 'plain'))?.data?.a, '1', 'left as it was');
+    await run('-n', 'ov', 'delete', 'override', 'wrong');
+    await waitFor('the change arrives once the Override is gone', async () => ((await find<V1ConfigMap>(MEMBERS[0]!, '-n', 'ov', 'get', 'configmap', 'plain'))?.data?.a === '2' ? true : undefined));
+    // A ClusterOverride for a cluster-scoped object: a ClusterRole labelled in member-b only.
+    await apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'ov-reader' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] });
+    await apply({ apiVersion: 'core.federation.kubectl-federation.io/v1beta1', kind: 'ClusterOverride', metadata: { name: 'reader-b' }, spec: { resourceSelectors: [{ kind: 'ClusterRole', name: 'ov-reader' }], rules: [{ clusters: [MEMBERS[1]!], labels: { set: { tier: 'b' } } }] } });
+    const tier = async (m: string) => (await find<{ metadata: { labels?: Record<string, string> } }>(m, 'get', 'clusterrole', 'ov-reader'))?.metadata.labels?.tier;
+    await waitFor('the ClusterRole labelled in member-b only', async () => ((await tier(MEMBERS[1]!)) === 'b' && (await find(MEMBERS[0]!, 'get', 'clusterrole', 'ov-reader')) && (await tier(MEMBERS[0]!)) === undefined ? true : undefined));
+    await run('delete', 'clusteroverride', 'reader-b');
+    await run('delete', 'clusterrole', 'ov-reader');
+    await run('delete', 'namespace', 'ov', '--timeout=90s');
+  });
+
   test("the member identity's rights, as `auth can-i --list` shows them: no write in kube-system, no Secret read, no workload outside propagated namespaces; its admission policy holds the rest", async () => {
     const roles = await get<{ items: V1ClusterRole[] }>(MEMBERS[0]!, 'get', 'clusterroles', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
     assert.equal(roles.items.length, 2, 'the cluster-wide role and the workload role');
@@ -608,6 +695,9 @@ describe('propagation', { skip }, () => {
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     };
     await ok('-n', 'team-a', 'create', 'configmap', 'settings', '--from-literal=mode=a');
+    // edit there covers the federation's own kinds of the namespace (aggregated by the controller manager).
+    await ok('-n', 'team-a', 'get', 'propagations,overrides');
+    await ok('-n', 'team-a', 'auth', 'can-i', 'create', 'overrides.core.federation.kubectl-federation.io');
     await waitFor('settings in member-a', () => find(MEMBERS[0]!, '-n', 'team-a', 'get', 'configmap', 'settings'));
     // Placing it elsewhere, by its own selector or the replica annotations: refused by the federation.
     const placed = await alice('-n', 'team-a', 'annotate', 'configmap', 'settings', `${ANNOTATIONS.clusterSelector}=name=member-b`);

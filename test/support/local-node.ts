@@ -38,8 +38,13 @@ export function localImages(): ImageMap {
   };
   // What an air-gapped cluster's mirror holds: the same images under TEST_MIRROR.
   for (const [name, image] of Object.entries({ ...images })) images[`${TEST_MIRROR}/${name.slice(name.lastIndexOf('/') + 1)}`] = image;
+  // Each region's registry mirror (the overrides test sends each member to its own).
+  for (const mirror of REGION_MIRRORS) images[NODE_IMAGE.replace(/^docker\.io\//, `${mirror}/`)] = node;
   return images;
 }
+
+/** Registry mirrors per region: the Node.js image under the same repository and tag. */
+export const REGION_MIRRORS = ['mirror-eu.registry.test', 'mirror-us.registry.test'];
 
 /** The registry the air-gapped tests mirror every image to (--image-registry, --node-image). */
 export const TEST_MIRROR = 'mirror.registry.test:5000/federation';

@@ -13,6 +13,7 @@ import {
   propagationCRD,
 } from '../../manifests/federation-api.ts';
 import { federationPolicies } from '../../manifests/federation-policies.ts';
+import { overrideCRD } from '../../manifests/override-api.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll } from '../../wait.ts';
 import { federationProxy, type InitData, need } from '../data.ts';
@@ -66,6 +67,8 @@ export const installFederationAPI: Step<InitData> = {
     const [crd] = await Promise.all([
       federation.apply(clusterCRD(d.cfg.name)),
       federation.apply(propagationCRD(d.cfg.name)),
+      federation.apply(overrideCRD(d.cfg.name)),
+      federation.apply(overrideCRD(d.cfg.name, 'Cluster')),
       federation.apply(controllerManagerClusterRole(d.cfg.name)),
       federation.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
       federation.apply(membersNamespace(d.cfg.name, d.cfg.namespace)),
