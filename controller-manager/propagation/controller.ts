@@ -19,6 +19,7 @@ import type { Enqueue, ReconcileResult, Reconciler } from '../runtime/controller
 import { Deletion } from './deletion.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FederationObjects } from './federation-objects.ts';
+import { follows, isWorkload, references } from '../../shared/propagation/dependencies.ts';
 import { MemberWatches } from './member-watches.ts';
 import { Overrides } from './overrides.ts';
 import { Records } from './records.ts';
@@ -146,7 +147,7 @@ export class PropagationController implements Reconciler {
 
     const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
     await this.records.writeStatus(kind, fed, outcomes, nothing);
-    const recordDue = await this.records.writeRecord(kind, fed, outcomes, nothing);
+    const recordDue = await this.records.writeRecord(kind, fed, outcomes, nothing, placement.placedBy);
     await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
     if (fed.kind === 'CustomResourceDefinition') {
       await this.warnings.kindNotListed(fed);
@@ -202,9 +203,13 @@ export class PropagationController implements Reconciler {
     };
   }
 
-  /** Where the object goes; a namespace also goes wherever anything inside it goes. Throws on bad annotations. */
+  /**
+   * Where the object goes; a namespace also goes wherever anything inside it goes, and a dependency
+   * with no placement of its own wherever the workloads that use it go. Throws on bad annotations.
+   */
   private placementOf(fed: FederatedObject): Placement {
     const placement = place(this.placementInput(fed));
+    if (follows(fed) && fed.metadata.namespace) return this.followUsers(fed, placement);
     if (fed.kind !== 'Namespace') return placement;
     for (const { kind, obj } of this.objects.inside(fed.metadata.name)) {
       if (exclusion(kind.resource.kind, obj, this.o.ownNamespace)) continue;
@@ -218,6 +223,33 @@ export class PropagationController implements Reconciler {
     }
     placement.clusters.sort();
     return placement;
+  }
+
+  /** The workloads' references, kept per object version (the cache replaces an object when it changes). */
+  private readonly refs = new WeakMap<FederatedObject, string[]>();
+
+  /** A dependency goes where the workloads that use it go (the union); used by none, where it would anyway. */
+  private followUsers(dep: FederatedObject, own: Placement): Placement {
+    const me = `${dep.kind}/${dep.metadata.name}`;
+    const users: string[] = [];
+    const union: Placement = { clusters: [], waiting: new Map() };
+    for (const { kind, obj } of this.objects.inside(dep.metadata.namespace!)) {
+      if (!isWorkload(kind.resource.kind) || obj.metadata.deletionTimestamp) continue;
+      let refs = this.refs.get(obj);
+      if (!refs) this.refs.set(obj, (refs = references(obj)));
+      if (!refs.includes(me) || exclusion(kind.resource.kind, obj, this.o.ownNamespace)) continue;
+      try {
+        const p = place(this.placementInput(obj));
+        users.push(`${obj.kind}/${obj.metadata.name}`);
+        for (const c of p.clusters) if (!union.clusters.includes(c)) union.clusters.push(c);
+        for (const [c, until] of p.waiting) if (!union.waiting.has(c)) union.waiting.set(c, until);
+      } catch {
+        // A workload with a bad placement places nothing; it is reported on itself.
+      }
+    }
+    if (users.length === 0) return own;
+    union.clusters.sort();
+    return { ...union, placedBy: users.sort() };
   }
 
   /** When to look again: at once on failure (with back-off), soon, at a grace period's end, or at the resync. */

@@ -7,7 +7,7 @@ import { ApiError, ConnectionError, isNotFound, type RestClient } from '../../sh
 import { resourcePath } from '../../shared/kube/discovery.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } from '../../shared/propagation/copy.ts';
-import { OverrideError, render } from '../../shared/propagation/overrides.ts';
+import { withMemberOwned } from '../../shared/propagation/drift.ts';
 import { copyHealth } from '../../shared/propagation/rules.ts';
 import type { EventRecorder } from '../events.ts';
 import type { MemberRegistry } from '../members.ts';
@@ -16,6 +16,7 @@ import { objectKey } from '../runtime/reflector.ts';
 import type { FederationObjects } from './federation-objects.ts';
 import { isBlind, type MemberWatches } from './member-watches.ts';
 import type { Overrides } from './overrides.ts';
+import { Rendering } from './rendering.ts';
 import { type ClusterOutcome, DELETE_IN_BACKGROUND, describeMemberError, digestOf, type Kind } from './types.ts';
 
 export interface DispatchOptions {
@@ -58,13 +59,15 @@ export class Dispatcher {
   private readonly written = new Map<string, Written>();
   /** Member namespaces known to exist with our RoleBinding in them ("server|namespace"): one look per namespace, not per object. */
   private readonly memberNamespaces = new Set<string>();
-  /** The last InvalidOverride said per "cluster|key": one Event per distinct failure. */
-  private readonly invalid = new Map<string, string>();
   /** Secrets' copies known absent from a member ("cluster|key"): not deleted there again and again. */
   private readonly absent = new Set<string>();
 
+  /** What each member gets beyond the copy (Overrides) and what drift means for it. */
+  private readonly rendering: Rendering;
+
   constructor(o: DispatchOptions) {
     this.o = o;
+    this.rendering = new Rendering({ overrides: o.overrides, members: o.members, objects: o.objects, events: o.events });
     o.watches.onStop((cluster) => {
       for (const k of [...this.written.keys()]) if (k.startsWith(`${cluster}|`)) this.written.delete(k);
     });
@@ -83,34 +86,6 @@ export class Dispatcher {
       userSetNodePorts: this.o.objects.nodePortsSetByUser(fed),
       ...(this.o.podSecurity ? { podSecurity: this.o.podSecurity } : {}),
     });
-  }
-
-  /**
-   * The member's copy with the Overrides that select the object applied. A rule that cannot be
-   * rendered leaves the member's copy as it was: one InvalidOverride Event per distinct failure.
-   */
-  private async render(fed: FederatedObject, cluster: string, replicas: number | undefined, key: string): Promise<{ copy: FederatedObject; overrides: string[] } | { error: string }> {
-    const base = this.copyFor(fed, replicas);
-    const overrides = this.o.overrides.of(fed.metadata.namespace);
-    if (overrides.length === 0) return { copy: base, overrides: [] };
-    try {
-      const { copy, applied } = render(base, overrides, { name: cluster, labels: this.o.members.cluster(cluster)?.metadata.labels ?? {} });
-      if (copy.apiVersion !== base.apiVersion || copy.kind !== base.kind || copy.metadata.name !== base.metadata.name || copy.metadata.namespace !== base.metadata.namespace) {
-        throw new OverrideError(applied.at(-1) ?? '?', 0, 'it changes the object\'s apiVersion, kind, name or namespace, which name the copy');
-      }
-      // The labels that make the copy this federation's are never overridden.
-      copy.metadata.labels = { ...copy.metadata.labels, ...Object.fromEntries(Object.entries(base.metadata.labels ?? {}).filter(([k]) => k === PROPAGATED_BY_LABEL || k === FEDERATION_LABEL)) };
-      this.invalid.delete(key);
-      return { copy, overrides: applied };
-    } catch (err) {
-      if (!(err instanceof OverrideError)) throw err;
-      const message = `cluster ${cluster}: ${err.message}; its copy there is left as it was: fix the Override (${fed.metadata.namespace ? `kubectl -n ${fed.metadata.namespace} edit override` : 'kubectl edit clusteroverride'} ${err.override})`;
-      if (this.invalid.get(key) !== message) {
-        this.invalid.set(key, message);
-        await this.o.events.record(fed, 'Warning', 'InvalidOverride', message);
-      }
-      return { error: message };
-    }
   }
 
   /** A member not Ready within its grace period: its share is kept, its last-known copy not counted. */
@@ -152,23 +127,29 @@ export class Dispatcher {
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return failed(client.message);
     const key = `${cluster}|${kind.id}/${objKey}`;
-    const rendered = await this.render(fed, cluster, replicas, key);
+    const rendered = await this.rendering.render(fed, this.copyFor(fed, replicas), cluster, key);
     if ('error' in rendered) return { ...failed(rendered.error), reachable: true, waitsFor: 'user', ...(lastKnown ? { copy: lastKnown } : {}) };
-    const { copy: desired, overrides } = rendered;
+    const modes = this.rendering.driftModes(fed);
+    if ('error' in modes) return { ...failed(modes.error), reachable: true, waitsFor: 'user' };
+    const { overrides } = rendered;
     const withOverrides = overrides.length > 0 ? { overrides } : {};
     const existing = watch.reflector.items.get(objKey);
+    // Fields left to the member: its values, so the apply keeps them and they never count as drift.
+    const desired = withMemberOwned(rendered.copy, existing, modes.owned);
     const want = digestOf(desired);
     const last = this.written.get(key);
     const stale = existing !== undefined && last !== undefined && olderVersion(existing.metadata.resourceVersion, last.resourceVersion);
     if (existing && last && !stale) last.seen = true;
     const ours = existing !== undefined && last?.want === want && digestOf(projection(desired, existing)) === last.shape;
     if (existing && !stale && (ours || isSubset(desired, existing))) {
+      this.rendering.forget(key);
       return { ...base, ...copyHealth(existing, true), copy: existing, current: true, reachable: true, ...withOverrides };
     }
     // Not watched: written as wanted a moment ago is taken as still so.
     if (watch.blind && last?.want === want && Date.now() - last.at < BLIND_REWRITE_MS) return { ...base, applied: true, healthy: true, current: true, reachable: true, ...withOverrides };
     // Drift: we want what we wrote before, and since then someone else changed or deleted the copy.
     const drift = last?.want !== want ? undefined : existing ? (stale ? undefined : 'changed') : last.seen ? 'deleted' : undefined;
+    if (drift && modes.mode === 'Report') return this.rendering.reportDrift(fed, cluster, key, drift, desired, existing, { ...base, ...withOverrides });
     const path = resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name);
     try {
       let adopted = false;

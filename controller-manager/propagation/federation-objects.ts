@@ -10,6 +10,7 @@ import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import { resolveKinds } from '../../shared/propagation/kinds.ts';
 import { isAutoscaler, scales, scaleTarget } from '../../shared/propagation/rules.ts';
 import { type Enqueue, retryUntilAnswered } from '../runtime/controller.ts';
+import { isWorkload, references } from '../../shared/propagation/dependencies.ts';
 import { type ChangeType, objectKey, Reflector } from '../runtime/reflector.ts';
 import { type Kind, kindId } from './types.ts';
 
@@ -154,6 +155,13 @@ export class FederationObjects {
     // A namespace's selector steers everything in it.
     if (id === 'Namespace' && old && selectorOf(old) !== selectorOf(obj)) this.enqueueInside(obj.metadata.name);
     if (id === 'CustomResourceDefinition.apiextensions.k8s.io') this.refreshSoon();
+    // The dependencies a workload uses (before and after the change) follow it.
+    if (isWorkload(obj.kind) && obj.metadata.namespace) {
+      for (const ref of new Set([...references(obj), ...(old ? references(old) : [])])) {
+        const [depKind, name] = ref.split('/');
+        if (this.kinds.has(depKind!)) this.o.enqueue(`${depKind}/${obj.metadata.namespace}/${name}`);
+      }
+    }
     if (isAutoscaler(obj.kind)) {
       const target = scaleTarget(obj);
       for (const k of this.kinds.values()) if (k.resource.kind === target?.kind) this.o.enqueue(`${k.id}/${obj.metadata.namespace}/${target.name}`);

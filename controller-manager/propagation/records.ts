@@ -49,7 +49,7 @@ export class Records {
    * Writes the object's Propagation record when it changed, at most once a second per object while
    * its copies are still changing. Returns when to come back for a write held back.
    */
-  async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], message?: string): Promise<number | undefined> {
+  async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], message?: string, placedBy?: string[]): Promise<number | undefined> {
     const clusters: PropagationClusterStatus[] = outcomes.map((o) => ({
       cluster: o.cluster,
       applied: o.applied,
@@ -73,6 +73,7 @@ export class Records {
         healthy: `${clusters.filter((c) => c.healthy).length}/${clusters.length}`,
         clusters,
         ...(message ? { message } : {}),
+        ...(placedBy?.length ? { placedBy } : {}),
       },
     };
     const key = `${record.metadata.namespace}/${record.metadata.name}`;

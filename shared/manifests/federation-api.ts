@@ -133,6 +133,8 @@ export interface Propagation {
     applied: string;
     /** "1/2": members where it is healthy (workloads available; other kinds: applied). */
     healthy: string;
+    /** A dependency with no placement of its own: the workloads that use it, which placed it ("Deployment/web"). */
+    placedBy?: string[];
     clusters: PropagationClusterStatus[];
     /**
      * Why nothing was propagated, with what to do: a bad placement annotation, a selector no Ready
@@ -204,6 +206,7 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
                     applied: str,
                     healthy: str,
                     message: str,
+                    placedBy: { type: 'array', items: str },
                     clusters: {
                       type: 'array',
                       items: {

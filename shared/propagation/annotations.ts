@@ -15,6 +15,10 @@ export const ANNOTATIONS = {
   orphan: `${PREFIX}/orphan-on-delete`,
   /** "true": take over a member object of the same name that this federation did not create. */
   adopt: `${PREFIX}/adopt`,
+  /** Repair (default): a copy changed in a member is put back; Report: it is only reported. On the object or its namespace. */
+  drift: `${PREFIX}/drift`,
+  /** "/spec/replicas,/data/color": JSON pointers set at creation, then left to the member. */
+  memberOwned: `${PREFIX}/member-owned-fields`,
 } as const;
 
 /** On every copy: which federation (by its API server's identity) propagated it. */

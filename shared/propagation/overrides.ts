@@ -70,7 +70,7 @@ export function selects(o: Override, obj: FederatedObject): boolean {
 }
 
 /** Where a kind keeps its pod spec, if it has one. */
-function podSpec(obj: FederatedObject): Record<string, unknown> | undefined {
+export function podSpec(obj: FederatedObject): Record<string, unknown> | undefined {
   const spec = obj.spec;
   const template = (s: unknown) => ((s as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec);
   if (obj.kind === 'Pod') return spec;

@@ -29,6 +29,8 @@ export interface Placement {
    * its grace period ends (ms since the epoch): then the share moves to the others.
    */
   waiting: Map<string, number>;
+  /** A dependency that follows its workloads: the ones that placed it ("Deployment/web"). */
+  placedBy?: string[];
 }
 
 /**

@@ -122,7 +122,8 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
     for (const n of names) {
       const seen = new Map<string, number>();
       arrived.set(n, seen);
-      for (const path of ['/api/v1/namespaces/fed/configmaps', '/apis/apps/v1/namespaces/fed/deployments', '/api/v1/namespaces/latency/configmaps']) {
+      const paths = ['fed', 'plain', 'ovr'].flatMap((ns) => [`/api/v1/namespaces/${ns}/configmaps`, `/apis/apps/v1/namespaces/${ns}/deployments`]);
+      for (const path of [...paths, '/api/v1/namespaces/latency/configmaps']) {
         const r = new Reflector<{ kind?: string; metadata: { name: string; namespace?: string } }>(clients.get(n)!, path, (type, obj) => {
           const key = `${path}/${obj.metadata.name}`;
           if (type !== 'DELETED' && !seen.has(key)) seen.set(key, performance.now());
@@ -147,6 +148,39 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
     const controllerCpu = cpuSeconds(controller.pid!) - cpuBefore;
     line(`  by hand: kubectl apply --server-side to each of ${MEMBERS} members in turn: ${fmt(manualMs / 1000, 1)} s`);
     line(`  federation: kubectl apply --server-side once, until present in all ${MEMBERS}: ${fmt(fedMs / 1000, 1)} s; ratio ${fmt(fedMs / manualMs)}x (target: <= 1.00x); the controller manager used ${fmt(controllerCpu, 1)} CPU s of it`);
+
+    // Overrides: the same objects into two more namespaces, one plain and one with 100 Overrides
+    // over its objects (50 Deployments' images and env, 50 ConfigMaps' labels, for half the
+    // members), each applied once the controller is idle: the cost of rendering, as a ratio.
+    const idleNow = () => [...log.matchAll(/propagation: \d+ reconciles, \d+ member requests in the last \d+ms \(queue (\d+);/g)].slice(-2).map((m) => m[1]).join() === '0,0';
+    const timed = async (namespace: string, extra: object[]) => {
+      await poll(async () => (idleNow() ? done(true) : notYet('the controller is busy')), { what: 'the controller manager to be idle', timeoutMs: 120_000, intervalMs: 500 });
+      const file = writeYAML([...objects(namespace).slice(0, 1), ...extra, ...objects(namespace).slice(1)]);
+      const began = performance.now();
+      const r = spawnSync(kubectlBin, ['--kubeconfig', planes.kubeconfig, '--context', 'fed', 'apply', '--server-side', '-f', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (r.status !== 0) throw new Error(`kubectl apply to the federation: ${r.stderr}`);
+      await poll(
+        async () => {
+          const counts = names.map((n) => [...arrived.get(n)!.keys()].filter((k) => k.includes(`/namespaces/${namespace}/`)).length);
+          return counts.every((c) => c === total) ? done(true) : notYet(`present: ${counts.join(', ')} of ${total}`);
+        },
+        { what: `every object of ${namespace} in every member`, timeoutMs: 600_000, intervalMs: 100 },
+      );
+      return performance.now() - began;
+    };
+    const half = names.slice(0, MEMBERS / 2);
+    const overrides = Array.from({ length: 100 }, (_, i) => ({
+      apiVersion: 'core.federation.kubectl-federation.io/v1beta1',
+      kind: 'Override',
+      metadata: { name: `ov-${i}`, namespace: 'ovr' },
+      spec:
+        i < 50
+          ? { resourceSelectors: [{ kind: 'Deployment', name: `web-${i}` }], rules: [{ clusters: half, image: { registry: 'mirror.example' }, env: { set: { REGION: 'a' } } }] }
+          : { resourceSelectors: [{ kind: 'ConfigMap', name: `cm-${i}` }], rules: [{ clusters: half, labels: { set: { tier: 'b' } } }] },
+    }));
+    const plainMs = await timed('plain', []);
+    const overriddenMs = await timed('ovr', overrides);
+    line(`  the same objects again, plain: ${fmt(plainMs / 1000, 1)} s; with 100 Overrides over them: ${fmt(overriddenMs / 1000, 1)} s; ratio ${fmt(overriddenMs / plainMs)}x (target: <= 1.05x)`);
 
     // Create-to-present, measured once the controller is idle (its queue empty: the members'
     // controllers have settled the Deployments' statuses): one object at a time, from the moment

@@ -632,6 +632,75 @@ describe('propagation', { skip }, () => {
     await run('delete', 'namespace', 'ov', '--timeout=90s');
   });
 
+  test('dependencies follow: the ConfigMap and Secret a Deployment uses go only where its selector places it, and move with it; one no workload uses goes everywhere', async () => {
+    await run('create', 'namespace', 'deps');
+    await run('-n', 'deps', 'create', 'configmap', 'cfg', '--from-literal=greeting=hello');
+    await run('-n', 'deps', 'create', 'secret', 'generic', 'sec', '--from-literal=token=s3cret');
+    await run('-n', 'deps', 'create', 'configmap', 'lonely', '--from-literal=a=1');
+    const deployment = (member: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'app', namespace: 'deps', annotations: { [ANNOTATIONS.clusterSelector]: `name=${member}` } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'deps' } },
+        template: {
+          metadata: { labels: { app: 'deps' } },
+          spec: {
+            containers: [{ name: 'main', image: NODE_IMAGE, command: ['node', '-e', SERVER], envFrom: [{ secretRef: { name: 'sec' } }], volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }] }],
+            volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }],
+          },
+        },
+      },
+    });
+    await apply(deployment(MEMBERS[1]!));
+    const where = async (kind: string, name: string) => {
+      const at: string[] = [];
+      for (const m of MEMBERS) if (await find(m, '-n', 'deps', 'get', kind, name)) at.push(m);
+      return at.join(',');
+    };
+    await waitFor('cfg and sec in member-b only, lonely in both', async () =>
+      (await where('configmap', 'cfg')) === MEMBERS[1] && (await where('secret', 'sec')) === MEMBERS[1] && (await where('configmap', 'lonely')) === MEMBERS.join(',') ? true : undefined,
+    );
+    await waitFor('the pod that uses them runs in member-b', async () => (node.memberRunners.get(MEMBERS[1]!)!.pods().some((w) => w.pod.metadata?.namespace === 'deps') ? true : undefined), 90_000);
+    const rec = await waitFor('the record says who placed cfg', async () => {
+      const r = await record('deps', 'configmap.cfg');
+      return r?.status.placedBy ? r : undefined;
+    });
+    assert.deepEqual(rec.status.placedBy, ['Deployment/app']);
+    // The workload moves: what it uses moves with it, and leaves where nothing needs it.
+    await apply(deployment(MEMBERS[0]!));
+    await waitFor('cfg and sec moved to member-a', async () => ((await where('configmap', 'cfg')) === MEMBERS[0] && (await where('secret', 'sec')) === MEMBERS[0] ? true : undefined));
+    await run('delete', 'namespace', 'deps', '--timeout=90s');
+  });
+
+  test('drift modes: Report leaves a change made in a member and names its fields; removing it repairs; a field left to the member keeps its value there', async () => {
+    await run('create', 'namespace', 'dm');
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'reported', namespace: 'dm', annotations: { [ANNOTATIONS.drift]: 'Report' } }, data: { a: '1' } });
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: 'dm', annotations: { [ANNOTATIONS.memberOwned]: '/data/b' } }, data: { a: '1', b: 'fed' } });
+    const data = async (name: string) => (await find<V1ConfigMap>(MEMBERS[0]!, '-n', 'dm', 'get', 'configmap', name))?.data;
+    await waitFor('both in member-a', async () => ((await data('reported')) && (await data('shared')) ? true : undefined));
+    await run(`--context=${MEMBERS[0]}`, '-n', 'dm', 'patch', 'configmap', 'reported', '--type=merge', '-p', '{"data":{"a":"member"}}');
+    const said = await waitFor('DriftDetected', async () => (await events('dm', 'reported')).find((e) => e.reason === 'DriftDetected'));
+    assert.match(said.message, new RegExp(`^cluster ${MEMBERS[0]}: ConfigMap dm/reported differs in the member at /data/a; left as it is`));
+    const rec = await waitFor('the record says so', async () => (await record('dm', 'configmap.reported'))?.status.clusters.find((c) => c.cluster === MEMBERS[0] && /differs in the member/.test(c.error ?? '')));
+    assert.equal(rec.applied, true);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await data('reported'))?.a, 'member', 'left as the member has it');
+    await run('-n', 'dm', 'annotate', 'configmap', 'reported', `${ANNOTATIONS.drift}-`);
+    await waitFor('repaired once Report is gone', async () => ((await data('reported'))?.a === '1' ? true : undefined));
+    // A field left to the member: its change stays; the federation's other fields still arrive.
+    await run(`--context=${MEMBERS[0]}`, '-n', 'dm', 'patch', 'configmap', 'shared', '--type=merge', '-p', '{"data":{"b":"member"}}');
+    await run('-n', 'dm', 'patch', 'configmap', 'shared', '--type=merge', '-p', '{"data":{"a":"2"}}');
+    await waitFor('a arrives, b stays the member\'s', async () => {
+      const d = await data('shared');
+      return d?.a === '2' && d.b === 'member' ? true : undefined;
+    });
+    assert.equal((await data('shared'))?.b, 'member');
+    assert.equal((await events('dm', 'shared')).filter((e) => e.reason === 'DriftCorrected').length, 0, 'never corrected');
+    await run('delete', 'namespace', 'dm', '--timeout=90s');
+  });
+
   test("the member identity's rights, as `auth can-i --list` shows them: no write in kube-system, no Secret read, no workload outside propagated namespaces; its admission policy holds the rest", async () => {
     const roles = await get<{ items: V1ClusterRole[] }>(MEMBERS[0]!, 'get', 'clusterroles', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
     assert.equal(roles.items.length, 2, 'the cluster-wide role and the workload role');

@@ -79,3 +79,21 @@ describe('overrides', () => {
     assert.equal(render(deployment(), [{ ...ov('x', [{ replicas: 9 }]), metadata: { name: 'x', namespace: 'other' } }], eu).applied.length, 0);
   });
 });
+
+describe('drift modes', () => {
+  test('the mode from the object, else its namespace; member-owned paths; drifted paths', async () => {
+    const { driftMode, driftedPaths, memberOwnedPaths, withMemberOwned } = await import('../../shared/propagation/drift.ts');
+    const { ANNOTATIONS } = await import('../../shared/propagation/annotations.ts');
+    assert.equal(driftMode({}, {}), 'Repair');
+    assert.equal(driftMode({}, { [ANNOTATIONS.drift]: 'Report' }), 'Report');
+    assert.equal(driftMode({ [ANNOTATIONS.drift]: 'Repair' }, { [ANNOTATIONS.drift]: 'Report' }), 'Repair');
+    assert.throws(() => driftMode({ [ANNOTATIONS.drift]: 'report' }, {}), /"report" is neither Repair nor Report/);
+    assert.deepEqual(memberOwnedPaths({ [ANNOTATIONS.memberOwned]: '/spec/replicas, /data/a~1b' }), ['/spec/replicas', '/data/a~1b']);
+    assert.throws(() => memberOwnedPaths({ [ANNOTATIONS.memberOwned]: 'spec.replicas' }), /"spec\.replicas" is not a JSON pointer/);
+    const want: FederatedObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', b: 'fed' } };
+    const got: FederatedObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '2', b: 'member', extra: 'x' } };
+    assert.deepEqual(withMemberOwned(want, got, ['/data/b', '/data/missing']).data, { a: '1', b: 'member' });
+    assert.deepEqual(withMemberOwned(want, undefined, ['/data/b']).data, { a: '1', b: 'fed' }, 'set at creation');
+    assert.deepEqual(driftedPaths(want, got), ['/data/a', '/data/b']);
+  });
+});
