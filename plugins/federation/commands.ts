@@ -2,6 +2,7 @@
 import type { CliSpec } from '../../shared/cli/run.ts';
 import { CertsCheckExpirationCommand, CertsRenewCommand } from '../certs/command.ts';
 import { DeinitCommand } from '../deinit/command.ts';
+import { DiffCommand } from '../diff/command.ts';
 import { InitCommand } from '../init/command.ts';
 import { JoinCommand } from '../join/command.ts';
 import { StatusCommand } from '../status/command.ts';
@@ -10,6 +11,6 @@ import { VersionCommand } from '../version/command.ts';
 
 export const federationSpec: CliSpec = {
   binaryName: 'kubectl federation',
-  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
+  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, DiffCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
   listsCommands: true,
 };

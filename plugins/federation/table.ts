@@ -12,6 +12,7 @@ export const federationTable: QuickSpec = {
     { path: ['unjoin'], description: 'Remove a cluster from the federation' },
     { path: ['deinit'], description: 'Remove a federation control plane that init deployed' },
     { path: ['status'], description: 'Show the health of a federation and what would fix it' },
+    { path: ['diff'], description: 'Show what each member would receive, beside what it has now' },
     { path: ['certs', 'check-expiration'], description: 'List the certificates init made and when each expires' },
     { path: ['certs', 'renew'], description: 'Renew the certificates init made, with the same CA' },
     { path: ['version'], description: 'Print the plugin version and the versions it deploys' },

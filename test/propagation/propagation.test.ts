@@ -701,6 +701,46 @@ describe('propagation', { skip }, () => {
     await run('delete', 'namespace', 'dm', '--timeout=90s');
   });
 
+  test('diff: what each member would receive beside what it has, in kubectl diff form and exit codes; nothing changed by it; none left after the apply', async () => {
+    await run('create', 'namespace', 'df');
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: 'df' }, data: { a: '1' } });
+    await waitFor('conf in both', async () => ((await find(MEMBERS[0]!, '-n', 'df', 'get', 'configmap', 'conf')) && (await find(MEMBERS[1]!, '-n', 'df', 'get', 'configmap', 'conf')) ? true : undefined));
+    const file = join(node.dir, 'df.yaml');
+    const web = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'df' }, spec: { replicas: 2, selector: { matchLabels: { app: 'df' } }, template: { metadata: { labels: { app: 'df' } }, spec: { containers: [{ name: 'main', image: NODE_IMAGE, command: ['node', '-e', SERVER] }] } } } };
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: 'df' }, data: { a: '2' } }, web] }));
+    const before = await runCli(['diff', '-f', file, `--kubeconfig=${kubeconfig}`]);
+    assert.equal(before.code, 1, before.stderr);
+    for (const m of MEMBERS) {
+      assert.match(before.stdout, new RegExp(`^--- /LIVE/${m}/core\\.v1\\.ConfigMap\\.df\\.conf`, 'm'));
+      assert.match(before.stdout, new RegExp(`^\\+\\+\\+ /MERGED/${m}/apps\\.v1\\.Deployment\\.df\\.web`, 'm'));
+    }
+    assert.match(before.stdout, /^-\s+a: "1"$/m);
+    assert.match(before.stdout, /^\+\s+a: "2"$/m);
+    assert.match(before.stdout, /^\+\s+replicas: 1$/m, 'each member its share');
+    const one = await runCli(['diff', '-f', file, `--cluster=${MEMBERS[0]}`, `--kubeconfig=${kubeconfig}`]);
+    assert.equal(one.code, 1, one.stderr);
+    assert.doesNotMatch(one.stdout, new RegExp(MEMBERS[1]!));
+    assert.equal((await find<V1ConfigMap>(MEMBERS[0]!, '-n', 'df', 'get', 'configmap', 'conf'))?.data?.a, '1', 'diff changed nothing');
+    assert.equal(await find(MEMBERS[0]!, '-n', 'df', 'get', 'deployment', 'web'), undefined, 'diff created nothing');
+    await run('apply', '--server-side', '-f', file);
+    await waitFor('applied in both', async () => {
+      for (const m of MEMBERS) {
+        if ((await find<V1ConfigMap>(m, '-n', 'df', 'get', 'configmap', 'conf'))?.data?.a !== '2') return undefined;
+        if (!(await find(m, '-n', 'df', 'get', 'deployment', 'web'))) return undefined;
+      }
+      return true;
+    });
+    const after = await waitFor('no differences once applied', async () => {
+      const r = await runCli(['diff', '-f', file, `--kubeconfig=${kubeconfig}`]);
+      return r.code === 0 ? r : undefined;
+    });
+    assert.equal(after.stdout, '');
+    const bad = await runCli(['diff', '-f', join(node.dir, 'missing.yaml'), `--kubeconfig=${kubeconfig}`]);
+    assert.equal(bad.code, 2, 'an error is more than 1, as kubectl diff says');
+    assert.match(bad.stderr, /^error: -f \S+missing\.yaml: no such file$/m);
+    await run('delete', 'namespace', 'df', '--timeout=90s');
+  });
+
   test("the member identity's rights, as `auth can-i --list` shows them: no write in kube-system, no Secret read, no workload outside propagated namespaces; its admission policy holds the rest", async () => {
     const roles = await get<{ items: V1ClusterRole[] }>(MEMBERS[0]!, 'get', 'clusterroles', '-l', `federation.kubectl-federation.io/cluster=${MEMBERS[0]}`);
     assert.equal(roles.items.length, 2, 'the cluster-wide role and the workload role');
