@@ -176,6 +176,12 @@ export async function killInit(o: Options): Promise<Row> {
   return row;
 }
 
+/**
+ * A member joined once: its account, the cluster-wide and workload roles, the token Role and their
+ * bindings, the admission policy; no token Secret (tokens expire); stored and registered.
+ */
+const JOINED = 'sa=1 secret=0 role=2 binding=1 nsrole=1 nsbinding=1 policy=1 stored=1 cluster=1';
+
 async function memberState(member: KubeConfig, federation: KubeConfig, name: string, namespace: string): Promise<string> {
   const selector = `federation.kubectl-federation.io/cluster=${name}`;
   const core = member.makeApiClient(CoreV1Api);
@@ -245,9 +251,7 @@ async function killJoinUnjoinWith(o: Options, s: { kubeconfig: string; server: s
   const probe = unique('probe');
   const joinMs = await time(join(probe));
   const unjoinMs = await time(unjoin(probe));
-  // The identity: its account, the cluster-wide and workload roles, the token Role and their
-  // bindings, the admission policy; no token Secret (tokens expire).
-  const joined = 'sa=1 secret=0 role=2 binding=1 nsrole=1 nsbinding=1 policy=1 stored=1 cluster=1';
+  const joined = JOINED;
   const gone = 'sa=0 secret=0 role=0 binding=0 nsrole=0 nsbinding=0 policy=0 stored=0 cluster=0';
   const joinRow: Row = { what: `join killed at random (0-${joinMs} ms), run again`, cases: 0, survived: 0, failures: [] };
   const unjoinRow: Row = { what: `unjoin killed at random (0-${unjoinMs} ms), run again`, cases: 0, survived: 0, failures: [] };
@@ -584,7 +588,7 @@ export async function concurrentJoins(o: Options): Promise<Row> {
   for (const [i, n] of names.entries()) {
     if (results[i]!.code !== 0) problems.push(`${n}: exit ${results[i]!.code} ${results[i]!.stderr.trim()}`);
     const state = await memberState(member, federation, n, 'federation-system');
-    if (state !== 'sa=1 secret=1 role=1 binding=1 stored=1 cluster=1') problems.push(`${n}: ${state}`);
+    if (state !== JOINED) problems.push(`${n}: ${state}`);
   }
   for (const n of names) await cli(['unjoin', n, '--cluster-context=member-1', '--context=federation', '--kubeconfig', kubeconfig]);
   return { what: '5 joins into one federation at once', cases: 1, survived: problems.length === 0 ? 1 : 0, failures: problems };
