@@ -160,8 +160,7 @@ export class Dispatcher {
         if (found && fed.metadata.annotations?.[ANNOTATIONS.adopt] !== 'true') {
           return { ...failed(conflictMessage(what, cluster, found)), reachable: true, waitsFor: 'user' };
         }
-        // Adopting a Namespace or a CRD would put everything in it under the federation, to be
-        // deleted with it: never done by an annotation any writer may set.
+        // A Secret cannot be adopted: the identity may neither read nor overwrite the member's own.
         if (watch.blind && fed.metadata.annotations?.[ANNOTATIONS.adopt] === 'true') {
           return {
             ...failed(`${what}: ${ANNOTATIONS.adopt} cannot take over a Secret in cluster ${cluster}: the federation's identity there may not read or overwrite Secrets it did not make; delete it in the member, and the federation's copy follows`),
@@ -169,6 +168,8 @@ export class Dispatcher {
             waitsFor: 'user',
           };
         }
+        // Adopting a Namespace or a CRD would put everything in it under the federation, to be
+        // deleted with it: never done by an annotation.
         if (found && (fed.kind === 'Namespace' || fed.kind === 'CustomResourceDefinition')) {
           return {
             ...failed(`${what} already exists in cluster ${cluster} and ${ANNOTATIONS.adopt} is refused for ${fed.kind}s: adopting it would hand everything in it to the federation, to be deleted with it; the objects inside propagate all the same, or delete it in the member`),

@@ -87,5 +87,4 @@ export class Rendering {
     }
     return { ...base, ...(existing ? copyHealth(existing, true) : { applied: false, healthy: false }), ...(existing ? { copy: existing } : {}), current: false, reachable: true, waitsFor: 'user', error: message };
   }
-
 }
