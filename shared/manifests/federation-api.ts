@@ -258,25 +258,24 @@ export function controllerManagerClusterRole(federation: string): Typed<V1Cluste
   };
 }
 
-export function controllerManagerClusterRoleBinding(federation: string): Typed<V1ClusterRoleBinding> {
+/** A ClusterRoleBinding of the federation, named name, granting role to one user or group. */
+export function clusterRoleBinding(federation: string, name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): Typed<V1ClusterRoleBinding> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: metadata(CONTROLLER_MANAGER_ROLE, federation),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_MANAGER_ROLE },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CONTROLLER_MANAGER_USER }],
+    metadata: metadata(name, federation),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
   };
+}
+
+export function controllerManagerClusterRoleBinding(federation: string): Typed<V1ClusterRoleBinding> {
+  return clusterRoleBinding(federation, CONTROLLER_MANAGER_ROLE, CONTROLLER_MANAGER_ROLE, { kind: 'User', name: CONTROLLER_MANAGER_USER });
 }
 
 /** The administrators' group gets cluster-admin here: revocable, unlike system:masters. */
 export function adminsClusterRoleBinding(federation: string): Typed<V1ClusterRoleBinding> {
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: metadata(ADMIN_GROUP, federation),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: ADMIN_GROUP }],
-  };
+  return clusterRoleBinding(federation, ADMIN_GROUP, 'cluster-admin', { kind: 'Group', name: ADMIN_GROUP });
 }
 
 /**

@@ -6,7 +6,7 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1ValidatingAdmissionPolicy, 
 import { FEDERATION_GROUP } from '../constants.ts';
 import { ANNOTATIONS } from '../propagation/annotations.ts';
 import { ADMIN_GROUP } from './credentials.ts';
-import { CONTROLLER_MANAGER_USER } from './federation-api.ts';
+import { clusterRoleBinding, CONTROLLER_MANAGER_USER } from './federation-api.ts';
 import { metadata } from './meta.ts';
 import type { Typed } from './types.ts';
 
@@ -87,13 +87,7 @@ export function clusterLabelerRole(federation: string): Typed<V1ClusterRole> {
 }
 
 export function clusterLabelerBinding(federation: string): Typed<V1ClusterRoleBinding> {
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: metadata(CLUSTER_LABELER_ROLE, federation),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CLUSTER_LABELER_ROLE },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: CLUSTER_LABELERS_GROUP }],
-  };
+  return clusterRoleBinding(federation, CLUSTER_LABELER_ROLE, CLUSTER_LABELER_ROLE, { kind: 'Group', name: CLUSTER_LABELERS_GROUP });
 }
 
 /**

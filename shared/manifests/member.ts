@@ -128,27 +128,26 @@ export function memberWorkloadRole(n: MemberNames, propagated: Resource[]): Type
 
 const subject = (n: MemberNames) => ({ kind: 'ServiceAccount', name: memberObjectNames(n).serviceAccount, namespace: n.namespace });
 
-export function memberClusterRoleBinding(n: MemberNames): Typed<V1ClusterRoleBinding> {
-  const names = memberObjectNames(n);
+/** A binding of the member identity: cluster-wide (namespace undefined) or in one namespace. */
+function binding<K extends 'ClusterRoleBinding' | 'RoleBinding'>(n: MemberNames, kind: K, name: string, role: { kind: 'ClusterRole' | 'Role'; name: string }, namespace?: string) {
   return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: names.clusterRole, labels: memberLabels(n) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.clusterRole },
+    apiVersion: 'rbac.authorization.k8s.io/v1' as const,
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}), labels: memberLabels(n) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...role },
     subjects: [subject(n)],
   };
 }
 
+export function memberClusterRoleBinding(n: MemberNames): Typed<V1ClusterRoleBinding> {
+  const { clusterRole } = memberObjectNames(n);
+  return binding(n, 'ClusterRoleBinding', clusterRole, { kind: 'ClusterRole', name: clusterRole });
+}
+
 /** The namespaced writes in one namespace of the member: made by the controller manager when it first writes there. */
 export function memberWorkloadBinding(n: MemberNames, namespace: string): Typed<V1RoleBinding> {
-  const names = memberObjectNames(n);
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: names.workloadRole, namespace, labels: memberLabels(n) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.workloadRole },
-    subjects: [subject(n)],
-  };
+  const { workloadRole } = memberObjectNames(n);
+  return binding(n, 'RoleBinding', workloadRole, { kind: 'ClusterRole', name: workloadRole }, namespace);
 }
 
 /** Asking for a new token of its own service account, and of no other: the controller renews it. */
@@ -163,14 +162,8 @@ export function memberTokenRole(n: MemberNames): Typed<V1Role> {
 }
 
 export function memberTokenRoleBinding(n: MemberNames): Typed<V1RoleBinding> {
-  const names = memberObjectNames(n);
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: names.tokenRole, namespace: n.namespace, labels: memberLabels(n) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.tokenRole },
-    subjects: [subject(n)],
-  };
+  const { tokenRole } = memberObjectNames(n);
+  return binding(n, 'RoleBinding', tokenRole, { kind: 'Role', name: tokenRole }, n.namespace);
 }
 
 /** A CEL list literal of strings. */

@@ -5,8 +5,9 @@
 // so the member role it creates (no wildcards) is what propagation works with. Users' steps are plain
 // kubectl against the federation context.
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1ClusterRole, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { CONTEXT_EXTENSION, NODE_IMAGE } from '../../shared/constants.ts';
@@ -15,11 +16,12 @@ import type { Propagation } from '../../shared/manifests/federation-api.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { DEFAULT_PROPAGATED_KINDS } from '../../shared/propagation/kinds.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
-import { runCli } from '../support/cli.ts';
+import { pluginPath, runCli } from '../support/cli.ts';
 import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
 import { type LocalNode, REGION_MIRRORS, startLocalNode } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
+import { kubectlBin } from '../support/paths.ts';
 import { pluginEnv } from '../support/plugin-path.ts';
 
 const skip = podTestsSkip();
@@ -735,6 +737,22 @@ describe('propagation', { skip }, () => {
       return r.code === 0 ? r : undefined;
     });
     assert.equal(after.stdout, '');
+    // The other ways in: an object of the federation by KIND/NAME, stdin, a kustomization.
+    const byName = await runCli(['diff', '-n', 'df', 'configmap/conf', `--kubeconfig=${kubeconfig}`]);
+    assert.equal(byName.code, 0, byName.stderr + byName.stdout);
+    const changed = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: 'df' }, data: { a: '3' } });
+    const cliEnv = { ...process.env, NO_COLOR: '1', PATH: `${dirname(kubectlBin)}:${process.env.PATH ?? ''}` };
+    const viaStdin = spawnSync(process.execPath, [pluginPath, 'diff', '-f', '-', `--kubeconfig=${kubeconfig}`], { input: changed, env: cliEnv, encoding: 'utf8' });
+    assert.equal(viaStdin.status, 1, viaStdin.stderr);
+    assert.match(viaStdin.stdout, /^\+\s+a: "3"$/m);
+    const kust = join(node.dir, 'kust');
+    mkdirSync(kust, { recursive: true });
+    writeFileSync(join(kust, 'conf.json'), changed);
+    writeFileSync(join(kust, 'kustomization.yaml'), 'resources:\n- conf.json\n');
+    const viaK = spawnSync(process.execPath, [pluginPath, 'diff', '-k', kust, `--cluster=${MEMBERS[1]}`, `--kubeconfig=${kubeconfig}`], { env: cliEnv, encoding: 'utf8' });
+    assert.equal(viaK.status, 1, viaK.stderr);
+    assert.match(viaK.stdout, new RegExp(`^\\+\\+\\+ /MERGED/${MEMBERS[1]}/core\\.v1\\.ConfigMap\\.df\\.conf`, 'm'));
+    assert.match(viaK.stdout, /^\+\s+a: "3"$/m);
     const bad = await runCli(['diff', '-f', join(node.dir, 'missing.yaml'), `--kubeconfig=${kubeconfig}`]);
     assert.equal(bad.code, 2, 'an error is more than 1, as kubectl diff says');
     assert.match(bad.stderr, /^error: -f \S+missing\.yaml: no such file$/m);
