@@ -3,6 +3,7 @@
 // someone else changed or deleted the copy, and removes copies a placement no longer selects. Each
 // call returns an outcome; none throws.
 import { FIELD_MANAGER, FEDERATION_LABEL } from '../../shared/constants.ts';
+import { oneLine } from '../../shared/errors.ts';
 import { ApiError, ConnectionError, isNotFound, type RestClient } from '../../shared/kube/rest.ts';
 import { resourcePath } from '../../shared/kube/discovery.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
@@ -244,7 +245,10 @@ export class Dispatcher {
       try {
         await client.request('POST', resourcePath(ROLE_BINDINGS, namespace), { body: binding, query: { fieldManager: FIELD_MANAGER } });
       } catch (err) {
-        if (!(err instanceof ApiError && err.status === 409)) throw err;
+        // A member joined before the workload role existed holds its writes cluster-wide and may
+        // not bind a role it lacks: its writes go on as before, and a re-join moves it over.
+        if (err instanceof ApiError && err.status === 403) this.o.log(`cluster ${cluster}: cannot bind the workload role in namespace ${namespace} (${oneLine(err.message)}); join the cluster again to give the federation the bounded identity`);
+        else if (!(err instanceof ApiError && err.status === 409)) throw err;
       }
     }
     this.memberNamespaces.add(known);
