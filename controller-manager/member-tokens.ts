@@ -31,6 +31,8 @@ export class TokenRenewer {
   /** When a member's renewal last failed, and whether its non-expiring token was reported. */
   private readonly failedAt = new Map<string, number>();
   private readonly toldNonExpiring = new Set<string>();
+  /** Per member: the stored token (base64) last looked at, and when it is due. */
+  private readonly due = new Map<string, { stored: string; token: string; at: number }>();
 
   constructor(o: TokenRenewalOptions) {
     this.o = o;
@@ -51,6 +53,7 @@ export class TokenRenewer {
   forget(name: string): void {
     this.failedAt.delete(name);
     this.toldNonExpiring.delete(name);
+    this.due.delete(name);
   }
 
   /** Renews the member's token if it is due; client speaks to the member with it. Never throws. */
@@ -58,9 +61,16 @@ export class TokenRenewer {
     const secret = this.o.members.secretOf(name);
     const stored = secret?.data?.[MEMBER_SECRET_KEYS.token];
     if (!secret || !stored) return; // a kubeconfig's own credentials: not ours to renew
-    const token = Buffer.from(stored, 'base64').toString().trim();
-    const account = tokenServiceAccount(token);
-    if (!account || Date.now() < this.dueAt(token)) return;
+    // Decoded once per token, not at every probe.
+    let known = this.due.get(name);
+    if (known?.stored !== stored) {
+      const token = Buffer.from(stored, 'base64').toString().trim();
+      known = { stored, token, at: tokenServiceAccount(token) ? this.dueAt(token) : Infinity };
+      this.due.set(name, known);
+    }
+    if (Date.now() < known.at) return;
+    const { token } = known;
+    const account = tokenServiceAccount(token)!;
     if (Date.now() - (this.failedAt.get(name) ?? 0) < RETRY_MS) return;
     try {
       const fresh = await requestToken(client, account.namespace, account.name, this.o.lifetimeSeconds);

@@ -38,6 +38,9 @@ export interface RegistryOptions {
 interface MemberClients {
   /** The server and the credentials but the token: a renewed token keeps the clients. */
   key: string;
+  server: string;
+  /** The Secret's resourceVersion these clients were last checked against. */
+  version: string | undefined;
   creds: Credentials;
   /** For probes: no idle connection kept between them (a thousand members' worth of sockets). */
   probe: RestClient;
@@ -179,9 +182,12 @@ export class MemberRegistry {
     if (!secret) {
       return { kind: 'secretMissing', message: `Secret ${this.o.namespace}/${secretName} with the cluster's credentials does not exist in the federation: join the cluster again` };
     }
-    const key = `${server}|${withoutToken(secret)}`;
     const known = this.clients.get(name);
+    // The same Secret version as last time: nothing to compare (a probe per member every period).
+    if (known && known.server === server && known.version === secret.metadata.resourceVersion) return known;
+    const key = `${server}|${withoutToken(secret)}`;
     if (known?.key === key) {
+      known.version = secret.metadata.resourceVersion;
       const token = secret.data?.[MEMBER_SECRET_KEYS.token];
       const renewed = token ? Buffer.from(token, 'base64').toString().trim() : undefined;
       if (renewed && renewed !== known.creds.token) {
@@ -196,6 +202,8 @@ export class MemberRegistry {
       const creds = await memberCredentials(secret.data, server);
       const clients: MemberClients = {
         key,
+        server,
+        version: secret.metadata.resourceVersion,
         creds,
         probe: new RestClient(creds, this.o.probeTimeoutMs, 'kubectl-federation-controller-manager', false),
       };

@@ -19,7 +19,7 @@ import type { Enqueue, ReconcileResult, Reconciler } from '../runtime/controller
 import { Deletion } from './deletion.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FederationObjects } from './federation-objects.ts';
-import { follows, isWorkload, references } from '../../shared/propagation/dependencies.ts';
+import { follows } from '../../shared/propagation/dependencies.ts';
 import { MemberWatches } from './member-watches.ts';
 import { Overrides } from './overrides.ts';
 import { Records } from './records.ts';
@@ -225,19 +225,12 @@ export class PropagationController implements Reconciler {
     return placement;
   }
 
-  /** The workloads' references, kept per object version (the cache replaces an object when it changes). */
-  private readonly refs = new WeakMap<FederatedObject, string[]>();
-
   /** A dependency goes where the workloads that use it go (the union); used by none, where it would anyway. */
   private followUsers(dep: FederatedObject, own: Placement): Placement {
-    const me = `${dep.kind}/${dep.metadata.name}`;
     const users: string[] = [];
     const union: Placement = { clusters: [], waiting: new Map() };
-    for (const { kind, obj } of this.objects.inside(dep.metadata.namespace!)) {
-      if (!isWorkload(kind.resource.kind) || obj.metadata.deletionTimestamp) continue;
-      let refs = this.refs.get(obj);
-      if (!refs) this.refs.set(obj, (refs = references(obj)));
-      if (!refs.includes(me) || exclusion(kind.resource.kind, obj, this.o.ownNamespace)) continue;
+    for (const { kind, obj } of this.objects.usersOf(dep)) {
+      if (obj.metadata.deletionTimestamp || exclusion(kind.resource.kind, obj, this.o.ownNamespace)) continue;
       try {
         const p = place(this.placementInput(obj));
         users.push(`${obj.kind}/${obj.metadata.name}`);

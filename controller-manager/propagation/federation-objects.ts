@@ -12,7 +12,7 @@ import { isAutoscaler, scales, scaleTarget } from '../../shared/propagation/rule
 import { type Enqueue, retryUntilAnswered } from '../runtime/controller.ts';
 import { isWorkload, references } from '../../shared/propagation/dependencies.ts';
 import { type ChangeType, objectKey, Reflector } from '../runtime/reflector.ts';
-import { type Kind, kindId } from './types.ts';
+import { type Kind, kindId, splitKey } from './types.ts';
 
 export interface FederationObjectsOptions {
   federation: RestClient;
@@ -148,6 +148,38 @@ export class FederationObjects {
     return obj.metadata.uid !== undefined && this.userNodePorts.has(obj.metadata.uid);
   }
 
+  /** Which workloads use each dependency ("ns/Kind/name" -> "Kind.group/ns/name"), kept as the watches change. */
+  private readonly users = new Map<string, Set<string>>();
+
+  /** Updates the index for a workload's change; returns what it used before and uses now. */
+  private indexUsers(id: string, type: ChangeType, obj: FederatedObject, old: FederatedObject | undefined): Set<string> {
+    const ns = obj.metadata.namespace;
+    if (!isWorkload(obj.kind) || !ns) return new Set();
+    const key = `${id}/${objectKey(obj.metadata)}`;
+    const before = old ? references(old) : [];
+    const after = type === 'DELETED' ? [] : references(obj);
+    for (const r of before) {
+      const set = this.users.get(`${ns}/${r}`);
+      set?.delete(key);
+      if (set?.size === 0) this.users.delete(`${ns}/${r}`);
+    }
+    for (const r of after) {
+      const set = this.users.get(`${ns}/${r}`) ?? new Set<string>();
+      this.users.set(`${ns}/${r}`, set.add(key));
+    }
+    return new Set([...before, ...after]);
+  }
+
+  /** The workloads that use a dependency (a ConfigMap, Secret, ServiceAccount or PVC), as cached now. */
+  *usersOf(dep: FederatedObject): Generator<{ kind: Kind; obj: FederatedObject }> {
+    for (const key of this.users.get(`${dep.metadata.namespace}/${dep.kind}/${dep.metadata.name}`) ?? []) {
+      const { id, objKey } = splitKey(key);
+      const kind = this.kinds.get(id);
+      const obj = kind?.fed.items.get(objKey);
+      if (kind && obj) yield { kind, obj };
+    }
+  }
+
   private changed(id: string, type: ChangeType, obj: FederatedObject, old: FederatedObject | undefined): void {
     this.o.enqueue(`${id}/${objectKey(obj.metadata)}`);
     // A namespace goes wherever anything in it goes: its placement may change with this object's.
@@ -156,11 +188,9 @@ export class FederationObjects {
     if (id === 'Namespace' && old && selectorOf(old) !== selectorOf(obj)) this.enqueueInside(obj.metadata.name);
     if (id === 'CustomResourceDefinition.apiextensions.k8s.io') this.refreshSoon();
     // The dependencies a workload uses (before and after the change) follow it.
-    if (isWorkload(obj.kind) && obj.metadata.namespace) {
-      for (const ref of new Set([...references(obj), ...(old ? references(old) : [])])) {
-        const [depKind, name] = ref.split('/');
-        if (this.kinds.has(depKind!)) this.o.enqueue(`${depKind}/${obj.metadata.namespace}/${name}`);
-      }
+    for (const ref of this.indexUsers(id, type, obj, old)) {
+      const [depKind, name] = ref.split('/');
+      if (this.kinds.has(depKind!)) this.o.enqueue(`${depKind}/${obj.metadata.namespace}/${name}`);
     }
     if (isAutoscaler(obj.kind)) {
       const target = scaleTarget(obj);

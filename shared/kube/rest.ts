@@ -125,8 +125,13 @@ export class RestClient {
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
   private readonly impersonation: Record<string, string | string[]> = {};
+  /** The last answer's Date header, parsed only when asked (most clients never ask). */
+  private lastDate: string | undefined;
+
   /** The server's clock at its last answer (its Date header, ms; 0 before any): to tell a write made now from an older one. */
-  serverTime = 0;
+  get serverTime(): number {
+    return this.lastDate ? Date.parse(this.lastDate) || 0 : 0;
+  }
 
   /** A renewed bearer token: the next request sends it, on the connections already open. */
   useToken(token: string): void {
@@ -234,7 +239,7 @@ export class RestClient {
         { method, headers, agent: this.agent, signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined },
         (res) => {
           if (this.onWarning && res.headers.warning) for (const w of parseWarnings(res.headers.warning)) this.onWarning(w);
-          if (res.headers.date) this.serverTime = Date.parse(res.headers.date) || this.serverTime;
+          if (res.headers.date) this.lastDate = res.headers.date;
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () =>
