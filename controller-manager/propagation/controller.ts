@@ -23,7 +23,11 @@ import { follows } from '../../shared/propagation/dependencies.ts';
 import { MemberWatches } from './member-watches.ts';
 import { Overrides } from './overrides.ts';
 import { Records } from './records.ts';
-import { type ClusterOutcome, type Kind, kindId, splitKey } from './types.ts';
+import { type RolloutPlan, Rollouts } from './rollouts.ts';
+import { type ClusterOutcome, heldOutcome, type Kind, kindId, splitKey } from './types.ts';
+import { hasRevisions, REVISION_ANNOTATION } from '../../shared/propagation/revisions.ts';
+import type { RolloutState } from '../../shared/propagation/stages.ts';
+import type { StageCondition } from '../../shared/propagation/status.ts';
 import { Warnings } from './warnings.ts';
 
 export interface PropagationOptions {
@@ -63,6 +67,7 @@ export class PropagationController implements Reconciler {
   private readonly records: Records;
   private readonly deletion: Deletion;
   private readonly warnings: Warnings;
+  private readonly rollouts: Rollouts;
   /** "cluster|crd" of CRDs seen established in a member. */
   private readonly established = new Set<string>();
 
@@ -76,6 +81,7 @@ export class PropagationController implements Reconciler {
     this.records = new Records({ federation, log });
     this.deletion = new Deletion({ federation, members, watches: this.watches, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
     this.warnings = new Warnings({ events, objects: this.objects });
+    this.rollouts = new Rollouts({ federation, members, watches: this.watches, objects: this.objects, events, enqueue, log });
     members.on((name, change) => this.memberChanged(name, change));
   }
 
@@ -84,12 +90,20 @@ export class PropagationController implements Reconciler {
     const started = await this.objects.start(signal);
     if (!started) return { done: Promise.resolve() };
     const overrides = this.overrides.run(signal);
-    return { done: Promise.all([started.done, overrides]).then(() => this.watches.stopAll()) };
+    const history = this.rollouts.run(signal);
+    return { done: Promise.all([started.done, overrides, history]).then(() => this.watches.stopAll()) };
   }
 
-  /** Overrides are not waited for: each one's first listing enqueues the objects it selects. */
-  waitForSync(signal: AbortSignal): Promise<void> {
-    return this.objects.waitForSync(signal);
+  /**
+   * Overrides are not waited for: each one's first listing enqueues the objects it selects. The
+   * revision history is: a revision must not be numbered again. History whose workload was deleted
+   * while no controller manager ran goes then.
+   */
+  async waitForSync(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.objects.waitForSync(signal), this.rollouts.waitForSync(signal)]);
+    const alive = new Set<string>();
+    for (const k of this.objects.kinds.values()) if (hasRevisions(k.resource.kind)) for (const o of k.fed.items.values()) if (o.metadata.uid) alive.add(o.metadata.uid);
+    void this.rollouts.sweep((uid) => alive.has(uid));
   }
 
   /** Members came, went, or changed labels or readiness: every object is looked at again. */
@@ -109,6 +123,7 @@ export class PropagationController implements Reconciler {
     if (!cached) {
       this.dispatch.forget(kind, objKey);
       this.warnings.forget(key);
+      await this.rollouts.forget(kind, objKey);
       await this.records.deleteRecord(kind, objKey);
       return;
     }
@@ -123,9 +138,13 @@ export class PropagationController implements Reconciler {
 
     let placement: Placement;
     let shares: Map<string, number> | undefined;
+    let plan: RolloutPlan | undefined;
     try {
       placement = this.placementOf(fed);
       if (hasReplicas(fed.kind)) shares = divideReplicas((fed.spec?.replicas as number | undefined) ?? 1, placement.clusters, fed.metadata.annotations ?? {});
+      // Which revision each member gets: the history made current, and the stages of a staged rollout
+      // (a stage waits for its members that are not Ready, too: a canary that is down proves nothing).
+      plan = await this.rollouts.plan(kind, fed, placement.clusters);
     } catch (err) {
       // Bad input: say so and change nothing anywhere until it is fixed.
       await this.o.events.record(fed, 'Warning', 'InvalidPlacement', `${errorMessage(err)}; nothing was changed in any member`);
@@ -140,20 +159,41 @@ export class PropagationController implements Reconciler {
     const outcomes = await Promise.all(
       clusters.map((c) => {
         const until = waiting.get(c);
-        return until !== undefined ? Promise.resolve(this.dispatch.waiting(kind, fed, c, shares?.get(c), until)) : this.dispatch.sync(kind, fed, c, share(c));
+        if (until !== undefined) return Promise.resolve(this.dispatch.waiting(kind, fed, c, shares?.get(c), until));
+        const revision = plan?.of(c) ?? { send: 'target' };
+        if (revision.send === 'hold') return Promise.resolve(heldOutcome(c, revision.why, share(c), this.watches.copy(c, kind, objectKeyOf(fed))));
+        return this.dispatch.sync(kind, fed, c, share(c), revision.send === 'older' ? revision.template : undefined);
       }),
     );
     await this.dispatch.removeUnselected(kind, fed, clusters);
 
     const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
-    await this.records.writeStatus(kind, fed, outcomes, nothing);
-    const recordDue = await this.records.writeRecord(kind, fed, outcomes, nothing, placement.placedBy);
+    if (plan) await this.rollouts.writeHistoryStatus(fed, outcomes.map((o) => o.copy));
+    await this.records.writeStatus(kind, fed, outcomes, nothing, plan && { target: plan.target, ...(plan.state && plan.state.phase !== 'Complete' ? { stage: stageCondition(plan.state, fed) } : {}) });
+    const recordDue = await this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan?.state && plan.stages && {
+      revision: plan.revision,
+      phase: plan.state.phase,
+      stage: Math.min(plan.state.stage, plan.stages.length - 1) + 1,
+      stages: plan.stages.map((st) => st.text),
+      message: plan.state.message,
+    });
+    if (plan) await this.rollouts.announce(kind, fed, plan);
     await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
     if (fed.kind === 'CustomResourceDefinition') {
       await this.warnings.kindNotListed(fed);
       this.followCRD(fed, outcomes);
     }
-    return this.next(outcomes, waiting, recordDue);
+    return this.next(outcomes, waiting, recordDue, plan?.state?.nextMs);
+  }
+
+  /** Per member, the revision (as the history numbers it) its copy runs and its stage. */
+  private withRevisions(outcomes: ClusterOutcome[], plan: RolloutPlan | undefined): ClusterOutcome[] {
+    if (!plan) return outcomes;
+    return outcomes.map((o) => {
+      const revision = plan.number(o.copy?.metadata.annotations?.[REVISION_ANNOTATION]);
+      const stage = plan.stageOf(o.cluster);
+      return { ...o, ...(revision !== undefined ? { revision } : {}), ...(stage !== undefined ? { stage: stage + 1 } : {}) };
+    });
   }
 
   /**
@@ -246,14 +286,31 @@ export class PropagationController implements Reconciler {
   }
 
   /** When to look again: at once on failure (with back-off), soon, at a grace period's end, or at the resync. */
-  private next(outcomes: ClusterOutcome[], waiting: Map<string, number>, recordDue: number | undefined): ReconcileResult {
+  private next(outcomes: ClusterOutcome[], waiting: Map<string, number>, recordDue: number | undefined, rolloutDue: number | undefined): ReconcileResult {
     const failed = outcomes.filter((o) => o.error && (o.waitsFor ?? 'retry') === 'retry');
     if (failed.length > 0) throw new Error(failed.map((f) => f.error).join('; '));
-    const due = [this.o.resyncMs, recordDue ?? Infinity];
+    // A soak or a stage's deadline ends when it ends, not at the next resync.
+    const due = [this.o.resyncMs, recordDue ?? Infinity, rolloutDue ?? Infinity];
     if (outcomes.some((o) => o.waitsFor === 'soon')) due.push(SOON_MS);
     if (outcomes.some((o) => o.waitsFor === 'user')) due.push(CONFLICT_MS);
     // The share of a member not Ready moves the moment its grace period ends, not at the next resync.
     for (const until of waiting.values()) due.push(Math.max(until - Date.now(), 0) + 50);
     return { requeueAfterMs: Math.min(...due) };
+  }
+}
+
+const objectKeyOf = (fed: FederatedObject): string => (fed.metadata.namespace ? `${fed.metadata.namespace}/${fed.metadata.name}` : fed.metadata.name);
+
+/** A staged rollout's stand as the workload's Progressing condition: what `kubectl rollout status` and `describe` read. */
+function stageCondition(state: RolloutState, fed: FederatedObject): StageCondition {
+  switch (state.phase) {
+    case 'Halted': {
+      const how = fed.kind === 'Deployment' ? `fix it and apply it again, or kubectl rollout undo deployment/${fed.metadata.name}` : 'fix it and apply it again';
+      return { status: 'False', reason: 'ProgressDeadlineExceeded', message: `${state.message}; later stages keep their revision: ${how}` };
+    }
+    case 'Paused':
+      return { status: 'Unknown', reason: 'DeploymentPaused', message: state.message };
+    default:
+      return { status: 'True', reason: 'ReplicaSetUpdated', message: state.message };
   }
 }

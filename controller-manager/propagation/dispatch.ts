@@ -79,8 +79,9 @@ export class Dispatcher {
     for (const c of this.o.watches.clusters()) this.written.delete(`${c}|${kind.id}/${objKey}`);
   }
 
-  copyFor(fed: FederatedObject, replicas: number | undefined): FederatedObject {
+  copyFor(fed: FederatedObject, replicas: number | undefined, template?: Record<string, unknown>): FederatedObject {
     return memberCopy(fed, {
+      ...(template ? { template } : {}),
       federationName: this.o.federationName,
       federationId: this.o.federationId,
       replicas,
@@ -107,8 +108,11 @@ export class Dispatcher {
     };
   }
 
-  /** Makes the member's copy what the federation wants; never throws (the outcome says what failed). */
-  async sync(kind: Kind, fed: FederatedObject, cluster: string, replicas: number | undefined): Promise<ClusterOutcome> {
+  /**
+   * Makes the member's copy what the federation wants; never throws (the outcome says what failed).
+   * `template`: an older revision's pod template, for a member a staged rollout has not reached.
+   */
+  async sync(kind: Kind, fed: FederatedObject, cluster: string, replicas: number | undefined, template?: Record<string, unknown>): Promise<ClusterOutcome> {
     const what = `${fed.kind} ${objectKey(fed.metadata)}`;
     const objKey = objectKey(fed.metadata);
     const base = { cluster, ...(replicas !== undefined ? { replicas } : {}) };
@@ -128,7 +132,7 @@ export class Dispatcher {
     const client = await this.o.members.syncClient(cluster);
     if ('kind' in client) return failed(client.message);
     const key = `${cluster}|${kind.id}/${objKey}`;
-    const rendered = await this.rendering.render(fed, this.copyFor(fed, replicas), cluster, key);
+    const rendered = await this.rendering.render(fed, this.copyFor(fed, replicas, template), cluster, key);
     if ('error' in rendered) return { ...failed(rendered.error), reachable: true, waitsFor: 'user', ...(lastKnown ? { copy: lastKnown } : {}) };
     const modes = this.rendering.driftModes(fed);
     if ('error' in modes) return { ...failed(modes.error), reachable: true, waitsFor: 'user' };

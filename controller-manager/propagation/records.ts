@@ -7,9 +7,10 @@ import { errorMessage } from '../../shared/errors.ts';
 import { apiVersionOf, resourcePath } from '../../shared/kube/discovery.ts';
 import { isNotFound, type RestClient } from '../../shared/kube/rest.ts';
 import { kubeTime } from '../../shared/kube/time.ts';
-import type { Propagation, PropagationClusterStatus } from '../../shared/manifests/federation-api.ts';
+import type { Propagation, PropagationClusterStatus, RolloutRecord } from '../../shared/manifests/federation-api.ts';
+import { REVISION_ANNOTATION } from '../../shared/propagation/revisions.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
-import { aggregateStatus, type MemberCopy, statusDiffers } from '../../shared/propagation/status.ts';
+import { aggregateStatus, type MemberCopy, type StageCondition, statusDiffers } from '../../shared/propagation/status.ts';
 import { objectKey } from '../runtime/reflector.ts';
 import { type ClusterOutcome, CONTROLLER_MANAGER_FIELD_MANAGER, digestOf, type Kind, RECORDS_NAMESPACE, recordName } from './types.ts';
 
@@ -29,11 +30,14 @@ export class Records {
   }
 
   /** The object's native status from its copies; `nothing` says why no member runs it. */
-  async writeStatus(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], nothing?: string): Promise<void> {
+  async writeStatus(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], nothing?: string, rollout?: { target: string; stage?: StageCondition }): Promise<void> {
     if (!kind.resource.status) return;
-    const copies: MemberCopy[] = outcomes.map((o) => ({ cluster: o.cluster, current: o.current, reachable: o.reachable, ...(o.copy ? { object: o.copy } : {}) }));
+    const copies: MemberCopy[] = outcomes.map((o) => {
+      const runs = o.copy?.metadata.annotations?.[REVISION_ANNOTATION];
+      return { cluster: o.cluster, current: o.current, reachable: o.reachable, ...(o.copy ? { object: o.copy } : {}), ...(rollout && runs && runs !== rollout.target ? { outdated: true } : {}) };
+    });
     const prev = fed.status;
-    const status = aggregateStatus(fed.kind, fed.metadata.generation ?? 0, copies, prev, kubeTime(), nothing);
+    const status = aggregateStatus(fed.kind, fed.metadata.generation ?? 0, copies, prev, kubeTime(), nothing, rollout?.stage);
     if (!status || !statusDiffers(prev, status)) return;
     try {
       await this.o.federation.request('PATCH', resourcePath(kind.resource, fed.metadata.namespace, fed.metadata.name, 'status'), {
@@ -49,7 +53,7 @@ export class Records {
    * Writes the object's Propagation record when it changed, at most once a second per object while
    * its copies are still changing. Returns when to come back for a write held back.
    */
-  async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], message?: string, placedBy?: string[]): Promise<number | undefined> {
+  async writeRecord(kind: Kind, fed: FederatedObject, outcomes: ClusterOutcome[], message?: string, placedBy?: string[], rollout?: RolloutRecord): Promise<number | undefined> {
     const clusters: PropagationClusterStatus[] = outcomes.map((o) => ({
       cluster: o.cluster,
       applied: o.applied,
@@ -61,6 +65,9 @@ export class Records {
       ...(o.keptUntil ? { keptUntil: o.keptUntil } : {}),
       ...(o.reachable ? {} : { reachable: false }),
       ...(o.overrides?.length ? { overrides: o.overrides } : {}),
+      ...(o.revision !== undefined ? { revision: o.revision } : {}),
+      ...(o.stage !== undefined ? { stage: o.stage } : {}),
+      ...(o.waiting ? { waiting: o.waiting } : {}),
     }));
     const record: Propagation = {
       apiVersion: FEDERATION_API_VERSION,
@@ -74,6 +81,7 @@ export class Records {
         clusters,
         ...(message ? { message } : {}),
         ...(placedBy?.length ? { placedBy } : {}),
+        ...(rollout ? { rollout } : {}),
       },
     };
     const key = `${record.metadata.namespace}/${record.metadata.name}`;

@@ -40,6 +40,11 @@ export interface ClusterOutcome extends PropagationClusterStatus {
   waitsFor?: WaitsFor;
 }
 
+/** A member a staged rollout has not reached, with no copy to send it yet. */
+export function heldOutcome(cluster: string, why: string, replicas: number | undefined, copy: FederatedObject | undefined): ClusterOutcome {
+  return { cluster, applied: false, healthy: false, current: false, reachable: true, waiting: why, ...(replicas !== undefined ? { replicas } : {}), ...(copy ? { copy } : {}) };
+}
+
 /** Who adds and removes the finalizer and writes records: apart from the copies' field manager. */
 export const CONTROLLER_MANAGER_FIELD_MANAGER = `${FIELD_MANAGER}-controller-manager`;
 /** Where the records of cluster-scoped objects live. */

@@ -135,6 +135,8 @@ export interface Propagation {
     healthy: string;
     /** A dependency with no placement of its own: the workloads that use it, which placed it ("Deployment/web"). */
     placedBy?: string[];
+    /** A workload's staged rollout. */
+    rollout?: RolloutRecord;
     clusters: PropagationClusterStatus[];
     /**
      * Why nothing was propagated, with what to do: a bad placement annotation, a selector no Ready
@@ -160,6 +162,24 @@ export interface PropagationClusterStatus {
   reachable?: boolean;
   /** The Overrides that changed this member's copy, in the order applied. */
   overrides?: string[];
+  /** A workload's revision (as `kubectl rollout history` numbers them) its copy runs. */
+  revision?: number;
+  /** Its stage in a staged rollout (1 is the first). */
+  stage?: number;
+  /** Why nothing was sent to it yet (a staged rollout has not reached its stage). */
+  waiting?: string;
+}
+
+/** Where a staged rollout stands. */
+export interface RolloutRecord {
+  /** The federation's revision being rolled out. */
+  revision: number;
+  /** Progressing, Soaking, Paused, Halted or Complete. */
+  phase: string;
+  /** The stage it is in (1 is the first). */
+  stage: number;
+  stages: string[];
+  message: string;
 }
 
 export function propagationCRD(federation: string): Typed<V1CustomResourceDefinition> {
@@ -182,6 +202,7 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
             { name: 'Clusters', type: 'string', jsonPath: '.status.clusterNames' },
             { name: 'Applied', type: 'string', jsonPath: '.status.applied' },
             { name: 'Healthy', type: 'string', jsonPath: '.status.healthy' },
+            { name: 'Rollout', type: 'string', jsonPath: '.status.rollout.phase', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
             { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
           ],
@@ -207,6 +228,10 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
                     healthy: str,
                     message: str,
                     placedBy: { type: 'array', items: str },
+                    rollout: {
+                      type: 'object',
+                      properties: { revision: { type: 'integer' }, phase: str, stage: { type: 'integer' }, stages: { type: 'array', items: str }, message: str },
+                    },
                     clusters: {
                       type: 'array',
                       items: {
@@ -222,6 +247,9 @@ export function propagationCRD(federation: string): Typed<V1CustomResourceDefini
                           keptUntil: { type: 'string', format: 'date-time' },
                           reachable: { type: 'boolean' },
                           overrides: { type: 'array', items: str },
+                          revision: { type: 'integer' },
+                          stage: { type: 'integer' },
+                          waiting: str,
                         },
                       },
                     },
@@ -249,6 +277,8 @@ export function controllerManagerClusterRole(federation: string): Typed<V1Cluste
       { apiGroups: [''], resources: ['namespaces/finalize'], verbs: ['update'] },
       { apiGroups: [FEDERATION_GROUP], resources: ['clusters/status'], verbs: ['update'] },
       { apiGroups: [FEDERATION_GROUP], resources: ['propagations'], verbs: ['create', 'update'] },
+      // The revision history of workloads, as the deployment, statefulset and daemonset controllers keep it.
+      { apiGroups: ['apps'], resources: ['replicasets', 'controllerrevisions'], verbs: ['create', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'update'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create'] },
       // Filling aggregated ClusterRoles (edit, view...) as kube-controller-manager's aggregation

@@ -2,7 +2,7 @@
 // everything inside it), and the labels that mark a member's copy as this federation's.
 import { FEDERATION_GROUP } from '../constants.ts';
 
-const PREFIX = `propagation.${FEDERATION_GROUP}`;
+export const PREFIX = `propagation.${FEDERATION_GROUP}`;
 
 export const ANNOTATIONS = {
   /** A label selector over Cluster labels: only matching members get the object. */
@@ -19,6 +19,10 @@ export const ANNOTATIONS = {
   drift: `${PREFIX}/drift`,
   /** "/spec/replicas,/data/color": JSON pointers set at creation, then left to the member. */
   memberOwned: `${PREFIX}/member-owned-fields`,
+  /** "env=canary@10m; region=eu; *": a new pod template reaches the stages in order. On a workload or its namespace. */
+  rolloutStages: `${PREFIX}/rollout-stages`,
+  /** "15m": how long a stage may take before the rollout halts (default: the progress deadline, else 10m). */
+  rolloutStageDeadline: `${PREFIX}/rollout-stage-deadline`,
 } as const;
 
 /** On every copy: which federation (by its API server's identity) propagated it. */

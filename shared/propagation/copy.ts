@@ -3,6 +3,7 @@
 // allocated, a Job's generated selector), plus the labels that mark the copy as this federation's.
 import { FEDERATION_LABEL } from '../constants.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from './annotations.ts';
+import { hasRevisions, REVISION_ANNOTATION, templateHash } from './revisions.ts';
 
 const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
 
@@ -38,6 +39,11 @@ export interface CopyOptions {
    * none (undefined: the member's own default, often privileged).
    */
   podSecurity?: string;
+  /**
+   * A workload's pod template to send instead of the federation's own: the revision a member keeps
+   * while a staged rollout has not reached its stage.
+   */
+  template?: Record<string, unknown>;
 }
 
 /** Annotations that belong to the federation's copy only. */
@@ -98,6 +104,12 @@ export function memberCopy(fed: FederatedObject, o: CopyOptions): FederatedObjec
   if (spec && hasReplicas(fed.kind)) {
     if (o.replicas === undefined) delete spec.replicas;
     else spec.replicas = o.replicas;
+  }
+  // The revision the copy runs, on the copy itself: where a staged rollout stands is read back from
+  // the members, so it survives a restart of the controller manager.
+  if (spec && hasRevisions(fed.kind)) {
+    if (o.template) spec.template = clone(o.template);
+    copy.metadata.annotations = { ...copy.metadata.annotations, [REVISION_ANNOTATION]: templateHash(spec.template as Record<string, unknown> | undefined) };
   }
   return copy;
 }

@@ -3,6 +3,7 @@
 // and which workload a HorizontalPodAutoscaler scales. Pure functions: tested without a server.
 import { MANAGED_BY } from '../constants.ts';
 import { type FederatedObject, hasReplicas } from './copy.ts';
+import { HISTORY_LABEL } from './revisions.ts';
 import { observed } from './status.ts';
 
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
@@ -42,6 +43,7 @@ export function exclusion(kind: string, obj: FederatedObject, ownNamespace?: str
       tell: true,
     };
   }
+  if (labels?.[HISTORY_LABEL]) return quiet(`the revision history of ${labels[HISTORY_LABEL]}, kept in the federation for kubectl rollout history and undo`);
   const owner = (ownerReferences ?? []).find((o) => o.controller);
   if (owner) {
     return {

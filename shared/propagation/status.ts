@@ -15,7 +15,19 @@ export interface MemberCopy {
    * period) keeps its share, but its last-known counts are not summed: they may be long gone.
    */
   reachable?: boolean;
+  /** It runs an older revision of the pod template than the federation's (a staged rollout has not reached it). */
+  outdated?: boolean;
 }
+
+/** A staged rollout's stand, as the workload's Progressing condition (replacing the members' own). */
+export interface StageCondition {
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** The fields that count only replicas of the current template. */
+const UPDATED = new Set(['updatedReplicas', 'updatedNumberScheduled']);
 
 const counted = (c: MemberCopy) => c.reachable !== false;
 
@@ -62,7 +74,13 @@ function keepTimes(next: Condition, previous: Condition | undefined, now: string
   };
 }
 
-function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | undefined, now: string, nothing: string | undefined): Condition[] {
+function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | undefined, now: string, nothing: string | undefined, stage: StageCondition | undefined): Condition[] {
+  if (stage && nothing === undefined) {
+    const progressing = keepTimes({ type: 'Progressing', ...stage }, cond(prev, 'Progressing'), now);
+    if (kind !== 'Deployment') return [progressing];
+    const available = workloadConditions(kind, copies, prev, now, nothing, undefined).find((c) => c.type === 'Available');
+    return [...(available ? [available] : []), progressing];
+  }
   if (kind !== 'Deployment') return [];
   if (nothing !== undefined) {
     // No member runs it: never Available, and `kubectl rollout status` ends (it fails only on this reason).
@@ -74,7 +92,7 @@ function workloadConditions(kind: string, copies: MemberCopy[], prev: Status | u
   const failed = copies.filter((c) => counted(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'ProgressDeadlineExceeded');
   const unreachable = copies.filter((c) => !counted(c)).map((c) => c.cluster);
   const unavailable = copies.filter((c) => counted(c) && cond(c.object?.status as Status, 'Available')?.status !== 'True').map((c) => c.cluster);
-  const complete = copies.every((c) => counted(c) && observed(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'NewReplicaSetAvailable');
+  const complete = copies.every((c) => counted(c) && !c.outdated && observed(c) && cond(c.object?.status as Status, 'Progressing')?.reason === 'NewReplicaSetAvailable');
   const notAvailable = [...unavailable.map((c) => `not available in ${c}`), ...unreachable.map((c) => `cluster ${c} is unreachable (its replicas are not counted)`)];
   const available: Condition = notAvailable.length === 0
     ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `available in every member (${copies.length})` }
@@ -115,7 +133,7 @@ function jobStatus(copies: MemberCopy[], prev: Status | undefined, now: string):
  * The status the federation's object should have, or undefined for kinds without one.
  * `generation` is the federation object's; `prev` its present status (for condition times).
  */
-export function aggregateStatus(kind: string, generation: number, copies: MemberCopy[], prev: Status | undefined, now: string, nothing?: string): Status | undefined {
+export function aggregateStatus(kind: string, generation: number, copies: MemberCopy[], prev: Status | undefined, now: string, nothing?: string, stage?: StageCondition): Status | undefined {
   if (kind === 'Service') {
     const ingress = copies.filter(counted).flatMap((c) => ((c.object?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []));
     return { loadBalancer: ingress.length > 0 ? { ingress } : {} };
@@ -128,17 +146,17 @@ export function aggregateStatus(kind: string, generation: number, copies: Member
   const observedGeneration = everyObserved ? generation : Math.min(prev?.observedGeneration ?? 0, Math.max(generation - 1, 0));
   if (kind === 'Job') return jobStatus(copies.filter(counted), prev, now);
   const status: Status = { observedGeneration };
-  for (const f of fields) status[f] = copies.reduce((s, c) => s + (counted(c) ? num(c.object?.status as Status, f) : 0), 0);
+  for (const f of fields) status[f] = copies.reduce((s, c) => s + (counted(c) && !(c.outdated && UPDATED.has(f)) ? num(c.object?.status as Status, f) : 0), 0);
   if (kind === 'StatefulSet') {
     const revisions = copies.map((c) => c.object?.status);
     const update = revisions[0]?.updateRevision;
-    const settled = revisions.every((s) => s?.updateRevision !== undefined && s.updateRevision === s.currentRevision);
+    const settled = !copies.some((c) => c.outdated) && revisions.every((s) => s?.updateRevision !== undefined && s.updateRevision === s.currentRevision);
     if (typeof update === 'string') {
       status.updateRevision = update;
       status.currentRevision = settled ? update : `${update}-rolling`;
     }
   }
-  const conditions = workloadConditions(kind, copies, prev, now, nothing);
+  const conditions = workloadConditions(kind, copies, prev, now, nothing, stage);
   if (conditions.length > 0) status.conditions = conditions;
   return status;
 }

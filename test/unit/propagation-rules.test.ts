@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { recordName } from '../../controller-manager/propagation/types.ts';
+import { REVISION_ANNOTATION, templateHash } from '../../shared/propagation/revisions.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { type FederatedObject, isSubset, memberCopy, olderVersion, projection } from '../../shared/propagation/copy.ts';
 import { DEFAULT_PROPAGATED_KINDS, parseKindList, propagatedKindsFlag } from '../../shared/propagation/kinds.ts';
@@ -82,7 +83,8 @@ describe('member copies', () => {
     assert.deepEqual(copy, {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'x', namespace: 'ns', labels: { app: 'x', 'federation.kubectl-federation.io/name': 'fed', [PROPAGATED_BY_LABEL]: 'abc123' }, annotations: { keep: '1' } },
+      // The revision the copy runs: the digest of its pod template.
+      metadata: { name: 'x', namespace: 'ns', labels: { app: 'x', 'federation.kubectl-federation.io/name': 'fed', [PROPAGATED_BY_LABEL]: 'abc123' }, annotations: { keep: '1', [REVISION_ANNOTATION]: templateHash({}) } },
       spec: { replicas: 2, template: {} },
     });
     // A member HPA owns the replicas: they are left out.
