@@ -178,14 +178,15 @@ export class Rollouts {
       await this.o.events.record(fed, 'Warning', 'RolloutHalted', `revision ${plan.revision}: ${state.message}; later stages keep their revision: ${how}`);
       return;
     }
-    // A rollout found complete (after a restart) has nothing to announce.
-    if ((last === undefined && state.phase === 'Complete') || (same && last.open >= state.open)) {
-      if (!same) this.announced.set(key, { target: plan.target, open: state.open, halted: false });
+    // The stage the rollout is in; a complete one (found so after a restart, or an undo to what every
+    // member runs) has nothing to announce.
+    if (state.phase === 'Complete' || (same && last.open >= state.stage)) {
+      if (!same) this.announced.set(key, { target: plan.target, open: state.stage, halted: false });
       return;
     }
-    this.announced.set(key, { target: plan.target, open: state.open, halted: false });
-    const text = state.open < stages.length ? stages[state.open]!.text : 'the clusters no stage selects';
-    await this.o.events.record(fed, 'Normal', 'RolloutStage', `revision ${plan.revision}: stage ${state.open + 1} of ${stages.length} (${text}) receives it`);
+    this.announced.set(key, { target: plan.target, open: state.stage, halted: false });
+    const text = state.stage < stages.length ? stages[state.stage]!.text : 'the clusters no stage selects';
+    await this.o.events.record(fed, 'Normal', 'RolloutStage', `revision ${plan.revision}: stage ${state.stage + 1} of ${stages.length} (${text}) receives it`);
   }
 
   /** The history's entries for the workload, made current; the ReplicaSets' status follows the members. */

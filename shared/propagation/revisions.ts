@@ -19,6 +19,8 @@ const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 const POD_TEMPLATE_HASH = 'pod-template-hash';
 const CONTROLLER_REVISION_HASH = 'controller-revision-hash';
+/** Annotations of a Deployment its ReplicaSets do not carry (kubectl's rollback skips them too). */
+const NOT_COPIED = [/^kubectl\.kubernetes\.io\/last-applied-configuration$/, /^deployment\.kubernetes\.io\//];
 
 /** Kinds with a revision history and stages: those whose pods come from spec.template. */
 export const hasRevisions = (kind: string): boolean => kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet';
@@ -94,6 +96,9 @@ export function historyObject(w: FederatedObject, revision: number, previous?: H
   };
   const cause = w.metadata.annotations?.[CHANGE_CAUSE];
   if (w.kind === 'Deployment') {
+    // The Deployment's annotations, as the deployment controller copies them to its newest
+    // ReplicaSet: `kubectl rollout undo` writes them back to the Deployment from there.
+    const copied = Object.fromEntries(Object.entries(w.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED.some((re) => re.test(k))));
     // A revision used again keeps the numbers it had, as the deployment controller lists them.
     const before = previous && previous.revision !== revision ? [previous.object.metadata.annotations?.[REVISION_HISTORY], String(previous.revision)].filter(Boolean).join(',') : previous?.object.metadata.annotations?.[REVISION_HISTORY];
     const selector = structuredClone((w.spec?.selector as { matchLabels?: Record<string, string> } | undefined) ?? {});
@@ -106,7 +111,7 @@ export function historyObject(w: FederatedObject, revision: number, previous?: H
       metadata: {
         ...meta,
         labels: { ...tmplLabels, [POD_TEMPLATE_HASH]: hash, [HISTORY_LABEL]: w.metadata.name },
-        annotations: { [DEPLOYMENT_REVISION]: String(revision), ...(before ? { [REVISION_HISTORY]: before } : {}), ...(cause ? { [CHANGE_CAUSE]: cause } : {}) },
+        annotations: { ...copied, [DEPLOYMENT_REVISION]: String(revision), ...(before ? { [REVISION_HISTORY]: before } : {}) },
       },
       spec: { replicas: 0, selector, template: t, ...(w.spec?.minReadySeconds !== undefined ? { minReadySeconds: w.spec.minReadySeconds } : {}) },
     };
@@ -145,6 +150,10 @@ export function planHistory(w: FederatedObject, entries: HistoryEntry[], inUse: 
   else if (current.revision < max) {
     revision = max + 1;
     write = historyObject(w, revision, current);
+  } else {
+    // The newest revision follows the workload's annotations (a change-cause written after the change).
+    const fresh = historyObject(w, revision, current);
+    if (canonical(fresh.metadata.annotations ?? {}) !== canonical(current.object.metadata.annotations ?? {})) write = fresh;
   }
   const limit = typeof w.spec?.revisionHistoryLimit === 'number' ? w.spec.revisionHistoryLimit : 10;
   const old = entries.filter((e) => e.hash !== hash).sort((a, b) => b.revision - a.revision);

@@ -84,6 +84,8 @@ export function rolledOut(copy: FederatedObject): boolean {
 /** Why a member's rollout failed by itself (a Deployment past its progress deadline), if it did. */
 export function rolloutFailed(copy: FederatedObject): string | undefined {
   const status: WorkloadStatus | undefined = copy.status;
+  // A condition from before the copy's last change is not about what it runs now.
+  if ((status?.observedGeneration ?? 0) < (copy.metadata.generation ?? 0)) return undefined;
   const c = status?.conditions?.find((x) => x.type === 'Progressing');
   return c?.reason === 'ProgressDeadlineExceeded' ? (c.message ?? 'progress deadline exceeded') : undefined;
 }
@@ -163,6 +165,8 @@ export function advance(input: RolloutInput): RolloutState {
       }
       const unreachable = waiting.filter((m) => !m.reachable).map((m) => m.cluster);
       const message = `${name}: rolling out in ${waiting.map((m) => m.cluster).join(', ')}${unreachable.length ? ` (waiting for ${unreachable.join(', ')}, not Ready)` : ''}`;
+      // Paused: the members' own rollouts are paused too (their copies carry it), so the stage waits.
+      if (paused) return { phase: 'Paused', stage: s, open: Math.max(s, sent), message: `paused in ${message} (kubectl rollout resume to go on)` };
       return { phase: 'Progressing', stage: s, open: Math.max(s, sent), message, nextMs: opened + deadlineMs - now + 50 };
     }
     if (!timeline.done.has(s)) timeline.done.set(s, now);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import { hasRevisions, historyObject, planHistory, readHistory, templateHash } from '../../shared/propagation/revisions.ts';
-import { advance, type MemberRollout, parseStages, rolledOut, stageOf, type Timeline } from '../../shared/propagation/stages.ts';
+import { advance, type MemberRollout, parseStages, rolledOut, rolloutFailed, stageOf, type Timeline } from '../../shared/propagation/stages.ts';
 
 const tl = (target: string): Timeline => ({ target, opened: new Map(), done: new Map() });
 const stages = parseStages('env=canary@1m; region=eu; *');
@@ -72,7 +72,8 @@ describe('rollout stages', () => {
     // Stage 2 already runs it (sent before a restart): it stays open though paused.
     const sent = advance({ stages: parseStages('env=canary; *'), members: [m('a', 0, 'new', false), m('b', 1, 'new', false)], target: 'new', paused: true, deadlineMs: 1, timeline: tl('new'), now: 5 });
     assert.equal(sent.open, 1);
-    assert.equal(sent.phase, 'Progressing', 'paused: no deadline');
+    assert.equal(sent.phase, 'Paused', 'paused: no deadline');
+    assert.match(sent.message, /^paused in stage 1 of 2/);
   });
 
   test('after a restart (a fresh timeline) a done stage soaks again: never early', () => {
@@ -92,6 +93,10 @@ describe('rollout stages', () => {
     assert.ok(!rolledOut(copy({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 })), 'not observed');
     assert.ok(!rolledOut(copy({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2 })), 'an old pod still there');
     assert.ok(!rolledOut(copy({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 })), 'not available');
+    const timedOut = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "w-1" has timed out progressing.' };
+    assert.equal(rolloutFailed(copy({ observedGeneration: 2, conditions: [timedOut] })), timedOut.message);
+    // An undo sent a moment ago: the member has not looked at it yet, the old failure is not about it.
+    assert.equal(rolloutFailed(copy({ observedGeneration: 1, conditions: [timedOut] })), undefined);
   });
 });
 
@@ -133,6 +138,12 @@ describe('revision history', () => {
     assert.equal(first.revision, 1);
     const h1 = entries([first.write!]);
     assert.equal(planHistory(deploy('a', { replicas: 9 }), h1, new Set()).write, undefined, 'replicas are no revision');
+    // A change-cause written after the change reaches the newest revision, at the same number.
+    const later = deploy('a');
+    later.metadata.annotations = { 'kubernetes.io/change-cause': 'rollback of the mirror', team: 'shop' };
+    const annotated = planHistory(later, h1, new Set());
+    assert.equal(annotated.revision, 1);
+    assert.deepEqual(annotated.write?.metadata.annotations, { 'kubernetes.io/change-cause': 'rollback of the mirror', team: 'shop', 'deployment.kubernetes.io/revision': '1' });
     const second = planHistory(deploy('b'), h1, new Set());
     assert.equal(second.revision, 2);
     const h2 = [...h1, ...entries([second.write!])];
