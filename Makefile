@@ -24,7 +24,7 @@ LOCALCLUSTER_SOURCES := $(shell find test/localcluster -name '*.go') test/localc
 CARGO_ROOT := $(HOME)/.cache/kubectl-federation/cargo
 RCODESIGN := $(CARGO_ROOT)/bin/rcodesign
 
-.PHONY: help check build typecheck bundle lint vet test demo bench reliability localcluster krew-tools dist dist-unsigned node clean
+.PHONY: help check build typecheck bundle lint vet test demo bench reliability localcluster krew-tools helm-tool dist dist-unsigned node clean
 
 # Each target, one line. How long each takes: docs/development.md (figures carry their date there).
 help:
@@ -58,6 +58,13 @@ $(TOOLS_BIN)/krew $(TOOLS_BIN)/validate-krew-manifest &: test/krew/go.mod test/k
 	@mkdir -p $(TOOLS_BIN)
 	cd test/krew && go build -trimpath -o $(TOOLS_BIN)/ sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
 	@touch $(TOOLS_BIN)/krew $(TOOLS_BIN)/validate-krew-manifest
+
+# helm, built from its Go module: the rollouts test runs helm --wait and --atomic against the federation.
+helm-tool: $(TOOLS_BIN)/helm
+$(TOOLS_BIN)/helm: test/helm/go.mod test/helm/go.sum test/helm/tools.go
+	@mkdir -p $(TOOLS_BIN)
+	cd test/helm && go build -trimpath -o $(TOOLS_BIN)/ helm.sh/helm/v3/cmd/helm
+	@touch $(TOOLS_BIN)/helm
 
 $(RCODESIGN):
 	cargo install apple-codesign@0.29.0 --locked --root $(CARGO_ROOT)
@@ -93,7 +100,7 @@ $(ACTIONLINT): hack/tools/go.mod hack/tools/go.sum hack/tools/tools.go
 # test harness that the compiler already checks; `make vet` runs it (the release workflow does).
 lint: node_modules/.package-lock.json $(ACTIONLINT)
 	eslint --max-warnings=0 .
-	@unformatted=$$(gofmt -l test/localcluster hack/tools test/krew); if [ -n "$$unformatted" ]; then echo "gofmt: not formatted: $$unformatted" >&2; exit 1; fi
+	@unformatted=$$(gofmt -l test/localcluster hack/tools test/krew test/helm); if [ -n "$$unformatted" ]; then echo "gofmt: not formatted: $$unformatted" >&2; exit 1; fi
 	$(ACTIONLINT) .github/workflows/*.yml
 
 vet:
@@ -106,7 +113,7 @@ check: node_modules/.package-lock.json
 	node --test --test-reporter=dot test/unit/*.test.ts
 
 # Every test: unit tests and integration tests against real local control planes.
-test: build lint localcluster krew-tools dist-unsigned
+test: build lint localcluster krew-tools helm-tool dist-unsigned
 	node test/run.ts
 
 demo: build localcluster

@@ -2,7 +2,7 @@
 // control planes of its own, printed as the README's table. Exits 1 when anything was lost or
 // leaked, listing each case. The reduced form runs in make test (test/reliability/).
 import { startPlanes } from '../test/support/localcluster.ts';
-import { controllerReliability, tokenReliability } from '../test/reliability/controller.ts';
+import { controllerReliability, stagedRolloutReliability, tokenReliability } from '../test/reliability/controller.ts';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
 
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
@@ -22,6 +22,7 @@ try {
     ['concurrent joins', () => concurrentJoins(o)],
     ['the controller manager: killed while propagating, faults on its links', () => controllerReliability(o)],
     ['the controller manager: killed while renewing member tokens', () => tokenReliability(o)],
+    ['the controller manager: killed during a staged rollout', () => stagedRolloutReliability(o)],
     ['secret scan', () => secretScan(o)],
   ];
   // RELIABILITY_ONLY=words: only the sections whose name holds one of them (a section re-run alone).

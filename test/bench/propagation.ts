@@ -20,6 +20,7 @@ import { kubeConfigFor } from '../support/kube.ts';
 import { startPlanes } from '../support/localcluster.ts';
 import { kubectlBin, repoRoot } from '../support/paths.ts';
 import { cpuSeconds, fmt, rssMB } from './measure.ts';
+import { stageLabel, stagesBench } from './stages.ts';
 
 const MEMBERS = 10;
 const CONFIGMAPS = 1000;
@@ -91,7 +92,7 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
         body: {
           apiVersion: 'core.federation.kubectl-federation.io/v1beta1',
           kind: 'Cluster',
-          metadata: { name: n },
+          metadata: { name: n, labels: { stage: stageLabel(names.indexOf(n)) } },
           spec: { serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: cluster.server }], secretRef: { name: n } },
         },
       });
@@ -208,6 +209,9 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
       await new Promise((r) => setTimeout(r, 50));
     }
     line(`  create-to-present in all ${MEMBERS} members: p50 ${fmt(percentile(latencies, 50), 0)} ms, p99 ${fmt(percentile(latencies, 99), 0)} ms (target p99 < 2000 ms)`);
+
+    // Staged rollouts: the gate's latency.
+    await stagesBench({ names, clients, line, signal: watches.signal });
 
     // Steady state: everything in place, a resync every 20 s; measure 40 s.
     await new Promise((r) => setTimeout(r, 5000));

@@ -455,6 +455,120 @@ export async function controllerReliability(o: Options): Promise<Row[]> {
   }
 }
 
+const STAGE_SOAK_S = 2;
+
+/**
+ * The controller manager SIGKILLed at a random moment of a staged rollout over two members (stage
+ * one, soaked for STAGE_SOAK_S, then stage two), started again. The members are member-1 and the
+ * host plane; none runs a kubelet, so the Deployment has no replicas: a member's copy is rolled out
+ * once its deployment controller has observed it. Each restarted run must converge (both members on
+ * the new template, the record Complete) and never send the change to stage two before stage one
+ * had it and soaked: the API servers' own times of our writes (whole seconds) say when each member
+ * changed.
+ */
+async function killDuringStagedRollout(o: Options, r: Pick<Rig, 'kubeconfig' | 'env' | 'controllers'>): Promise<Row> {
+  const members = [
+    { name: 'rel-stage-one', context: 'member-1', label: 'stage=one' },
+    { name: 'rel-stage-two', context: 'host', label: 'stage=two' },
+  ];
+  for (const m of members) {
+    const server = Kubeconfig.load(r.kubeconfig).resolve(m.context).cluster.server;
+    const joined = await cli(['join', m.name, `--cluster-server=${server}`, `--cluster-context=${m.context}`, `--cluster-labels=${m.label}`, '--context=federation', '--kubeconfig', r.kubeconfig]);
+    if (joined.code !== 0) throw new Error(`join ${m.name}: ${joined.stderr}`);
+  }
+  const ns = unique('rs');
+  const file = join(dirname(r.kubeconfig), `${ns}.json`);
+  const deployment = (version: number) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: ns },
+    spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: `registry.example/web:${version}` }] } } },
+  });
+  const applyVersion = async (version: number) => {
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, annotations: { 'propagation.core.federation.kubectl-federation.io/cluster-selector': 'stage', 'propagation.core.federation.kubectl-federation.io/rollout-stages': `stage=one@${STAGE_SOAK_S}s; stage=two` } } },
+      deployment(version),
+    ] }));
+    const applied = await kubectl(r.env, '--context=federation', 'apply', '-f', file);
+    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+  };
+  /** Per member: the image its copy runs and when our field manager last changed it there. */
+  const copies = async () =>
+    Promise.all(members.map(async (m) => {
+      const got = await kubectl(r.env, `--context=${m.context}`, '-n', ns, 'get', 'deployment', 'web', '-o', 'json', '--show-managed-fields');
+      if (got.code !== 0) return { image: undefined, changed: 0 };
+      const d = JSON.parse(got.stdout) as { spec: { template: { spec: { containers: { image: string }[] } } }; metadata: { managedFields?: { manager: string; operation: string; time: string }[] } };
+      const time = d.metadata.managedFields?.find((f) => f.manager === 'kubectl-federation' && f.operation === 'Apply')?.time;
+      return { image: d.spec.template.spec.containers[0]?.image, changed: time ? new Date(time).getTime() : 0 };
+    }));
+  const phase = async () => (await kubectl(r.env, '--context=federation', '-n', ns, 'get', 'propagation', 'deployment.apps.web', '-o', 'jsonpath={.status.rollout.phase}')).stdout.trim();
+  /** Both members on the version and the record Complete; the problems with how it got there. */
+  const converged = async (version: number): Promise<string[]> => {
+    const want = `registry.example/web:${version}`;
+    const got = await poll(
+      async () => {
+        const now = await copies();
+        return now.every((c) => c.image === want) && (await phase()) === 'Complete' ? done(now) : notYet(`members on ${now.map((c) => c.image).join(', ')}, record ${await phase()}`);
+      },
+      { what: `both members on version ${version}, the rollout Complete`, timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const gap = got[1]!.changed - got[0]!.changed;
+    return gap >= (STAGE_SOAK_S - 1) * 1000 ? [] : [`stage two changed ${gap} ms after stage one (soak ${STAGE_SOAK_S}s): early`];
+  };
+  const start = () =>
+    startController([`--kubeconfig=${kubeconfigFor(r.kubeconfig, 'federation')}`, '--federation-namespace=federation-system', '--federation-name=federation', `--cluster-monitor-period=${PERIOD_MS / 1000}s`, '--leader-elect=false', '--healthz-port=0']).then((c) => {
+      r.controllers.push(c);
+      return c;
+    });
+  let controller = await start();
+  // The uninterrupted run: its length is the window the kills fall in.
+  await applyVersion(0);
+  const firstProblems = await converged(0);
+  if (firstProblems.length > 0) throw new Error(`the uninterrupted first creation: ${firstProblems.join('; ')}`);
+  const began = Date.now();
+  await applyVersion(1);
+  const reference = await converged(1);
+  if (reference.length > 0) throw new Error(`the uninterrupted rollout: ${reference.join('; ')}`);
+  const windowMs = Date.now() - began;
+  await controller.stop();
+  const row: Row = { what: `controller manager killed at random during a two-stage rollout (0-${windowMs} ms), restarted: no stage skipped or early, converged`, cases: 0, survived: 0, failures: [] };
+  for (let i = 0; i < o.kills; i++) {
+    controller = await start();
+    const version = i + 2;
+    await applyVersion(version);
+    const at = randomInt(0, windowMs);
+    await new Promise((w) => setTimeout(w, at));
+    await controller.stop('SIGKILL');
+    controller = await start();
+    const problems: string[] = [];
+    await converged(version).then((p) => problems.push(...p), (err: unknown) => problems.push((err as Error).message));
+    tally(row, `killed at ${at} ms`, problems);
+    await controller.stop();
+  }
+  controller = await start();
+  await kubectl(r.env, '--context=federation', 'delete', 'namespace', ns, '--timeout=60s');
+  await controller.stop();
+  for (const m of members) await cli(['unjoin', m.name, `--cluster-context=${m.context}`, '--context=federation', '--kubeconfig', r.kubeconfig]);
+  return row;
+}
+
+/** The staged-rollout section, on a federation of its own: its row. */
+export async function stagedRolloutReliability(o: Options): Promise<Row> {
+  const { kubeconfig } = await joinSetup(o);
+  const r = { kubeconfig, env: pluginEnv(kubeconfig), controllers: [] as RunningController[] };
+  // As init's federation: no deployment controller of its own, whose ReplicaSets would mix with the history.
+  await o.planes.control('stop', 'federation', 'kube-controller-manager');
+  try {
+    return await killDuringStagedRollout(o, r);
+  } finally {
+    await o.planes.control('start', 'federation', 'kube-controller-manager');
+    for (const c of r.controllers) {
+      await c.stop();
+      printed.push(c.log());
+    }
+  }
+}
+
 /** The token section, on a federation of its own (no proxies): its row. */
 export async function tokenReliability(o: Options): Promise<Row> {
   const { kubeconfig } = await joinSetup(o);

@@ -3,7 +3,7 @@
 // Deployment in the federation walks the stages of its namespace's rollout-stages annotation; a bad
 // one halts in the canary; pause, resume, history and undo are plain kubectl against the federation.
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1DaemonSet, V1Deployment, V1Pod } from '@kubernetes/client-node';
@@ -14,9 +14,10 @@ import { ANNOTATIONS } from '../../shared/propagation/annotations.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import { runCli } from '../support/cli.ts';
 import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
-import { kubectl, kubectlJSON } from '../support/kubectl.ts';
+import { kubectl, kubectlJSON, runProgram } from '../support/kubectl.ts';
 import { type LocalNode, startLocalNode } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
+import { helmBin, requireTool } from '../support/paths.ts';
 import { pluginEnv } from '../support/plugin-path.ts';
 
 const skip = podTestsSkip();
@@ -320,6 +321,60 @@ describe('rollouts across clusters', { skip }, () => {
     assert.equal(ds.length, 3);
     const after = await run('-n', NS, 'rollout', 'history', 'daemonset/agent');
     assert.deepEqual([...after.matchAll(/^(\d+)\s/gm)].map((m) => Number(m[1])), [2, 3], after);
+  });
+
+  test('helm install --wait returns when every member runs the release; a bad upgrade with --atomic fails and is rolled back, later members untouched', async () => {
+    const chart = join(node.dir, 'chart');
+    mkdirSync(join(chart, 'templates'), { recursive: true });
+    writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: shopfront\nversion: 0.1.0\n');
+    writeFileSync(join(chart, 'values.yaml'), `image: ${NODE_IMAGE}\nversion: h1\n`);
+    writeFileSync(
+      join(chart, 'templates', 'deployment.yaml'),
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: shopfront}',
+        'spec:',
+        '  replicas: 3',
+        '  progressDeadlineSeconds: 15',
+        '  selector: {matchLabels: {app: shopfront}}',
+        '  template:',
+        '    metadata: {labels: {app: shopfront}}',
+        '    spec:',
+        '      containers:',
+        '      - name: main',
+        '        image: {{ .Values.image }}',
+        `        command: [node, -e, ${JSON.stringify(SERVER)}]`,
+        '        env: [{name: VERSION, value: {{ .Values.version }}}]',
+        '        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}',
+        '',
+      ].join('\n'),
+    );
+    const helmEnv = { ...env, HELM_CACHE_HOME: join(node.dir, 'helm-cache'), HELM_CONFIG_HOME: join(node.dir, 'helm-config'), HELM_DATA_HOME: join(node.dir, 'helm-data') };
+    const helm = (...args: string[]) => runProgram(requireTool(helmBin), helmEnv, ...args);
+    await run('create', 'namespace', 'charts');
+    await run('annotate', 'namespace', 'charts', `${ANNOTATIONS.rolloutStages}=${STAGES}`);
+    const install = await helm('install', 'shopfront', chart, '-n', 'charts', '--wait', '--timeout=150s');
+    assert.equal(install.code, 0, `${install.stdout}${install.stderr}\n${tail()}`);
+    // --wait returned: every member runs the release, all pods ready (helm judged the federation's newest ReplicaSet).
+    for (const m of MEMBERS) {
+      const d = await find<V1Deployment>(m, '-n', 'charts', 'get', 'deployment', 'shopfront');
+      assert.equal(d?.status?.readyReplicas, 1, `${m} not ready when helm --wait returned`);
+    }
+    const podsOf = async (m: string) => ((await find<{ items: V1Pod[] }>(m, '-n', 'charts', 'get', 'pods', '-l', 'app=shopfront'))?.items ?? []).map((p) => p.metadata?.uid).sort();
+    const later = { b: await podsOf('member-b'), c: await podsOf('member-c') };
+    const upgrade = await helm('upgrade', 'shopfront', chart, '-n', 'charts', '--set', 'image=registry.invalid/none:1', '--wait', '--atomic', '--timeout=40s');
+    assert.notEqual(upgrade.code, 0, upgrade.stdout);
+    assert.match(`${upgrade.stdout}${upgrade.stderr}`, /rolled back|rollback/i);
+    // The rollback is a change like any other: the canary runs the good template again; the later members never changed.
+    await waitFor('the canary back on the good image', async () => {
+      const d = await find<V1Deployment>('member-a', '-n', 'charts', 'get', 'deployment', 'shopfront');
+      return d?.spec?.template.spec?.containers[0]?.image === NODE_IMAGE && d.status?.readyReplicas === 1 ? true : undefined;
+    });
+    assert.deepEqual({ b: await podsOf('member-b'), c: await podsOf('member-c') }, later);
+    const status = await helm('status', 'shopfront', '-n', 'charts');
+    assert.match(status.stdout, /REVISION: 3/);
+    await run('delete', 'namespace', 'charts', '--timeout=90s');
   });
 
   test('deleting the workload deletes its history in the federation', async () => {

@@ -4,7 +4,12 @@ import { spawn } from 'node:child_process';
 import type { CliResult } from './cli.ts';
 
 export function kubectl(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
-  const child = spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runProgram('kubectl', env, ...args);
+}
+
+/** Any program a user runs beside kubectl (helm), the same way. */
+export function runProgram(command: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -8,6 +8,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const toolsBin = join(repoRoot, '.tools', 'bin');
 export const localclusterBin = join(toolsBin, 'localcluster');
 export const kubectlBin = join(toolsBin, 'kubectl');
+/** helm v3, built from its Go module (`make helm-tool`). */
+export const helmBin = join(toolsBin, 'helm');
 
 export function requireTool(path: string): string {
   if (!existsSync(path)) {
