@@ -26,8 +26,8 @@ import { Records } from './records.ts';
 import { type RolloutPlan, Rollouts } from './rollouts.ts';
 import { type ClusterOutcome, heldOutcome, type Kind, kindId, splitKey } from './types.ts';
 import { hasRevisions, REVISION_ANNOTATION } from '../../shared/propagation/revisions.ts';
-import type { RolloutState } from '../../shared/propagation/stages.ts';
-import type { StageCondition } from '../../shared/propagation/status.ts';
+import { stageCondition } from '../../shared/propagation/stages.ts';
+import { objectKey } from '../runtime/reflector.ts';
 import { Warnings } from './warnings.ts';
 
 export interface PropagationOptions {
@@ -161,7 +161,7 @@ export class PropagationController implements Reconciler {
         const until = waiting.get(c);
         if (until !== undefined) return Promise.resolve(this.dispatch.waiting(kind, fed, c, shares?.get(c), until));
         const revision = plan?.of(c) ?? { send: 'target' };
-        if (revision.send === 'hold') return Promise.resolve(heldOutcome(c, revision.why, share(c), this.watches.copy(c, kind, objectKeyOf(fed))));
+        if (revision.send === 'hold') return Promise.resolve(heldOutcome(c, revision.why, share(c), this.watches.copy(c, kind, objectKey(fed.metadata))));
         return this.dispatch.sync(kind, fed, c, share(c), revision.send === 'older' ? revision.template : undefined);
       }),
     );
@@ -296,21 +296,5 @@ export class PropagationController implements Reconciler {
     // The share of a member not Ready moves the moment its grace period ends, not at the next resync.
     for (const until of waiting.values()) due.push(Math.max(until - Date.now(), 0) + 50);
     return { requeueAfterMs: Math.min(...due) };
-  }
-}
-
-const objectKeyOf = (fed: FederatedObject): string => (fed.metadata.namespace ? `${fed.metadata.namespace}/${fed.metadata.name}` : fed.metadata.name);
-
-/** A staged rollout's stand as the workload's Progressing condition: what `kubectl rollout status` and `describe` read. */
-function stageCondition(state: RolloutState, fed: FederatedObject): StageCondition {
-  switch (state.phase) {
-    case 'Halted': {
-      const how = fed.kind === 'Deployment' ? `fix it and apply it again, or kubectl rollout undo deployment/${fed.metadata.name}` : 'fix it and apply it again';
-      return { status: 'False', reason: 'ProgressDeadlineExceeded', message: `${state.message}; later stages keep their revision: ${how}` };
-    }
-    case 'Paused':
-      return { status: 'Unknown', reason: 'DeploymentPaused', message: state.message };
-    default:
-      return { status: 'True', reason: 'ReplicaSetUpdated', message: state.message };
   }
 }

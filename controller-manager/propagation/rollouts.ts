@@ -59,6 +59,8 @@ export class Rollouts {
   /** History entries by the workload UID that controls them, then by hash. */
   private readonly byOwner = new Map<string, Map<string, HistoryEntry>>();
   private readonly timelines = new Map<string, Timeline>();
+  /** When a revision was first sent to a member ("key|cluster|hash"): a failure from before is not its. */
+  private readonly sentAt = new Map<string, number>();
   /** The last stage announced per object key: one Event per stage and per halt. */
   private readonly announced = new Map<string, { target: string; open: number; halted: boolean }>();
 
@@ -129,10 +131,11 @@ export class Rollouts {
     }
     const labels = (c: string) => this.o.members.cluster(c)?.metadata.labels ?? {};
     const stage = new Map(clusters.map((c) => [c, stageOf(stages, labels(c))] as const));
+    const key = `${kind.id}/${objKey}`;
     const members: MemberRollout[] = clusters.map((c) => {
       const copy = copies.get(c);
       const runs = running(c);
-      const failed = copy ? rolloutFailed(copy) : undefined;
+      const failed = copy ? rolloutFailed(copy, this.sentAt.get(`${key}|${c}|${target}`)) : undefined;
       return {
         cluster: c,
         stage: stage.get(c)!,
@@ -142,11 +145,12 @@ export class Rollouts {
         reachable: this.o.members.readiness(c).ready,
       };
     });
-    const key = `${kind.id}/${objKey}`;
     let timeline = this.timelines.get(key);
     if (timeline?.target !== target) {
       timeline = { target, opened: new Map(), done: new Map() };
       this.timelines.set(key, timeline);
+      // What was sent of earlier revisions no longer matters (kept per target: a few entries a workload).
+      for (const k of [...this.sentAt.keys()]) if (k.startsWith(`${key}|`) && !k.endsWith(`|${target}`)) this.sentAt.delete(k);
     }
     const state = advance({ stages, members, target, paused: fed.spec?.paused === true, deadlineMs, timeline, now: Date.now() });
     // A member outside the open stages keeps what it runs; one with no copy yet gets what the other
@@ -155,7 +159,10 @@ export class Rollouts {
     const previous = waitingRevisions.sort((a, b) => (number(b) ?? 0) - (number(a) ?? 0))[0];
     const of = (c: string): MemberRevision => {
       const runs = running(c);
-      if ((stage.get(c) ?? 0) <= state.open || runs === target) return { send: 'target' };
+      if ((stage.get(c) ?? 0) <= state.open || runs === target) {
+        if (runs !== target && !this.sentAt.has(`${key}|${c}|${target}`)) this.sentAt.set(`${key}|${c}|${target}`, Date.now());
+        return { send: 'target' };
+      }
       const keep = runs ?? (copies.get(c) ? undefined : previous);
       const entry = keep ? entries.get(keep) : undefined;
       if (entry) return { send: 'older', template: entry.template, hash: entry.hash };
@@ -249,6 +256,7 @@ export class Rollouts {
   async forget(kind: Kind, objKey: string): Promise<void> {
     if (!hasRevisions(kind.resource.kind)) return;
     this.timelines.delete(`${kind.id}/${objKey}`);
+    for (const k of [...this.sentAt.keys()]) if (k.startsWith(`${kind.id}/${objKey}|`)) this.sentAt.delete(k);
     this.announced.delete(`${kind.id}/${objKey}`);
     const [namespace, name] = objKey.split('/');
     for (const [uid, entries] of [...this.byOwner]) {

@@ -20,6 +20,7 @@ import { clientFor } from '../join/contexts.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { federationIdFromUid } from '../member-credentials.ts';
 import { type FederatedObject, hasReplicas, memberCopy } from '../propagation/copy.ts';
+import { hasRevisions, templateOf } from '../propagation/revisions.ts';
 import { follows, references } from '../propagation/dependencies.ts';
 import { type Override, render } from '../propagation/overrides.ts';
 import { divideReplicas, type MemberView, place } from '../propagation/placement.ts';
@@ -52,6 +53,8 @@ interface Target {
   obj: FederatedObject;
   clusters: string[];
   shares?: Map<string, number>;
+  /** A workload's pod template as the federation stores it. */
+  template?: Record<string, unknown>;
 }
 
 const docsOf = (text: string, where: string): FederatedObject[] =>
@@ -184,7 +187,8 @@ export async function runDiff(req: DiffRequest): Promise<DiffResult> {
         if (live) writeFileSync(join(dir, 'LIVE', view.name, file), shown(live));
         compared += 1;
         if (!selected) continue; // a copy the placement no longer selects: removed there
-        const base = memberCopy(t.obj, { federationName: ext.federation, federationId, replicas: t.shares?.get(view.name), userSetNodePorts: true });
+        if (hasRevisions(t.obj.kind) && !t.template) t.template = await storedTemplate(federation, path, t.obj);
+        const base = memberCopy(t.obj, { federationName: ext.federation, federationId, replicas: t.shares?.get(view.name), userSetNodePorts: true, ...(t.template ? { template: t.template } : {}) });
         const { copy } = render(base, await overridesOf(t.obj.metadata.namespace), { name: view.name, labels: view.labels });
         const merged = await member.request<FederatedObject>('PATCH', path, {
           body: copy,
@@ -207,6 +211,20 @@ export async function runDiff(req: DiffRequest): Promise<DiffResult> {
     federation.close();
     for (const m of members.values()) m.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A workload's pod template as the federation would store it (its defaults filled in by a dry run):
+ * what the members are sent, and what names the revision on their copies. Undefined when the dry run
+ * cannot be made (its namespace not there yet): the template as written, then.
+ */
+async function storedTemplate(federation: RestClient, path: string, obj: FederatedObject): Promise<Record<string, unknown> | undefined> {
+  try {
+    const stored = await federation.request<FederatedObject>('PATCH', path, { body: obj, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: true, dryRun: 'All' } });
+    return templateOf(stored);
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../duration.ts';
 import { ANNOTATIONS } from './annotations.ts';
 import type { FederatedObject } from './copy.ts';
 import { matches, parseSelector, type Selector } from './selector.ts';
+import type { StageCondition } from './status.ts';
 
 export const STAGES_ANNOTATION = ANNOTATIONS.rolloutStages;
 /** How long a stage may take to roll out and become available before the rollout halts. */
@@ -60,7 +61,7 @@ export function stageDeadlineMs(obj: FederatedObject, namespaceAnnotations: Reco
   return typeof seconds === 'number' ? seconds * 1000 : 600_000;
 }
 
-interface Cond { type: string; status: string; reason?: string; message?: string }
+interface Cond { type: string; status: string; reason?: string; message?: string; lastUpdateTime?: string; lastTransitionTime?: string }
 type WorkloadStatus = Record<string, unknown> & { conditions?: Cond[]; observedGeneration?: number };
 const n = (s: WorkloadStatus | undefined, f: string) => (typeof s?.[f] === 'number' ? s[f] : 0);
 
@@ -81,13 +82,22 @@ export function rolledOut(copy: FederatedObject): boolean {
   }
 }
 
-/** Why a member's rollout failed by itself (a Deployment past its progress deadline), if it did. */
-export function rolloutFailed(copy: FederatedObject): string | undefined {
+/**
+ * Why a member's rollout failed by itself (a Deployment past its progress deadline), if it did.
+ * `sentAt`: when the revision was sent to the member, if known. A failure from before is not about
+ * it: the deployment controller keeps a timed-out condition, with its time, through the first sync
+ * after a change that shows no progress yet (seen right after an undo), so its time tells.
+ */
+export function rolloutFailed(copy: FederatedObject, sentAt?: number): string | undefined {
   const status: WorkloadStatus | undefined = copy.status;
   // A condition from before the copy's last change is not about what it runs now.
   if ((status?.observedGeneration ?? 0) < (copy.metadata.generation ?? 0)) return undefined;
   const c = status?.conditions?.find((x) => x.type === 'Progressing');
-  return c?.reason === 'ProgressDeadlineExceeded' ? (c.message ?? 'progress deadline exceeded') : undefined;
+  if (c?.reason !== 'ProgressDeadlineExceeded') return undefined;
+  // Whole seconds on the condition: compared in whole seconds.
+  const at = Date.parse(c.lastUpdateTime ?? c.lastTransitionTime ?? '');
+  if (sentAt !== undefined && !Number.isNaN(at) && at < Math.floor(sentAt / 1000) * 1000) return undefined;
+  return c.message ?? 'progress deadline exceeded';
 }
 
 export interface MemberRollout {
@@ -181,4 +191,18 @@ export function advance(input: RolloutInput): RolloutState {
     }
   }
   return { phase: 'Complete', stage: stages.length, open: last, message: `rolled out in every stage (${stages.length})` };
+}
+
+/** A staged rollout's stand as the workload's Progressing condition: what `kubectl rollout status` and `describe` read. */
+export function stageCondition(state: RolloutState, fed: FederatedObject): StageCondition {
+  switch (state.phase) {
+    case 'Halted': {
+      const how = fed.kind === 'Deployment' ? `fix it and apply it again, or kubectl rollout undo deployment/${fed.metadata.name}` : 'fix it and apply it again';
+      return { status: 'False', reason: 'ProgressDeadlineExceeded', message: `${state.message}; later stages keep their revision: ${how}` };
+    }
+    case 'Paused':
+      return { status: 'Unknown', reason: 'DeploymentPaused', message: state.message };
+    default:
+      return { status: 'True', reason: 'ReplicaSetUpdated', message: state.message };
+  }
 }

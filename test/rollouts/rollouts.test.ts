@@ -252,7 +252,8 @@ describe('rollouts across clusters', { skip }, () => {
     // Undo: a spec change like any other; the canary runs revision 2's template again.
     const undo = await run('-n', NS, 'rollout', 'undo', 'deployment/web');
     assert.match(undo, /rolled back/);
-    await run('-n', NS, 'rollout', 'status', 'deployment/web', '--timeout=120s');
+    const undone = await kubectl(env, '-n', NS, 'rollout', 'status', 'deployment/web', '--timeout=120s');
+    assert.equal(undone.code, 0, `${undone.stdout}${undone.stderr}\n${JSON.stringify((await deployment())?.status)}\n${JSON.stringify((await find<V1Deployment>('member-a', '-n', NS, 'get', 'deployment', 'web'))?.status)}`);
     const a = await find<V1Deployment>('member-a', '-n', NS, 'get', 'deployment', 'web');
     assert.equal(a?.spec?.template.spec?.containers[0]?.image, NODE_IMAGE);
     assert.deepEqual({ b: await podUids('member-b'), c: await podUids('member-c') }, before, 'an undo to what they run leaves the later members alone');

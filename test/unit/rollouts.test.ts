@@ -97,6 +97,10 @@ describe('rollout stages', () => {
     assert.equal(rolloutFailed(copy({ observedGeneration: 2, conditions: [timedOut] })), timedOut.message);
     // An undo sent a moment ago: the member has not looked at it yet, the old failure is not about it.
     assert.equal(rolloutFailed(copy({ observedGeneration: 1, conditions: [timedOut] })), undefined);
+    // Observed, but the timed-out condition is older than the revision sent: kept from before it.
+    const at = (iso: string) => ({ ...timedOut, lastUpdateTime: iso });
+    assert.equal(rolloutFailed(copy({ observedGeneration: 2, conditions: [at('2026-12-01T02:15:21Z')] }), Date.parse('2026-12-01T02:15:24.8Z')), undefined);
+    assert.equal(rolloutFailed(copy({ observedGeneration: 2, conditions: [at('2026-12-01T02:15:40Z')] }), Date.parse('2026-12-01T02:15:24.8Z')), timedOut.message);
   });
 });
 
