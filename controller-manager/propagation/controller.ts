@@ -3,10 +3,11 @@
 // members' statuses combined, and holds a finalizer until every reachable copy is gone. One code path
 // for every kind: kind rules live in shared/propagation. Keys are "Kind.group/namespace/name".
 //
-// reconcile reads top to bottom: never propagated -> deletion -> finalizer -> placement -> dispatch
-// -> status. Each concern is a unit of its own with its own state: the federation's watches
-// (federation-objects.ts), the members' (member-watches.ts), the writes to members (dispatch.ts),
-// what users read (records.ts), and deletion with the namespace finalizer (deletion.ts).
+// reconcile reads top to bottom: never propagated -> deletion -> finalizer -> placement -> revisions
+// -> dispatch -> status. Each concern is a unit of its own with its own state: the federation's
+// watches (federation-objects.ts), the members' (member-watches.ts), the revision history and stages
+// (rollouts.ts), the writes to members (dispatch.ts), what users read (records.ts), and deletion with
+// the namespace finalizer (deletion.ts).
 import { errorMessage } from '../../shared/errors.ts';
 import type { RestClient } from '../../shared/kube/rest.ts';
 import { PROPAGATION_FINALIZER } from '../../shared/propagation/annotations.ts';
@@ -23,7 +24,7 @@ import { follows } from '../../shared/propagation/dependencies.ts';
 import { MemberWatches } from './member-watches.ts';
 import { Overrides } from './overrides.ts';
 import { Records } from './records.ts';
-import { type RolloutPlan, Rollouts } from './rollouts.ts';
+import { type RolloutPlan, rolloutRecord, Rollouts } from './rollouts.ts';
 import { type ClusterOutcome, heldOutcome, type Kind, kindId, splitKey } from './types.ts';
 import { hasRevisions, REVISION_ANNOTATION } from '../../shared/propagation/revisions.ts';
 import { stageCondition } from '../../shared/propagation/stages.ts';
@@ -170,13 +171,7 @@ export class PropagationController implements Reconciler {
     const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
     if (plan) await this.rollouts.writeHistoryStatus(fed, outcomes.map((o) => o.copy));
     await this.records.writeStatus(kind, fed, outcomes, nothing, plan && { target: plan.target, ...(plan.state && plan.state.phase !== 'Complete' ? { stage: stageCondition(plan.state, fed) } : {}) });
-    const recordDue = await this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan?.state && plan.stages && {
-      revision: plan.revision,
-      phase: plan.state.phase,
-      stage: Math.min(plan.state.stage, plan.stages.length - 1) + 1,
-      stages: plan.stages.map((st) => st.text),
-      message: plan.state.message,
-    });
+    const recordDue = await this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan && rolloutRecord(plan));
     if (plan) await this.rollouts.announce(kind, fed, plan);
     await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
     if (fed.kind === 'CustomResourceDefinition') {

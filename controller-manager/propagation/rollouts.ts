@@ -6,6 +6,7 @@
 // the rollout resumes where the members are after a restart.
 import { errorMessage } from '../../shared/errors.ts';
 import { isNotFound, type RestClient } from '../../shared/kube/rest.ts';
+import type { RolloutRecord } from '../../shared/manifests/federation-api.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import { type HistoryEntry, hasRevisions, HISTORY_LABEL, ownerUid, planHistory, readHistory, REVISION_ANNOTATION, type Template, templateHash, templateOf } from '../../shared/propagation/revisions.ts';
 import { advance, type MemberRollout, rolledOut, rolloutFailed, type RolloutState, type Stage, stageDeadlineMs, stageOf, stagesOf, type Timeline } from '../../shared/propagation/stages.ts';
@@ -280,6 +281,13 @@ export class Rollouts {
     }
     this.changed(true, obj, undefined);
   }
+}
+
+/** What the Propagation record says of a staged rollout. */
+export function rolloutRecord(plan: RolloutPlan): RolloutRecord | undefined {
+  const { state, stages } = plan;
+  if (!state || !stages) return undefined;
+  return { revision: plan.revision, phase: state.phase, stage: Math.min(state.stage, stages.length - 1) + 1, stages: stages.map((s) => s.text), message: state.message };
 }
 
 function historyPath(obj: FederatedObject): string {
