@@ -156,12 +156,9 @@ export class RestClient {
     this.token = creds.token;
     this.tokenFile = creds.tokenFile;
     const tls = {
-      // A client that keeps connections: one TLS context for all of them (else Node parses the CA
-      // and keys again for every new one). One that keeps none (a member's health probes, one a
-      // period): a context per connection, freed with it. Held for good, 5,000 members' contexts
-      // took about 150 MB (make bench); parsing a CA is tens of microseconds, and the agent's TLS
-      // session cache still resumes each member's sessions.
-      ...(keepAlive ? { secureContext: createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }) } : { ca: creds.ca, cert: creds.cert, key: creds.key }),
+      // One TLS context for all of this client's connections: without it Node parses the CA and
+      // keys again for every new connection.
+      secureContext: createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }),
       rejectUnauthorized: !creds.insecureSkipTLSVerify,
       servername: creds.tlsServerName,
     };
