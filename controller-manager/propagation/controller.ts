@@ -169,11 +169,15 @@ export class PropagationController implements Reconciler {
     await this.dispatch.removeUnselected(kind, fed, clusters);
 
     const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
-    if (plan) await this.rollouts.writeHistoryStatus(fed, outcomes.map((o) => o.copy));
-    await this.records.writeStatus(kind, fed, outcomes, nothing, plan && { target: plan.target, ...(plan.state && plan.state.phase !== 'Complete' ? { stage: stageCondition(plan.state, fed) } : {}) });
-    const recordDue = await this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan && rolloutRecord(plan));
-    if (plan) await this.rollouts.announce(kind, fed, plan);
-    await this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0);
+    // What users read, written at once: independent writes, and an event for this object meanwhile
+    // waits for them (a staged rollout's next stage among those events).
+    const [, , recordDue] = await Promise.all([
+      plan && this.rollouts.writeHistoryStatus(fed, outcomes.map((o) => o.copy)),
+      this.records.writeStatus(kind, fed, outcomes, nothing, plan && { target: plan.target, ...(plan.state && plan.state.phase !== 'Complete' ? { stage: stageCondition(plan.state, fed) } : {}) }),
+      this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan && rolloutRecord(plan)),
+      plan && this.rollouts.announce(kind, fed, plan),
+      this.warnings.report(key, fed, outcomes, nothing, this.o.members.names().length > 0),
+    ]);
     if (fed.kind === 'CustomResourceDefinition') {
       await this.warnings.kindNotListed(fed);
       this.followCRD(fed, outcomes);

@@ -54,8 +54,13 @@ const JOB_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job
 const clone = <T>(v: T): T => structuredClone(v);
 
 export function memberCopy(fed: FederatedObject, o: CopyOptions): FederatedObject {
-  const { metadata, ...rest } = clone(fed);
-  delete rest.status;
+  // The revision of the template the copy gets, from the source object (its hash is kept per object).
+  const template = o.template ?? (fed.spec?.template as Record<string, unknown> | undefined);
+  const revision = hasRevisions(fed.kind) ? templateHash(template) : undefined;
+  // Status is never copied: not cloned either.
+  const withoutStatus = { ...fed };
+  delete withoutStatus.status;
+  const { metadata, ...rest } = clone(withoutStatus);
   const annotations = Object.fromEntries(
     Object.entries(metadata.annotations ?? {}).filter(([k]) => !OURS.has(k) && !DROPPED_ANNOTATIONS.some((re) => re.test(k))),
   );
@@ -107,9 +112,9 @@ export function memberCopy(fed: FederatedObject, o: CopyOptions): FederatedObjec
   }
   // The revision the copy runs, on the copy itself: where a staged rollout stands is read back from
   // the members, so it survives a restart of the controller manager.
-  if (spec && hasRevisions(fed.kind)) {
+  if (spec && revision !== undefined) {
     if (o.template) spec.template = clone(o.template);
-    copy.metadata.annotations = { ...copy.metadata.annotations, [REVISION_ANNOTATION]: templateHash(spec.template as Record<string, unknown> | undefined) };
+    copy.metadata.annotations = { ...copy.metadata.annotations, [REVISION_ANNOTATION]: revision };
   }
   return copy;
 }

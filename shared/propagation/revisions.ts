@@ -31,10 +31,17 @@ export const templateOf = (obj: FederatedObject): Template | undefined => obj.sp
 // The alphabet Kubernetes uses for generated name suffixes: no vowels, no look-alikes.
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
+/** Hashes of templates the caches hold: a cached object is replaced, never changed, when its object changes. */
+const hashes = new WeakMap<object, string>();
+
 /** A template's revision: a short name-safe digest of its canonical JSON. */
 export function templateHash(template: Template | undefined): string {
+  const known = template && hashes.get(template);
+  if (known) return known;
   const digest = createHash('sha256').update(canonical(template ?? {})).digest();
-  return Array.from(digest.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
+  const hash = Array.from(digest.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
+  if (template) hashes.set(template, hash);
+  return hash;
 }
 
 interface Owned {

@@ -56,7 +56,8 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-export async function propagationBench(line: (s?: string) => void): Promise<void> {
+/** `stagesOnly` (BENCH_ONLY=stages): the staged rollout alone, on the same planes. */
+export async function propagationBench(line: (s?: string) => void, stagesOnly = false): Promise<void> {
   const names = Array.from({ length: MEMBERS }, (_, i) => `m${i}`);
   line(`== propagation: ${CONFIGMAPS} ConfigMaps and ${DEPLOYMENTS} Deployments, ${MEMBERS} member planes`);
   const planes = await startPlanes(['fed', ...names]);
@@ -71,7 +72,7 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
     // The manual way: the same objects applied with kubectl to each member in turn.
     const manualFile = writeYAML(objects('manual'));
     const began = performance.now();
-    for (const n of names) {
+    for (const n of stagesOnly ? [] : names) {
       const r = spawnSync(kubectlBin, ['--kubeconfig', planes.kubeconfig, '--context', n, 'apply', '--server-side', '-f', manualFile], { encoding: 'utf8', maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`kubectl apply to ${n}: ${r.stderr}`);
     }
@@ -118,6 +119,10 @@ export async function propagationBench(line: (s?: string) => void): Promise<void
       { what: 'every member Ready', timeoutMs: 60_000, intervalMs: 500 },
     );
 
+    if (stagesOnly) {
+      await stagesBench({ names, clients, line, signal: watches.signal });
+      return;
+    }
     // Every member's copies, as they arrive (the time each is first seen).
     const arrived = new Map<string, Map<string, number>>();
     for (const n of names) {

@@ -200,7 +200,7 @@ try {
   await installFederationAPI(planes.kubeconfig, 'federation');
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'bench-')), 'config');
   writeFileSync(kubeconfig, spawnSync('cat', [planes.kubeconfig], { encoding: 'utf8' }).stdout);
-  // BENCH_ONLY=startup, controller or propagation runs that part alone.
+  // BENCH_ONLY=startup, controller, propagation or stages runs that part alone.
   const only = process.env.BENCH_ONLY;
   if (only === 'startup') startup();
   if (!only) {
@@ -214,6 +214,7 @@ try {
     await controller(kubeconfig, 5000);
   }
   if (!only || only === 'propagation') await propagationBench(line);
+  if (only === 'stages') await propagationBench(line, true);
 } finally {
   await planes.stop();
   rmSync(runTmp, { recursive: true, force: true });
