@@ -6,23 +6,22 @@
 // kubectl against the federation context.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1ClusterRole, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
-import { CONTEXT_EXTENSION, NODE_IMAGE } from '../../shared/constants.ts';
-import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { NODE_IMAGE } from '../../shared/constants.ts';
 import type { Propagation } from '../../shared/manifests/federation-api.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { DEFAULT_PROPAGATED_KINDS } from '../../shared/propagation/kinds.ts';
-import { done, notYet, poll } from '../../shared/wait.ts';
 import { pluginPath, runCli } from '../support/cli.ts';
-import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
+import { federationOn, type RunningController, startController, testControllerArgs } from '../support/federation.ts';
 import { kubectl, kubectlJSON } from '../support/kubectl.ts';
 import { type LocalNode, REGION_MIRRORS, startLocalNode } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
 import { kubectlBin } from '../support/paths.ts';
 import { pluginEnv } from '../support/plugin-path.ts';
+import { userSteps } from '../support/user-steps.ts';
 
 const skip = podTestsSkip();
 const FED = 'federation';
@@ -56,32 +55,14 @@ describe('propagation', { skip }, () => {
     // federation's node runs no pods and serves none.
     node = await startLocalNode({ names: [FED, ...MEMBERS], memberNodes: MEMBERS, slot: 1, serveServices: false, lifetimeMs: 20 * 60_000 });
     // The federation API server runs no controllers of its own, as init deploys it.
-    await node.planes.control('stop', FED, 'kube-controller-manager');
-    kubeconfig = join(node.dir, 'kubeconfig');
-    copyFileSync(node.planes.kubeconfig, kubeconfig);
-    // As init leaves a kubeconfig: the federation context records its host and namespace.
-    const k = Kubeconfig.load(kubeconfig);
-    k.write({
-      contexts: { [FED]: { cluster: `${FED}-cluster`, user: `${FED}-admin`, extensions: [{ name: CONTEXT_EXTENSION, extension: { hostContext: FED, namespace: 'federation-system', federation: FED } }] } },
-      currentContext: FED,
-    });
+    kubeconfig = await federationOn(node.planes, node.dir, FED);
     env = pluginEnv(kubeconfig);
-    await installFederationAPI(kubeconfig, FED);
     controller = await startController([
-      `--kubeconfig=${kubeconfigFor(kubeconfig, FED)}`,
-      '--federation-namespace=federation-system',
-      `--federation-name=${FED}`,
-      '--cluster-monitor-period=1s',
-      '--failure-threshold=2',
-      // A resync as long as the default: whatever must happen sooner (a grace period ending, a copy
-      // put back) must happen because it is due, not because everything is looked at again.
-      '--resync-period=5m',
+      ...testControllerArgs(kubeconfig, FED),
       `--rebalance-grace-period=${GRACE_S}s`,
       // A custom kind whose CRD does not exist yet when the controller starts.
       `--propagated-kinds=${DEFAULT_PROPAGATED_KINDS},widgets.example.com`,
       '--deletion-timeout=10s',
-      '--leader-elect=false',
-      '--healthz-port=0',
     ]);
     for (const [i, m] of MEMBERS.entries()) {
       const r = await runCli(['join', m, `--cluster-labels=name=${m},zone=z${i}`, `--kubeconfig=${kubeconfig}`]);
@@ -94,6 +75,8 @@ describe('propagation', { skip }, () => {
     });
   });
 
+  const { run, find, waitFor, apply } = userSteps(() => env, () => node.dir, () => controller?.log(), 60_000);
+
   after(async () => {
     // The whole controller log, for a failure the last lines do not explain.
     if (process.env.CONTROLLER_LOG) writeFileSync(process.env.CONTROLLER_LOG, controller?.log() ?? '');
@@ -101,36 +84,12 @@ describe('propagation', { skip }, () => {
     await node?.stop();
   });
 
-  const run = async (...args: string[]) => {
-    const r = await kubectl(env, ...args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}:\n${r.stdout}\n${r.stderr}\n--- controller:\n${controller?.log().split('\n').slice(-20).join('\n')}`);
-    return r.stdout;
-  };
   const get = <T>(context: string, ...args: string[]) => kubectlJSON<T>(env, `--context=${context}`, ...args);
-  const find = async <T>(context: string, ...args: string[]): Promise<T | undefined> => {
-    const r = await kubectl(env, `--context=${context}`, ...args, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
-  };
-  const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000) =>
-    poll(
-      async () => {
-        const v = await check();
-        return v === undefined ? notYet(what) : done(v);
-      },
-      { what, timeoutMs, intervalMs: 250 },
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n--- controller:\n${controller.log().split('\n').slice(-30).join('\n')}`);
-    });
   const replicasIn = async (member: string, ns: string, name: string) => (await find<V1Deployment>(member, '-n', ns, 'get', 'deployment', name))?.spec?.replicas;
   const events = async (ns: string, name: string) =>
     (await get<{ items: Event[] }>(FED, '-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${name}`)).items;
   const condition = (obj: { status?: { conditions?: Condition[] } } | undefined, type: string) => obj?.status?.conditions?.find((c) => c.type === type);
   const record = (ns: string, name: string) => find<Propagation>(FED, '-n', ns, 'get', 'propagation', name);
-  const apply = async (obj: object) => {
-    const file = join(node.dir, `obj-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify(obj));
-    await run('apply', '-f', file);
-  };
 
   test("the user's sequence: create, rollout status across members, summed status, delete, namespace deletion", async () => {
     await run('create', 'namespace', 'shop');

@@ -3,22 +3,21 @@
 // Deployment in the federation walks the stages of its namespace's rollout-stages annotation; a bad
 // one halts in the canary; pause, resume, history and undo are plain kubectl against the federation.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1DaemonSet, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { CONTEXT_EXTENSION, FIELD_MANAGER, NODE_IMAGE } from '../../shared/constants.ts';
-import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import { FIELD_MANAGER, NODE_IMAGE } from '../../shared/constants.ts';
 import type { Propagation } from '../../shared/manifests/federation-api.ts';
 import { ANNOTATIONS } from '../../shared/propagation/annotations.ts';
-import { done, notYet, poll } from '../../shared/wait.ts';
 import { runCli } from '../support/cli.ts';
-import { installFederationAPI, kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
+import { federationOn, type RunningController, startController, testControllerArgs } from '../support/federation.ts';
 import { kubectl, kubectlJSON, runProgram } from '../support/kubectl.ts';
 import { type LocalNode, startLocalNode } from '../support/local-node.ts';
 import { podTestsSkip } from '../support/netns.ts';
 import { helmBin, requireTool } from '../support/paths.ts';
 import { pluginEnv } from '../support/plugin-path.ts';
+import { userSteps } from '../support/user-steps.ts';
 
 const skip = podTestsSkip();
 const FED = 'federation';
@@ -57,25 +56,9 @@ describe('rollouts across clusters', { skip }, () => {
   before(async () => {
     // Slot 2: apart from the pod tests' (0) and propagation's (1), which may run at the same time.
     node = await startLocalNode({ names: [FED, ...MEMBERS], memberNodes: MEMBERS, slot: 2, serveServices: false, lifetimeMs: 20 * 60_000 });
-    await node.planes.control('stop', FED, 'kube-controller-manager');
-    const kubeconfig = join(node.dir, 'kubeconfig');
-    copyFileSync(node.planes.kubeconfig, kubeconfig);
-    Kubeconfig.load(kubeconfig).write({
-      contexts: { [FED]: { cluster: `${FED}-cluster`, user: `${FED}-admin`, extensions: [{ name: CONTEXT_EXTENSION, extension: { hostContext: FED, namespace: 'federation-system', federation: FED } }] } },
-      currentContext: FED,
-    });
+    const kubeconfig = await federationOn(node.planes, node.dir, FED);
     env = pluginEnv(kubeconfig);
-    await installFederationAPI(kubeconfig, FED);
-    controller = await startController([
-      `--kubeconfig=${kubeconfigFor(kubeconfig, FED)}`,
-      '--federation-namespace=federation-system',
-      `--federation-name=${FED}`,
-      '--cluster-monitor-period=1s',
-      '--failure-threshold=2',
-      '--resync-period=5m',
-      '--leader-elect=false',
-      '--healthz-port=0',
-    ]);
+    controller = await startController(testControllerArgs(kubeconfig, FED));
     for (const [i, m] of MEMBERS.entries()) {
       const r = await runCli(['join', m, `--cluster-labels=${LABELS[i]}`, `--kubeconfig=${kubeconfig}`]);
       assert.equal(r.code, 0, r.stderr);
@@ -88,37 +71,14 @@ describe('rollouts across clusters', { skip }, () => {
     await run('annotate', 'namespace', NS, `${ANNOTATIONS.rolloutStages}=${STAGES}`);
   });
 
+  const { tail, run, find, waitFor, apply } = userSteps(() => env, () => node.dir, () => controller?.log(), 90_000);
+
   after(async () => {
     if (process.env.CONTROLLER_LOG) writeFileSync(process.env.CONTROLLER_LOG, controller?.log() ?? '');
     await controller?.stop();
     await node?.stop();
   });
 
-  const tail = () => controller?.log().split('\n').slice(-30).join('\n');
-  const run = async (...args: string[]) => {
-    const r = await kubectl(env, ...args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}:\n${r.stdout}\n${r.stderr}\n--- controller:\n${tail()}`);
-    return r.stdout;
-  };
-  const find = async <T>(context: string, ...args: string[]): Promise<T | undefined> => {
-    const r = await kubectl(env, `--context=${context}`, ...args, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
-  };
-  const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) =>
-    poll(
-      async () => {
-        const v = await check();
-        return v === undefined ? notYet(what) : done(v);
-      },
-      { what, timeoutMs, intervalMs: 250 },
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n--- controller:\n${tail()}`);
-    });
-  const apply = async (obj: object) => {
-    const file = join(node.dir, `obj-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify(obj));
-    await run('apply', '-f', file);
-  };
   const events = async (name: string) =>
     (await kubectlJSON<{ items: (Event & { metadata: { creationTimestamp: string } })[] }>(env, '-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '--sort-by=.metadata.creationTimestamp')).items;
   const seen = async (member: string, kind = 'deployment', name = 'web'): Promise<Seen> => {

@@ -6,8 +6,9 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { FEDERATION_GROUP, FEDERATION_VERSION } from '../../shared/constants.ts';
+import { CONTEXT_EXTENSION, FEDERATION_GROUP, FEDERATION_VERSION } from '../../shared/constants.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
+import type { Planes } from './localcluster.ts';
 import { applyObject } from '../../shared/kube/apply.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
@@ -40,6 +41,31 @@ export async function installFederationAPI(kubeconfigPath: string, context: stri
 }
 
 /** A kubeconfig file whose current context is context (what a component is given). */
+/**
+ * One plane of a local node made the federation, as init leaves one: its own kube-controller-manager
+ * stopped (init's federation runs none), a kubeconfig whose federation context records its host and
+ * namespace (the current context), and the Cluster API installed. Returns the kubeconfig's path.
+ */
+export async function federationOn(planes: Pick<Planes, 'kubeconfig' | 'control'>, dir: string, fed: string): Promise<string> {
+  await planes.control('stop', fed, 'kube-controller-manager');
+  const kubeconfig = join(dir, 'kubeconfig');
+  copyFileSync(planes.kubeconfig, kubeconfig);
+  Kubeconfig.load(kubeconfig).write({
+    contexts: { [fed]: { cluster: `${fed}-cluster`, user: `${fed}-admin`, extensions: [{ name: CONTEXT_EXTENSION, extension: { hostContext: fed, namespace: 'federation-system', federation: fed } }] } },
+    currentContext: fed,
+  });
+  await installFederationAPI(kubeconfig, fed);
+  return kubeconfig;
+}
+
+/**
+ * The controller manager's flags for a federation made by federationOn: probes every second, two
+ * failures to leave Ready, the default resync (what must happen sooner must be due, not resynced).
+ */
+export function testControllerArgs(kubeconfig: string, fed: string): string[] {
+  return [`--kubeconfig=${kubeconfigFor(kubeconfig, fed)}`, '--federation-namespace=federation-system', `--federation-name=${fed}`, '--cluster-monitor-period=1s', '--failure-threshold=2', '--resync-period=5m', '--leader-elect=false', '--healthz-port=0'];
+}
+
 export function kubeconfigFor(kubeconfigPath: string, context: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'component-kubeconfig-')), 'config');
   copyFileSync(kubeconfigPath, path);
