@@ -171,7 +171,7 @@ export class PropagationController implements Reconciler {
     const nothing = clusters.length === 0 ? explainNoCluster(this.placementInput(fed)) : undefined;
     // What users read, written at once: independent writes, and an event for this object meanwhile
     // waits for them (a staged rollout's next stage among those events).
-    const [, , recordDue] = await Promise.all([
+    const [historyDue, , recordDue] = await Promise.all([
       plan && this.rollouts.writeHistoryStatus(fed, outcomes.map((o) => o.copy)),
       this.records.writeStatus(kind, fed, outcomes, nothing, plan && { target: plan.target, ...(plan.state && plan.state.phase !== 'Complete' ? { stage: stageCondition(plan.state, fed) } : {}) }),
       this.records.writeRecord(kind, fed, this.withRevisions(outcomes, plan), nothing, placement.placedBy, plan && rolloutRecord(plan)),
@@ -182,7 +182,7 @@ export class PropagationController implements Reconciler {
       await this.warnings.kindNotListed(fed);
       this.followCRD(fed, outcomes);
     }
-    return this.next(outcomes, waiting, recordDue, plan?.state?.nextMs);
+    return this.next(outcomes, waiting, recordDue, Math.min(plan?.state?.nextMs ?? Infinity, historyDue ?? Infinity));
   }
 
   /** Per member, the revision (as the history numbers it) its copy runs and its stage. */
@@ -285,11 +285,11 @@ export class PropagationController implements Reconciler {
   }
 
   /** When to look again: at once on failure (with back-off), soon, at a grace period's end, or at the resync. */
-  private next(outcomes: ClusterOutcome[], waiting: Map<string, number>, recordDue: number | undefined, rolloutDue: number | undefined): ReconcileResult {
+  private next(outcomes: ClusterOutcome[], waiting: Map<string, number>, recordDue: number | undefined, rolloutDue: number): ReconcileResult {
     const failed = outcomes.filter((o) => o.error && (o.waitsFor ?? 'retry') === 'retry');
     if (failed.length > 0) throw new Error(failed.map((f) => f.error).join('; '));
-    // A soak or a stage's deadline ends when it ends, not at the next resync.
-    const due = [this.o.resyncMs, recordDue ?? Infinity, rolloutDue ?? Infinity];
+    // A soak or a stage's deadline ends when it ends, not at the next resync; a report held back is written then.
+    const due = [this.o.resyncMs, recordDue ?? Infinity, rolloutDue];
     if (outcomes.some((o) => o.waitsFor === 'soon')) due.push(SOON_MS);
     if (outcomes.some((o) => o.waitsFor === 'user')) due.push(CONFLICT_MS);
     // The share of a member not Ready moves the moment its grace period ends, not at the next resync.

@@ -8,7 +8,7 @@ import { errorMessage } from '../../shared/errors.ts';
 import { isNotFound, type RestClient } from '../../shared/kube/rest.ts';
 import type { RolloutRecord } from '../../shared/manifests/federation-api.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
-import { type HistoryEntry, hasRevisions, HISTORY_LABEL, ownerUid, planHistory, readHistory, REVISION_ANNOTATION, type Template, templateHash, templateOf } from '../../shared/propagation/revisions.ts';
+import { type HistoryEntry, hasRevisions, HISTORY_LABEL, ownerUid, planHistory, readHistory, replicaSetStatus, REVISION_ANNOTATION, type Template, templateHash, templateOf } from '../../shared/propagation/revisions.ts';
 import { advance, type MemberRollout, rolledOut, rolloutFailed, type RolloutState, type Stage, stageDeadlineMs, stageOf, stagesOf, type Timeline } from '../../shared/propagation/stages.ts';
 import type { EventRecorder } from '../events.ts';
 import type { MemberRegistry } from '../members.ts';
@@ -49,6 +49,9 @@ export interface RolloutPlan {
   number(hash: string | undefined): number | undefined;
 }
 
+/** A ReplicaSet's status while its pods are still coming: written at most this often. */
+const HISTORY_STATUS_INTERVAL_MS = 1000;
+
 const HISTORY_KINDS = [
   { kind: 'ReplicaSet', path: '/apis/apps/v1/replicasets' },
   { kind: 'ControllerRevision', path: '/apis/apps/v1/controllerrevisions' },
@@ -62,6 +65,8 @@ export class Rollouts {
   private readonly timelines = new Map<string, Timeline>();
   /** When a revision was first sent to a member ("key|cluster|hash"): a failure from before is not its. */
   private readonly sentAt = new Map<string, number>();
+  /** When each ReplicaSet's status was last written (by its path). */
+  private readonly statusAt = new Map<string, number>();
   /** The last stage announced per object key: one Event per stage and per halt. */
   private readonly announced = new Map<string, { target: string; open: number; halted: boolean }>();
 
@@ -226,31 +231,31 @@ export class Rollouts {
    * The ReplicaSets of a Deployment say where each revision runs: the members' counts of the copies
    * running it (what helm's --wait reads of the newest one).
    */
-  async writeHistoryStatus(fed: FederatedObject, copies: (FederatedObject | undefined)[]): Promise<void> {
-    if (fed.kind !== 'Deployment') return;
+  async writeHistoryStatus(fed: FederatedObject, copies: (FederatedObject | undefined)[]): Promise<number | undefined> {
+    if (fed.kind !== 'Deployment') return undefined;
+    let due: number | undefined;
     for (const entry of this.byOwner.get(fed.metadata.uid ?? '')?.values() ?? []) {
-      const on = copies.filter((c): c is FederatedObject => c?.metadata.annotations?.[REVISION_ANNOTATION] === entry.hash);
-      const n = (c: FederatedObject, f: string) => (typeof c.status?.[f] === 'number' ? (c.status[f]) : 0);
-      // A copy still rolling out in its member has old pods among its ready ones: only those beyond
-      // the old ones count for the new revision (never more than it has).
-      const ready = (c: FederatedObject, f: string) => (rolledOut(c) ? n(c, f) : Math.max(0, n(c, f) - (n(c, 'replicas') - n(c, 'updatedReplicas'))));
-      const sum = (f: (c: FederatedObject) => number) => on.reduce((s, c) => s + f(c), 0);
-      const status = {
-        replicas: sum((c) => n(c, 'updatedReplicas')),
-        fullyLabeledReplicas: sum((c) => n(c, 'updatedReplicas')),
-        readyReplicas: sum((c) => ready(c, 'readyReplicas')),
-        availableReplicas: sum((c) => ready(c, 'availableReplicas')),
-        observedGeneration: entry.object.metadata.generation ?? 1,
-      };
+      const status = replicaSetStatus(entry, copies);
       const had = entry.object.status ?? {};
       if (Object.entries(status).every(([k, v]) => (had[k] ?? 0) === v)) continue;
+      // A report: held back to once a second while pods are still coming, written at once when
+      // every one is ready (what helm waits for), so it is current when the rollout is.
+      const path = historyPath(entry.object);
+      const since = Date.now() - (this.statusAt.get(path) ?? 0);
+      const settled = status.readyReplicas === status.replicas && status.availableReplicas === status.replicas;
+      if (!settled && since < HISTORY_STATUS_INTERVAL_MS) {
+        due = Math.min(due ?? Infinity, HISTORY_STATUS_INTERVAL_MS - since);
+        continue;
+      }
       try {
-        await this.o.federation.request('PATCH', `${historyPath(entry.object)}/status`, { body: { status }, contentType: 'application/merge-patch+json' });
+        await this.o.federation.request('PATCH', `${path}/status`, { body: { status }, contentType: 'application/merge-patch+json' });
         entry.object.status = status;
+        this.statusAt.set(path, Date.now());
       } catch (err) {
         if (!isNotFound(err)) this.o.log(`ReplicaSet ${objectKey(entry.object.metadata)}: writing its status failed: ${errorMessage(err)}`);
       }
     }
+    return due;
   }
 
   /** The workload is gone: its history goes too (the federation runs no garbage collector). */
@@ -274,6 +279,7 @@ export class Rollouts {
   }
 
   private async remove(obj: FederatedObject): Promise<void> {
+    this.statusAt.delete(historyPath(obj));
     try {
       await this.o.federation.request('DELETE', historyPath(obj));
     } catch (err) {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { PREFIX } from './annotations.ts';
 import type { FederatedObject } from './copy.ts';
+import { rolledOut } from './stages.ts';
 import { canonical } from './status.ts';
 
 /** On every history object: the name of the workload whose revision it is (also keeps it home). */
@@ -166,4 +167,23 @@ export function planHistory(w: FederatedObject, entries: HistoryEntry[], inUse: 
   const old = entries.filter((e) => e.hash !== hash).sort((a, b) => b.revision - a.revision);
   const prune = old.slice(limit).filter((e) => !inUse.has(e.hash)).map((e) => e.object);
   return { ...(write ? { write } : {}), prune, revision };
+}
+
+/**
+ * A Deployment's history ReplicaSet's status: the members' counts of the copies running its
+ * revision (what `kubectl get rs` and helm's --wait read). A copy still rolling out in its member
+ * has old pods among its ready ones: only those beyond the old ones count (never more than it has).
+ */
+export function replicaSetStatus(entry: HistoryEntry, copies: (FederatedObject | undefined)[]): Record<string, number> {
+  const on = copies.filter((c): c is FederatedObject => c?.metadata.annotations?.[REVISION_ANNOTATION] === entry.hash);
+  const n = (c: FederatedObject, f: string) => (typeof c.status?.[f] === 'number' ? c.status[f] : 0);
+  const ready = (c: FederatedObject, f: string) => (rolledOut(c) ? n(c, f) : Math.max(0, n(c, f) - (n(c, 'replicas') - n(c, 'updatedReplicas'))));
+  const sum = (f: (c: FederatedObject) => number) => on.reduce((s, c) => s + f(c), 0);
+  return {
+    replicas: sum((c) => n(c, 'updatedReplicas')),
+    fullyLabeledReplicas: sum((c) => n(c, 'updatedReplicas')),
+    readyReplicas: sum((c) => ready(c, 'readyReplicas')),
+    availableReplicas: sum((c) => ready(c, 'availableReplicas')),
+    observedGeneration: entry.object.metadata.generation ?? 1,
+  };
 }

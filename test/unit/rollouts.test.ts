@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
-import { hasRevisions, historyObject, planHistory, readHistory, templateHash } from '../../shared/propagation/revisions.ts';
+import { hasRevisions, historyObject, planHistory, readHistory, replicaSetStatus, REVISION_ANNOTATION, templateHash } from '../../shared/propagation/revisions.ts';
 import { advance, type MemberRollout, parseStages, rolledOut, rolloutFailed, stageOf, type Timeline } from '../../shared/propagation/stages.ts';
 
 const tl = (target: string): Timeline => ({ target, opened: new Map(), done: new Map() });
@@ -164,5 +164,15 @@ describe('revision history', () => {
     assert.deepEqual(plan.prune.map((o) => readHistory(o)!.revision).sort(), [1, 2]);
     const kept = planHistory(deploy('d', { revisionHistoryLimit: 1 }), history, new Set([history[0]!.hash]));
     assert.deepEqual(kept.prune.map((o) => readHistory(o)!.revision), [2]);
+  });
+
+  test("the newest ReplicaSet counts the members' ready pods of its revision only (helm --wait reads it)", () => {
+    const entry = readHistory(historyObject(deploy('b'), 2))!;
+    const copy = (hash: string, status: Record<string, number>, generation = 3): FederatedObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', generation, annotations: { [REVISION_ANNOTATION]: hash } }, spec: { replicas: 2 }, status: { observedGeneration: generation, ...status } });
+    const done = copy(entry.hash, { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    // Mid-rollout: 3 pods, 1 of them new; 2 ready are the old ones.
+    const rolling = copy(entry.hash, { replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2 });
+    const older = copy('other', { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    assert.deepEqual(replicaSetStatus(entry, [done, rolling, older, undefined]), { replicas: 3, fullyLabeledReplicas: 3, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 });
   });
 });
