@@ -119,7 +119,6 @@ export class Rollouts {
     const ns = fed.metadata.namespace ? this.o.objects.namespaces.items.get(fed.metadata.namespace) : undefined;
     const nsAnnotations = ns?.metadata.annotations ?? {};
     const stages = stagesOf(fed, nsAnnotations);
-    const deadlineMs = stageDeadlineMs(fed, nsAnnotations);
     const target = templateHash(templateOf(fed));
     const copies = new Map(clusters.map((c) => [c, this.o.watches.copy(c, kind, objKey)] as const));
     const running = (c: string) => copies.get(c)?.metadata.annotations?.[REVISION_ANNOTATION];
@@ -158,7 +157,7 @@ export class Rollouts {
       // What was sent of earlier revisions no longer matters (kept per target: a few entries a workload).
       for (const k of [...this.sentAt.keys()]) if (k.startsWith(`${key}|`) && !k.endsWith(`|${target}`)) this.sentAt.delete(k);
     }
-    const state = advance({ stages, members, target, paused: fed.spec?.paused === true, deadlineMs, timeline, now: Date.now() });
+    const state = advance({ stages, members, target, paused: fed.spec?.paused === true, deadlineMs: stageDeadlineMs(fed, nsAnnotations), timeline, now: Date.now() });
     // A member outside the open stages keeps what it runs; one with no copy yet gets what the other
     // members waiting run (the revision before this rollout), or nothing on a first creation.
     const waitingRevisions = members.filter((m) => m.stage > state.open && m.revision && m.revision !== target).map((m) => m.revision!);

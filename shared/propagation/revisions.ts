@@ -88,46 +88,55 @@ export function readHistory(h: FederatedObject): HistoryEntry | undefined {
 const ownerRef = (w: FederatedObject) => [{ apiVersion: w.apiVersion, kind: w.kind, name: w.metadata.name, uid: w.metadata.uid, controller: true, blockOwnerDeletion: true }];
 
 /**
+ * The annotations of the history object at a revision number. A Deployment's ReplicaSet carries the
+ * Deployment's annotations, as the deployment controller copies them to its newest ReplicaSet
+ * (`kubectl rollout undo` writes them back from there), and a revision used again keeps the numbers
+ * it had; a ControllerRevision carries the change cause.
+ */
+function historyAnnotations(w: FederatedObject, revision: number, previous?: HistoryEntry): Record<string, string> {
+  const own = w.metadata.annotations ?? {};
+  if (w.kind !== 'Deployment') return own[CHANGE_CAUSE] ? { [CHANGE_CAUSE]: own[CHANGE_CAUSE] } : {};
+  const copied = Object.fromEntries(Object.entries(own).filter(([k]) => !NOT_COPIED.some((re) => re.test(k))));
+  const had = previous?.object.metadata.annotations?.[REVISION_HISTORY];
+  const before = previous && previous.revision !== revision ? [had, String(previous.revision)].filter(Boolean).join(',') : had;
+  return { ...copied, [DEPLOYMENT_REVISION]: String(revision), ...(before ? { [REVISION_HISTORY]: before } : {}) };
+}
+
+/**
  * The history object for the workload's current template at a revision number: a ReplicaSet for a
  * Deployment (its replicas the Deployment's; the federation has no ReplicaSet controller), a
  * ControllerRevision for the others, holding what `kubectl rollout undo` patches back.
  */
 export function historyObject(w: FederatedObject, revision: number, previous?: HistoryEntry): FederatedObject {
-  const template = structuredClone(templateOf(w) ?? {});
-  const hash = templateHash(template);
-  const tmplLabels = ((template.metadata as { labels?: Record<string, string> } | undefined)?.labels) ?? {};
-  const name = `${w.metadata.name}-${hash}`.slice(0, 253);
+  const hash = templateHash(templateOf(w));
+  const template = structuredClone(templateOf(w) ?? {}) as Template & { metadata?: { labels?: Record<string, string> } };
+  const tmplLabels = template.metadata?.labels ?? {};
+  const annotations = historyAnnotations(w, revision, previous);
   const meta = {
-    name,
+    name: `${w.metadata.name}-${hash}`.slice(0, 253),
     namespace: w.metadata.namespace,
     ownerReferences: ownerRef(w),
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
-  const cause = w.metadata.annotations?.[CHANGE_CAUSE];
   if (w.kind === 'Deployment') {
-    // The Deployment's annotations, as the deployment controller copies them to its newest
-    // ReplicaSet: `kubectl rollout undo` writes them back to the Deployment from there.
-    const copied = Object.fromEntries(Object.entries(w.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED.some((re) => re.test(k))));
-    // A revision used again keeps the numbers it had, as the deployment controller lists them.
-    const before = previous && previous.revision !== revision ? [previous.object.metadata.annotations?.[REVISION_HISTORY], String(previous.revision)].filter(Boolean).join(',') : previous?.object.metadata.annotations?.[REVISION_HISTORY];
     const selector = structuredClone((w.spec?.selector as { matchLabels?: Record<string, string> } | undefined) ?? {});
     selector.matchLabels = { ...selector.matchLabels, [POD_TEMPLATE_HASH]: hash };
-    const t = structuredClone(template) as { metadata?: { labels?: Record<string, string> } };
-    t.metadata = { ...t.metadata, labels: { ...tmplLabels, [POD_TEMPLATE_HASH]: hash } };
     return {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: {
-        ...meta,
-        labels: { ...tmplLabels, [POD_TEMPLATE_HASH]: hash, [HISTORY_LABEL]: w.metadata.name },
-        annotations: { ...copied, [DEPLOYMENT_REVISION]: String(revision), ...(before ? { [REVISION_HISTORY]: before } : {}) },
+      metadata: { ...meta, labels: { ...tmplLabels, [POD_TEMPLATE_HASH]: hash, [HISTORY_LABEL]: w.metadata.name } },
+      spec: {
+        replicas: 0,
+        selector,
+        template: { ...template, metadata: { ...template.metadata, labels: { ...tmplLabels, [POD_TEMPLATE_HASH]: hash } } },
+        ...(w.spec?.minReadySeconds !== undefined ? { minReadySeconds: w.spec.minReadySeconds } : {}),
       },
-      spec: { replicas: 0, selector, template: t, ...(w.spec?.minReadySeconds !== undefined ? { minReadySeconds: w.spec.minReadySeconds } : {}) },
     };
   }
   return {
     apiVersion: 'apps/v1',
     kind: 'ControllerRevision',
-    metadata: { ...meta, labels: { ...tmplLabels, [CONTROLLER_REVISION_HASH]: hash, [HISTORY_LABEL]: w.metadata.name }, ...(cause ? { annotations: { [CHANGE_CAUSE]: cause } } : {}) },
+    metadata: { ...meta, labels: { ...tmplLabels, [CONTROLLER_REVISION_HASH]: hash, [HISTORY_LABEL]: w.metadata.name } },
     // What kubectl's rollback patches onto the workload (a strategic merge that replaces the template).
     data: { spec: { template: { ...template, $patch: 'replace' } } },
     revision,
@@ -158,10 +167,9 @@ export function planHistory(w: FederatedObject, entries: HistoryEntry[], inUse: 
   else if (current.revision < max) {
     revision = max + 1;
     write = historyObject(w, revision, current);
-  } else {
+  } else if (canonical(historyAnnotations(w, revision, current)) !== canonical(current.object.metadata.annotations ?? {})) {
     // The newest revision follows the workload's annotations (a change-cause written after the change).
-    const fresh = historyObject(w, revision, current);
-    if (canonical(fresh.metadata.annotations ?? {}) !== canonical(current.object.metadata.annotations ?? {})) write = fresh;
+    write = historyObject(w, revision, current);
   }
   const limit = typeof w.spec?.revisionHistoryLimit === 'number' ? w.spec.revisionHistoryLimit : 10;
   const old = entries.filter((e) => e.hash !== hash).sort((a, b) => b.revision - a.revision);

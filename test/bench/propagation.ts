@@ -19,7 +19,7 @@ import { installFederationAPI, kubeconfigFor, memberToken, storeMemberSecret } f
 import { kubeConfigFor } from '../support/kube.ts';
 import { startPlanes } from '../support/localcluster.ts';
 import { kubectlBin, repoRoot } from '../support/paths.ts';
-import { cpuSeconds, fmt, rssMB } from './measure.ts';
+import { cpuSeconds, fmt, percentile, rssMB } from './measure.ts';
 import { stageLabel, stagesBench } from './stages.ts';
 
 const MEMBERS = 10;
@@ -51,10 +51,6 @@ function writeYAML(list: object[]): string {
   return file;
 }
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 
 /** `stagesOnly` (BENCH_ONLY=stages): the staged rollout alone, on the same planes. */
 export async function propagationBench(line: (s?: string) => void, stagesOnly = false): Promise<void> {

@@ -9,7 +9,7 @@ import { Reflector } from '../../controller-manager/runtime/reflector.ts';
 import type { RestClient } from '../../shared/kube/rest.ts';
 import { ANNOTATIONS, PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
-import { fmt } from './measure.ts';
+import { fmt, percentile } from './measure.ts';
 
 const DEPLOYMENTS = 20;
 const NS = 'staged';
@@ -26,10 +26,6 @@ const rolledOut = (c: Copy) => (c.status?.observedGeneration ?? 0) >= (c.metadat
 /** The stage of member i: 0, 1 or 2 (the bench labels its Clusters so). */
 export const stageLabel = (i: number): string => (i < 3 ? 'a' : i < 6 ? 'b' : 'c');
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 
 export async function stagesBench(o: { names: string[]; clients: Map<string, RestClient>; line: (s?: string) => void; signal: AbortSignal }): Promise<void> {
   const fed = o.clients.get('fed')!;
