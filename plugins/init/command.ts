@@ -26,6 +26,7 @@ export class InitCommand extends KubeCommand {
       ['Show every object init would create, creating nothing', 'kubectl federation init --dry-run -o yaml'],
       ['Air-gapped: every image from a mirror', 'kubectl federation init --image-registry=registry.example.com/k8s'],
       ['An internal load balancer on GKE', 'kubectl federation init --api-server-service-annotations=networking.gke.io/load-balancer-type=Internal'],
+      ['Bring a federation back from its backup (onto a fresh namespace, any host)', 'kubectl federation init myfed --restore-from myfed-backup.json.gz'],
     ],
   });
 
@@ -63,9 +64,11 @@ export class InitCommand extends KubeCommand {
   apiserverArgOverrides = Option.String('--apiserver-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   controllerManagerArgOverrides = Option.String('--controllermanager-arg-overrides', { description: 'e.g. "--a=b,--c=d"' });
   waitTimeout = Option.String('--wait-timeout', '5m', { description: 'How long to wait for the load balancer and the API server' });
+  encryptionAlgorithm = Option.String('--encryption-algorithm', 'ECDSA-P256', { description: 'Key type of new keys, as kubeadm names them: ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072 or RSA-4096 (existing keys are kept)' });
   certValidity = Option.String('--cert-validity', '8760h', { description: 'How long the certificates init issues are valid (the CA: 10 years)' });
   switchContext = Option.String('--switch-context', { tolerateBoolean: true, description: 'Switch to the new context (default true)' });
   join = Option.String('--join', { tolerateBoolean: true, description: 'Also join the host cluster to the federation' });
+  restoreFrom = Option.String('--restore-from', { description: 'A file of kubectl federation backup: the new plane gets its CA, keys, identity, members and objects (onto a fresh namespace)' });
   dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'Print the objects init would create; create nothing (as kubectl\'s --dry-run=client; =none: do it)' });
   output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
 

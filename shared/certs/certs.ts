@@ -15,7 +15,7 @@ import { CREDENTIAL_KEYS, digest } from '../manifests/credentials.ts';
 import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import { kubeconfigText } from '../manifests/kubeconfig.ts';
 import type { Output } from '../output.ts';
-import { type CertAndKey, newSignedCertificate, subjectAltNames } from '../pki.ts';
+import { algorithmOf, type CertAndKey, newSignedCertificate, subjectAltNames } from '../pki.ts';
 import { done, notYet, poll } from '../wait.ts';
 
 export interface CertificateExpiry {
@@ -145,13 +145,13 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
         );
       }
       // The same names as before: whoever reaches the API server by an address still does.
-      const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverCert ? subjectAltNames(serverCert) : [] }, ca);
+      const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverCert ? subjectAltNames(serverCert) : [] }, ca, algorithmOf(s[k.serverKey]));
       changed[k.serverCert] = server.cert;
       changed[k.serverKey] = server.key;
     }
     let cmKubeconfig: string | undefined;
     if (which.includes('controller-manager')) {
-      const cm = await newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca);
+      const cm = await newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca, algorithmOf(s[k.controllerManagerKey]));
       changed[k.controllerManagerCert] = cm.cert;
       changed[k.controllerManagerKey] = cm.key;
       cmKubeconfig = kubeconfigText({ name: f.federation, server: `https://${APISERVER_NAME}.${f.namespace}.svc`, caCert: ca.cert, clientCert: cm.cert, clientKey: cm.key });
@@ -184,7 +184,7 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
       const user = ctx?.user ? kc.user(ctx.user) : undefined;
       if (!ctx?.user || !user) throw new UserError(`context "${f.context}" names no user to renew the admin certificate of`);
       // Same group as init's: its ClusterRoleBinding exists in the federation already.
-      const admin = await newAdminCertificate(ca);
+      const admin = await newAdminCertificate(ca, undefined, algorithmOf(user['client-key-data'] ? Buffer.from(user['client-key-data'], 'base64').toString() : undefined));
       kc.write({ users: { [ctx.user]: { ...user, 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } } });
       out.line(`Renewed the admin certificate in the kubeconfig (user ${ctx.user})`);
       renewed.push('admin');

@@ -8,6 +8,7 @@ import { parseBool, parseCIDR, parseIP, parseKeyValues, parseList, parseOneOf, p
 import { parseArgOverrides } from '../manifests/meta.ts';
 import type { InitConfig } from '../manifests/config.ts';
 import { DEFAULT_RESOURCES } from '../manifests/pod-security.ts';
+import { DEFAULT_ENCRYPTION_ALGORITHM, ENCRYPTION_ALGORITHMS } from '../pki.ts';
 
 export interface InitFlags {
   name?: string;
@@ -43,6 +44,7 @@ export interface InitFlags {
   controllerManagerArgOverrides?: string;
   waitTimeout?: string;
   certValidity?: string;
+  encryptionAlgorithm?: string;
   switchContext?: string | boolean;
   join?: string | boolean;
 }
@@ -118,6 +120,7 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
     controllerManagerArgOverrides: overrides(f.controllerManagerArgOverrides, '--controllermanager-arg-overrides'),
     waitTimeoutMs: parseDuration(f.waitTimeout ?? '5m', '--wait-timeout'),
     certValidityMs: parseDuration(f.certValidity ?? '8760h', '--cert-validity'),
+    encryptionAlgorithm: parseOneOf(f.encryptionAlgorithm ?? DEFAULT_ENCRYPTION_ALGORITHM, ENCRYPTION_ALGORITHMS, '--encryption-algorithm'),
     switchContext: parseBool(f.switchContext, '--switch-context', true),
     join: parseBool(f.join, '--join', false),
   };

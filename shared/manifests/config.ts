@@ -1,6 +1,8 @@
 // What `init` was asked to do, validated: every step and every builder of init's objects reads this
 // and nothing else of the flags. It lives beside the builders, below init, so they need not look up.
 
+import type { EncryptionAlgorithm } from '../pki.ts';
+
 export type ServiceType = 'LoadBalancer' | 'NodePort';
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -60,6 +62,17 @@ export interface InitConfig {
   waitTimeoutMs: number;
   /** Validity of the leaf certificates init issues (kubeadm's default: a year). */
   certValidityMs: number;
+  /** The type of the keys init makes (kubeadm's encryptionAlgorithm); keys that exist are kept. */
+  encryptionAlgorithm: EncryptionAlgorithm;
   switchContext: boolean;
   join: boolean;
+  /**
+   * init --restore-from: the backup's digest while its restore is under way. The Service carries
+   * it (so a re-run knows the half-restored federation as this backup's), and the controller
+   * manager stays at 0 replicas until every object is back under the backed-up identity.
+   */
+  restoring?: string;
 }
+
+/** The annotation on the API server's Service while a restore is under way: the backup's digest. */
+export const RESTORING_ANNOTATION = 'federation.kubectl-federation.io/restoring';

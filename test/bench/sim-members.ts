@@ -5,8 +5,9 @@ import { createServer } from 'node:https';
 import { newCertificateAuthority, newSignedCertificate } from '../../shared/pki.ts';
 
 const count = Number(process.argv[2] ?? '500');
-const ca = await newCertificateAuthority('sim-members');
-const serving = await newSignedCertificate({ commonName: 'sim-member', usage: 'server', altNames: ['127.0.0.1'] }, ca);
+// RSA, as the members' own clusters (kubeadm's default) serve: the controller manager verifies these.
+const ca = await newCertificateAuthority('sim-members', 'RSA-2048');
+const serving = await newSignedCertificate({ commonName: 'sim-member', usage: 'server', altNames: ['127.0.0.1'] }, ca, 'RSA-2048');
 const ports: number[] = [];
 for (let i = 0; i < count; i++) {
   const server = createServer({ cert: serving.cert, key: serving.key, keepAliveTimeout: 60_000 }, (req, res) => {
