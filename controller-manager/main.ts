@@ -10,7 +10,7 @@ import { main } from '../shared/cli/run.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseBool, parseOneOf, parsePort } from '../shared/flags.ts';
-import { federationIdFromUid, MIN_TOKEN_LIFETIME_S } from '../shared/member-credentials.ts';
+import { federationIdOf, type KubeSystem, MIN_TOKEN_LIFETIME_S } from '../shared/member-credentials.ts';
 import { DEFAULT_PROPAGATED_KINDS, propagatedKindsFlag } from '../shared/propagation/kinds.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { credentialsFor } from '../shared/kube/credentials.ts';
@@ -174,7 +174,7 @@ class ControllerManagerCommand extends Command {
     const caches: Promise<unknown>[] = [members.run(stop.signal)];
     let propagation: PropagationController | undefined;
     if (enabled.has('propagation')) {
-      const kubeSystem = await retryUntilAnswered('reading the federation\'s identity', () => federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system'), stop.signal, log);
+      const kubeSystem = await retryUntilAnswered('reading the federation\'s identity', () => federation.get<KubeSystem>('/api/v1/namespaces/kube-system'), stop.signal, log);
       if (!kubeSystem) return 0;
       const events = new EventRecorder(federation, log);
       const propagationOptions = {
@@ -183,7 +183,7 @@ class ControllerManagerCommand extends Command {
         events,
         federationName: this.federationName,
         ownNamespace: namespace,
-        federationId: federationIdFromUid(kubeSystem.metadata.uid),
+        federationId: federationIdOf(kubeSystem),
         kinds,
         resyncMs,
         graceMs,

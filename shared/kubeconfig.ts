@@ -3,7 +3,7 @@
 // current-context; new entries written to the first file; every write atomic and 0600; entries we
 // do not touch left as they were, text and all (the yaml Document API edits in place).
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Document, isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
@@ -412,7 +412,20 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   }
 }
 
-function writeThroughRename(path: string, data: string, defaultMode: number): void {
+/**
+ * A file only its owner may read (a backup holding private keys), written as writeFileAtomic
+ * writes: mode 0600 whatever an earlier file at path had.
+ */
+export function writePrivateFile(path: string, data: Buffer): void {
+  try {
+    writeThroughRename(path, data, 0o600, true);
+  } catch (err) {
+    if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
+    throw new UserError(`cannot write ${fileSystemReason(err, path)}; fix that, or name another file with -f`);
+  }
+}
+
+function writeThroughRename(path: string, data: string | Buffer, defaultMode: number, forceMode = false): void {
   // A symlinked kubeconfig stays a symlink: write where it points.
   let target = path;
   try {
@@ -421,7 +434,7 @@ function writeThroughRename(path: string, data: string, defaultMode: number): vo
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
   const existing = existsSync(target) ? statSync(target) : undefined;
-  const mode = existing ? existing.mode & 0o777 : defaultMode;
+  const mode = existing && !forceMode ? existing.mode & 0o777 : defaultMode;
   if ((mode & 0o200) === 0) {
     throw new UserError(`cannot write kubeconfig ${path}: it is read-only (mode ${mode.toString(8).padStart(4, '0')}); make it writable (chmod u+w ${path}) or name another file with --kubeconfig`);
   }
@@ -430,7 +443,8 @@ function writeThroughRename(path: string, data: string, defaultMode: number): vo
   // Root rewriting a user's file leaves it the user's.
   if (existing && process.getuid?.() === 0 && (existing.uid !== 0 || existing.gid !== 0)) chownSync(tmp, existing.uid, existing.gid);
   try {
-    writeSync(fd, data);
+    // writeFileSync on a descriptor writes it all, however large (writeSync may stop short).
+    writeFileSync(fd, data);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);

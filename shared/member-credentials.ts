@@ -30,6 +30,21 @@ export function federationIdFromUid(uid: string): string {
   return createHash('sha256').update(uid).digest('hex').slice(0, 6);
 }
 
+/**
+ * A restored federation keeps the identity of the one backed up (its members' copies carry it), in
+ * this annotation on its kube-system namespace; a federation never restored derives it from the UID.
+ */
+export const FEDERATION_ID_ANNOTATION = 'federation.kubectl-federation.io/id';
+
+export interface KubeSystem {
+  metadata: { uid: string; annotations?: Record<string, string> };
+}
+
+export const federationIdOf = (kubeSystem: KubeSystem): string => kubeSystem.metadata.annotations?.[FEDERATION_ID_ANNOTATION] ?? federationIdFromUid(kubeSystem.metadata.uid);
+
+/** The federation's identity, read from its API server. */
+export const readFederationId = async (client: { get<T>(path: string): Promise<T> }): Promise<string> => federationIdOf(await client.get<KubeSystem>('/api/v1/namespaces/kube-system'));
+
 /** How long a member token join or the controller manager asks for lives; renewed after half of it. */
 export const MEMBER_TOKEN_LIFETIME_S = 7 * 24 * 3600;
 /** The API server's shortest TokenRequest (10 minutes). */

@@ -1,5 +1,6 @@
 // Every subcommand, for kubectl-federation and for completion in any of the executables.
 import type { CliSpec } from '../../shared/cli/run.ts';
+import { BackupCommand } from '../backup/command.ts';
 import { CertsCheckExpirationCommand, CertsRenewCommand } from '../certs/command.ts';
 import { DeinitCommand } from '../deinit/command.ts';
 import { DiffCommand } from '../diff/command.ts';
@@ -11,6 +12,6 @@ import { VersionCommand } from '../version/command.ts';
 
 export const federationSpec: CliSpec = {
   binaryName: 'kubectl federation',
-  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, DiffCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
+  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, DiffCommand, BackupCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
   listsCommands: true,
 };

@@ -13,6 +13,7 @@ export const federationTable: QuickSpec = {
     { path: ['deinit'], description: 'Remove a federation control plane that init deployed' },
     { path: ['status'], description: 'Show the health of a federation and what would fix it' },
     { path: ['diff'], description: 'Show what each member would receive, beside what it has now' },
+    { path: ['backup'], description: "Write the federation's state to a file, for init --restore-from" },
     { path: ['certs', 'check-expiration'], description: 'List the certificates init made and when each expires' },
     { path: ['certs', 'renew'], description: 'Renew the certificates init made, with the same CA' },
     { path: ['version'], description: 'Print the plugin version and the versions it deploys' },

@@ -12,6 +12,7 @@ interface Input {
   kubeconfig?: string;
   requestTimeout: string;
   unjoinMembers: boolean;
+  keepMembers: boolean;
   purgeData: boolean;
   yes: boolean;
   dryRun?: string | boolean;
@@ -41,6 +42,7 @@ export async function deinitCommand(input: Input, streams: Streams): Promise<num
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   if (!dryRun) kubeconfig.checkWritable();
+  if (input.unjoinMembers && input.keepMembers) throw new InputError('--unjoin-members and --keep-members exclude each other: choose one');
   const out = new Output({ stream: streams.stdout, warnings: streams.stderr });
   const target = input.name ?? kubeconfig.currentContext ?? 'the current context';
   if (!dryRun && !input.yes) {
@@ -50,7 +52,7 @@ export async function deinitCommand(input: Input, streams: Streams): Promise<num
       return 1;
     }
   }
-  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, purgeData: input.purgeData, dryRun, requestTimeoutMs, out });
+  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, keepMembers: input.keepMembers, purgeData: input.purgeData, dryRun, requestTimeoutMs, out });
   if (dryRun) {
     out.line(`Would remove from federation ${result.federation}:`);
     for (const r of result.removed) out.line(`  ${r}`);

@@ -20,6 +20,8 @@ export interface DeinitRequest {
   /** The federation's name or context (default: the current context). */
   name?: string;
   unjoinMembers: boolean;
+  /** Leave the members joined, their copies running (a restore from a backup brings the federation back). */
+  keepMembers?: boolean;
   purgeData: boolean;
   dryRun: boolean;
   requestTimeoutMs: number;
@@ -94,9 +96,10 @@ const checkMembers: Step<DeinitData> = {
     );
     const members = list.items.map((c) => c.metadata.name);
     if (members.length === 0) return 'none';
+    if (d.req.keepMembers) return `left as they are: ${members.join(', ')} (their copies keep running; init --restore-from brings the federation back to them)`;
     if (!d.req.unjoinMembers) {
       throw new UserError(
-        `federation ${d.ext.federation} still has members: ${members.join(', ')}; unjoin them first, or pass --unjoin-members to have deinit do it`,
+        `federation ${d.ext.federation} still has members: ${members.join(', ')}; unjoin them first, pass --unjoin-members to have deinit do it, or --keep-members to leave them for a restore from a backup`,
       );
     }
     if (d.req.dryRun) return `would unjoin ${members.join(', ')}`;

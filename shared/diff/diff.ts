@@ -18,7 +18,7 @@ import { type ApiResource, discoverResources, findResource, resourcePath } from 
 import { isNotFound, type RestClient } from '../kube/rest.ts';
 import { clientFor } from '../join/contexts.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
-import { federationIdFromUid } from '../member-credentials.ts';
+import { readFederationId } from '../member-credentials.ts';
 import { type FederatedObject, hasReplicas, memberCopy } from '../propagation/copy.ts';
 import { hasRevisions, templateOf } from '../propagation/revisions.ts';
 import { follows, references } from '../propagation/dependencies.ts';
@@ -109,8 +109,7 @@ export async function runDiff(req: DiffRequest): Promise<DiffResult> {
   try {
     const resources = await discoverResources(federation, req.timeoutMs);
     const objects = await objectsOf(req, federation, resources);
-    const kubeSystem = await federation.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
-    const federationId = federationIdFromUid(kubeSystem.metadata.uid);
+    const federationId = await readFederationId(federation);
     const clusters = (await federation.get<{ items: Cluster[] }>(`/apis/${FEDERATION_API_VERSION}/clusters`)).items;
     const views: MemberView[] = clusters.map((c) => ({
       name: c.metadata.name,

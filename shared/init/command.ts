@@ -4,17 +4,20 @@ import { readFileSync } from 'node:fs';
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
 import type { EtcdTLS, InitConfig } from '../manifests/config.ts';
-import { CONTEXT_EXTENSION, type FederationContextExtension } from '../constants.ts';
+import { readBackup } from '../backup/format.ts';
+import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, type FederationContextExtension } from '../constants.ts';
+import type { Restore } from './steps/restore-objects.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
-import { dryRunFormat, parseDryRun } from '../flags.ts';
+import { dryRunFormat, parseBool, parseDryRun } from '../flags.ts';
 import type { InitFlags } from './options.ts';
 import { initConfigFromFlags } from './options.ts';
 import { runInit } from './init.ts';
 
 export interface InitCommandInput extends Omit<InitFlags, 'hostContext'> {
   hostContext?: string;
+  restoreFrom?: string;
   kubeconfig?: string;
   requestTimeout: string;
   dryRun?: string | boolean;
@@ -56,6 +59,19 @@ function hostContextName(kc: Kubeconfig, flag: string | undefined): { name: stri
   return { name: ext.hostContext, viaFederation: name };
 }
 
+/** --restore-from: the backup, checked whole, and the flags that must agree with it. */
+function restoreOf(input: InitCommandInput): Restore {
+  const { backup, digest } = readBackup(input.restoreFrom!);
+  if (input.name !== undefined && input.name !== backup.federation) {
+    throw new InputError(`${input.restoreFrom} is a backup of federation "${backup.federation}", not "${input.name}": a restored federation keeps its name (its members' copies carry it); run init ${backup.federation} --restore-from ${input.restoreFrom}`);
+  }
+  if ((input.namespace ?? DEFAULT_NAMESPACE) !== backup.namespace) {
+    throw new InputError(`${input.restoreFrom} is of a federation in namespace ${backup.namespace}: pass --federation-system-namespace=${backup.namespace} (its members' credentials live there)`);
+  }
+  if (parseBool(input.join, '--join', false)) throw new InputError('--join and --restore-from exclude each other: the backup brings its members back as they were');
+  return { backup, digest, path: input.restoreFrom! };
+}
+
 interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
@@ -67,12 +83,14 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
   // Flags are checked before any file or cluster is read: a bad name is reported as such.
   initConfigFromFlags({ ...input, hostContext: input.hostContext ?? '' });
+  const restore = input.restoreFrom === undefined ? undefined : restoreOf(input);
   const kubeconfig = Kubeconfig.load(input.kubeconfig);
   // Before the first step: a kubeconfig init could not write at the end must stop it at the start.
   if (!dryRun) kubeconfig.checkWritable();
   const chosen = hostContextName(kubeconfig, input.hostContext);
   const host = kubeconfig.resolve(chosen.name, '--host-cluster-context');
-  const cfg = initConfigFromFlags({ ...input, hostContext: host.name });
+  const cfg = initConfigFromFlags({ ...input, ...(restore ? { name: restore.backup.federation } : {}), hostContext: host.name });
+  if (restore) cfg.restoring = restore.digest;
   if (cfg.etcd.tlsFiles) cfg.etcd.tls = readEtcdTLS(cfg.etcd.tlsFiles);
   // A dry run's stdout is the objects; its progress would only get in the way.
   const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun, warnings: streams.stderr });
@@ -85,7 +103,7 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
   // Said at the end as it was: a context that existed is updated, not added.
   const contextExisted = kubeconfig.context(cfg.name) !== undefined;
   const wasCurrent = kubeconfig.currentContext === cfg.name;
-  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun, requestTimeoutMs, out });
+  const result = await runInit({ cfg, kubeconfig, hostContext: host, dryRun, requestTimeoutMs, out, ...(restore ? { restore } : {}) });
   if (dryRun) {
     streams.stdout.write(formatObjects(result.objects, format));
     return 0;

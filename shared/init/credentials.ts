@@ -10,6 +10,7 @@ import {
   newKeyPair,
   newSignedCertificate,
   subjectAltNames,
+  type EncryptionAlgorithm,
 } from '../pki.ts';
 import type { InitConfig } from '../manifests/config.ts';
 
@@ -36,17 +37,16 @@ function usable(pair: Partial<CertAndKey>, ca: CertAndKey, requiredNames: string
   }
 }
 
+/** Everything but the API server's serving certificate, which waits for the server's address. */
+export type ClientCredentials = Omit<FederationCredentials, 'server'>;
+
 export interface CredentialsResult {
-  credentials: FederationCredentials;
+  credentials: ClientCredentials;
   /** What was made new this time (empty on a re-run that changed nothing). */
   created: string[];
 }
 
-export async function ensureCredentials(
-  cfg: InitConfig,
-  existingSecretData: Record<string, string> | undefined,
-  serverNames: string[],
-): Promise<CredentialsResult> {
+export async function ensureCredentials(cfg: InitConfig, existingSecretData: Record<string, string> | undefined): Promise<CredentialsResult> {
   const k = CREDENTIAL_KEYS;
   const old = decode(existingSecretData);
   const created: string[] = [];
@@ -56,29 +56,24 @@ export async function ensureCredentials(
   if (oldCA.cert && oldCA.key) {
     ca = { cert: oldCA.cert, key: oldCA.key };
   } else {
-    ca = await newCertificateAuthority(cfg.name);
+    ca = await newCertificateAuthority(cfg.name, cfg.encryptionAlgorithm);
     created.push('CA');
   }
 
   // The certificates and keys that are missing or unusable are made at once, in parallel.
-  const oldServer = { cert: old[k.serverCert], key: old[k.serverKey] };
   const oldCM = { cert: old[k.controllerManagerCert], key: old[k.controllerManagerKey] };
   const oldSAKey = old[k.serviceAccountKey];
   const oldSAPub = old[k.serviceAccountPub];
-  const [server, controllerManager, serviceAccount] = await Promise.all([
-    usable(oldServer, ca, serverNames)
-      ? oldServer
-      : (created.push('server certificate'),
-        newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames, validityMs: cfg.certValidityMs }, ca)),
+  const [controllerManager, serviceAccount] = await Promise.all([
     usable(oldCM, ca)
       ? oldCM
       : (created.push('controller manager certificate'),
-        newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client', validityMs: cfg.certValidityMs }, ca)),
+        newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client', validityMs: cfg.certValidityMs }, ca, cfg.encryptionAlgorithm)),
     oldSAKey && oldSAPub
       ? { privateKey: oldSAKey, publicKey: oldSAPub }
-      : (created.push('service-account key'), newKeyPair()),
+      : (created.push('service-account key'), newKeyPair(cfg.encryptionAlgorithm)),
   ]);
-  const credentials: FederationCredentials = { ca, server, controllerManager, serviceAccount };
+  const credentials: ClientCredentials = { ca, controllerManager, serviceAccount };
   if (cfg.tokenAuth) {
     const oldToken = old[k.tokens]?.split(',')[0];
     if (oldToken) credentials.token = oldToken;
@@ -90,6 +85,20 @@ export async function ensureCredentials(
   return { credentials, created };
 }
 
+/** The API server's serving certificate: the one stored if it names every address, else a new one. */
+export async function ensureServingCertificate(
+  cfg: InitConfig,
+  existingSecretData: Record<string, string> | undefined,
+  ca: CertAndKey,
+  serverNames: string[],
+): Promise<{ server: CertAndKey; created: boolean }> {
+  const old = decode(existingSecretData);
+  const oldServer = { cert: old[CREDENTIAL_KEYS.serverCert], key: old[CREDENTIAL_KEYS.serverKey] };
+  if (usable(oldServer, ca, serverNames)) return { server: oldServer, created: false };
+  const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames, validityMs: cfg.certValidityMs }, ca, cfg.encryptionAlgorithm);
+  return { server, created: true };
+}
+
 /** Whether a certificate's subject names exactly this organization (group). */
 function inGroup(cert: string, group: string): boolean {
   const orgs = new X509Certificate(cert).subject.split('\n').filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
@@ -97,8 +106,8 @@ function inGroup(cert: string, group: string): boolean {
 }
 
 /** The admin's client certificate, in ADMIN_GROUP: a new one unless the kubeconfig's is usable. */
-export function newAdminCertificate(ca: CertAndKey, validityMs?: number): Promise<CertAndKey> {
-  return newSignedCertificate({ commonName: ADMIN_USER, organizations: [ADMIN_GROUP], usage: 'client', ...(validityMs ? { validityMs } : {}) }, ca);
+export function newAdminCertificate(ca: CertAndKey, validityMs?: number, algorithm?: EncryptionAlgorithm): Promise<CertAndKey> {
+  return newSignedCertificate({ commonName: ADMIN_USER, organizations: [ADMIN_GROUP], usage: 'client', ...(validityMs ? { validityMs } : {}) }, ca, algorithm);
 }
 
 /**
@@ -119,8 +128,9 @@ export async function ensureAdminCertificate(
   ca: CertAndKey,
   existing: { cert?: string; key?: string },
   validityMs?: number,
+  algorithm?: EncryptionAlgorithm,
 ): Promise<{ admin: CertAndKey; created: boolean; bootstrap?: CertAndKey }> {
   if (usable(existing, ca) && inGroup(existing.cert, ADMIN_GROUP)) return { admin: existing, created: false };
-  const [admin, bootstrap] = await Promise.all([newAdminCertificate(ca, validityMs), newBootstrapCertificate(ca)]);
+  const [admin, bootstrap] = await Promise.all([newAdminCertificate(ca, validityMs, algorithm), newBootstrapCertificate(ca)]);
   return { admin, created: true, bootstrap };
 }

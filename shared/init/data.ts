@@ -7,6 +7,9 @@ import type { Target } from '../kube/target.ts';
 import type { FederationCredentials } from '../manifests/credentials.ts';
 import type { Output } from '../output.ts';
 import type { CertAndKey } from '../pki.ts';
+import type { ClientCredentials } from './credentials.ts';
+import type { AddressWait } from './steps/expose-apiserver.ts';
+import type { Restore } from './steps/restore-objects.ts';
 import type { InitConfig } from '../manifests/config.ts';
 
 export interface Endpoint {
@@ -39,7 +42,16 @@ export interface InitData {
   endpointAliases?: string[];
   /** A short-lived system:masters certificate, made only to grant the admin group its binding. */
   bootstrap?: CertAndKey;
+  /** This run made the CA: the federation is new. */
+  createdCA?: boolean;
+  /** The credentials Secret as an earlier run stored it (base64 values; empty when there was none). */
+  storedCredentials?: Record<string, string>;
+  /** CA, client certificates and keys: made before the API server's address is known. */
+  clientCredentials?: ClientCredentials;
+  /** All of them, with the serving certificate for the address (store-credentials). */
   credentials?: FederationCredentials;
+  /** expose-apiserver's wait for the load balancer's address, which runs while the next steps do. */
+  addressWait?: AddressWait;
   admin?: CertAndKey;
   /** The federation API server; a recording target in a dry run. */
   federation?: Target;
@@ -50,6 +62,8 @@ export interface InitData {
   moveMemberSecrets?: boolean;
   /** The version change this run makes to a running federation ("kube-apiserver v1.36.9 -> v1.37.2"). */
   upgrade?: string;
+  /** init --restore-from: the backup, and whether this run continues an interrupted restore of it. */
+  restore?: Restore;
   /** The kubeconfig files update-kubeconfig wrote. */
   kubeconfigPaths?: string[];
 }

@@ -1,5 +1,6 @@
-// `kubectl federation init`: the whole flow in one place. The seven steps of the design, in its
-// order, then the wait for the new API server, the federation API, and the user's kubeconfig.
+// `kubectl federation init`: the whole flow in one place. The seven steps of the design (numbered
+// as it numbers them; what needs no address runs while a load balancer's is awaited), then the wait
+// for the new API server, the federation API, and the user's kubeconfig.
 import { CLUSTER_LABEL, FEDERATION_API_VERSION } from '../constants.ts';
 import { clause, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
@@ -22,23 +23,28 @@ import { createControllerManager } from './steps/create-controller-manager.ts';
 import { createControllerManagerKubeconfig } from './steps/create-controller-manager-kubeconfig.ts';
 import { createEtcdStorage } from './steps/create-etcd-storage.ts';
 import { createNamespace } from './steps/create-namespace.ts';
-import { exposeAPIServer } from './steps/expose-apiserver.ts';
+import { exposeAPIServer, waitForAddress } from './steps/expose-apiserver.ts';
 import { generateCredentials } from './steps/generate-credentials.ts';
 import { installFederationAPI } from './steps/install-federation-api.ts';
 import { joinHostCluster } from './steps/join-host-cluster.ts';
+import { checkRestoreTarget, type Restore, restoreObjects } from './steps/restore-objects.ts';
+import { storeCredentials } from './steps/store-credentials.ts';
 import { updateKubeconfig } from './steps/update-kubeconfig.ts';
 import { waitForAPIServer } from './steps/wait-for-apiserver.ts';
 
 export const initSteps: Step<InitData>[] = [
   createNamespace, // 1. a namespace for the federation's components
-  exposeAPIServer, // 2. a Service, and the address it gets
-  generateCredentials, // 3. CA, certificates, keys, tokens
+  exposeAPIServer, // 2. a Service; a load balancer's address is awaited while steps 3-5 and 7 run
+  generateCredentials, // 3. CA, client certificates, keys, tokens
   createControllerManagerKubeconfig, // 4. the controller manager's kubeconfig Secret
   createEtcdStorage, // 5. a claim for etcd's data
+  createControllerManager, // 7. the controller manager Deployment: it needs no address
+  waitForAddress, // then: the Service's address (a load balancer's)
+  storeCredentials, // 3, finished: the API server's certificate for that address; every credential in a Secret
   createAPIServer, // 6. the API server Deployment (etcd + kube-apiserver)
-  createControllerManager, // 7. the controller manager Deployment
   waitForAPIServer, // then: until the new API server answers
   installFederationAPI, // the Cluster resource, in the federation
+  restoreObjects, // with --restore-from: the backup's objects, under its identity
   updateKubeconfig, // cluster, user and context NAME; switch to it
   joinHostCluster, // with --join: the host becomes a member too
 ];
@@ -50,6 +56,8 @@ export interface InitRequest {
   dryRun: boolean;
   requestTimeoutMs: number;
   out: Output;
+  /** --restore-from: the backup, read and checked. */
+  restore?: Restore;
 }
 
 export interface InitResult {
@@ -134,12 +142,21 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
       warned.add(text);
       req.out.warn(`the host cluster (context "${req.hostContext.name}") warns: ${text}`);
     };
-    await checkHost(hostClient, req.cfg, req.hostContext.name);
   }
   const client = hostClient;
-  const upgrade = client ? await plannedUpgrade(client, req.cfg).catch((err: unknown) => {
-    throw err instanceof UserError ? err : describeHostError(err, req.hostContext.name);
-  }) : undefined;
+  let upgrade: string | undefined;
+  if (client) {
+    // Both only read; the permission check's verdict comes first when both fail.
+    const [checked, planned] = await Promise.allSettled([checkHost(client, req.cfg, req.hostContext.name), plannedUpgrade(client, req.cfg)]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (planned.status === 'rejected') throw planned.reason instanceof UserError ? planned.reason : describeHostError(planned.reason, req.hostContext.name);
+    upgrade = planned.value;
+    if (req.restore) {
+      await checkRestoreTarget(client, req.cfg.namespace, req.cfg.name, req.restore).catch((err: unknown) => {
+        throw err instanceof UserError ? err : describeHostError(err, req.hostContext.name);
+      });
+    }
+  }
   const host = hostClient ? new LiveTarget(hostClient) : new RecordingTarget();
   const data: InitData = {
     cfg: req.cfg,
@@ -154,13 +171,16 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
     extraRequests: 0,
     changes: 0,
     ...(upgrade ? { upgrade } : {}),
+    ...(req.restore ? { restore: req.restore } : {}),
   };
   let members: number | undefined;
   let nonExpiring: string[] = [];
   try {
     await runSteps(initSteps, data, req.out);
     // What to suggest next depends on it: a federation with members needs no "join a cluster".
-    members = await data.federationClient
+    // A CA made by this run belongs to a federation nobody has joined yet (but --join's host).
+    const fresh = data.createdCA && !req.cfg.join && data.federationClient !== undefined;
+    members = fresh ? 0 : await data.federationClient
       ?.get<{ items: unknown[] }>(collectionPath(FEDERATION_API_VERSION, 'Cluster'), { query: { limit: 500 } })
       .then((l) => l.items.length)
       .catch(() => undefined);
@@ -168,6 +188,7 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
   } catch (err) {
     throw err instanceof StepError ? explainStepFailure(err, req.hostContext.name) : err;
   } finally {
+    data.addressWait?.stop();
     hostClient?.close();
     data.federationClient?.close();
   }

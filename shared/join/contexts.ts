@@ -1,7 +1,7 @@
 // Which clusters join and unjoin talk to: the federation (current context unless --context), the
 // member (--cluster-context, else the cluster's name), and for unjoin's clean-up of older releases
 // the host (what init recorded in the federation's context, unless --host-cluster-context).
-import { federationIdFromUid } from '../member-credentials.ts';
+import { readFederationId } from '../member-credentials.ts';
 import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, FEDERATION_API_VERSION, type FederationContextExtension } from '../constants.ts';
 import { isDNSLabel } from '../names.ts';
 import { InputError, UserError } from '../errors.ts';
@@ -102,8 +102,7 @@ export async function federationIdentity(client: RestClient, kc: Kubeconfig, ctx
           (known.length > 0 ? `federation contexts in this kubeconfig: ${known.join(', ')}: pass --context` : 'run kubectl federation init first, or pass --context'),
       );
     }
-    const ns = await client.get<{ metadata: { uid: string } }>('/api/v1/namespaces/kube-system');
-    return federationIdFromUid(ns.metadata.uid);
+    return await readFederationId(client);
   } catch (err) {
     throw describeFailure(err, 'federation API server', ctx);
   }

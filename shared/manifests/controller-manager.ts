@@ -102,8 +102,9 @@ export function controllerManagerDeployment(
     kind: 'Deployment',
     metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
     spec: {
-      // Leader election makes more replicas safe; one is enough to start with.
-      replicas: 1,
+      // Leader election makes more replicas safe; one is enough to start with. None while a
+      // restore runs: it would propagate the objects under the new plane's identity.
+      replicas: cfg.restoring ? 0 : 1,
       selector: { matchLabels: selectorLabels(cfg.name, CONTROLLER_MANAGER_NAME) },
       template: {
         metadata: {

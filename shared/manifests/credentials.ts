@@ -43,13 +43,13 @@ export const ETCD_CLIENT_KEYS = { ca: 'ca.crt', cert: 'client.crt', key: 'client
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-export function credentialsSecret(cfg: InitConfig, creds: FederationCredentials): Typed<V1Secret> {
+/** The Secret of the credentials; without a serving certificate until the API server's address is known. */
+export function credentialsSecret(cfg: InitConfig, creds: Omit<FederationCredentials, 'server'> & { server?: CertAndKey }): Typed<V1Secret> {
   const k = CREDENTIAL_KEYS;
   const data: Record<string, string> = {
     [k.caCert]: b64(creds.ca.cert),
     [k.caKey]: b64(creds.ca.key),
-    [k.serverCert]: b64(creds.server.cert),
-    [k.serverKey]: b64(creds.server.key),
+    ...(creds.server ? { [k.serverCert]: b64(creds.server.cert), [k.serverKey]: b64(creds.server.key) } : {}),
     [k.controllerManagerCert]: b64(creds.controllerManager.cert),
     [k.controllerManagerKey]: b64(creds.controllerManager.key),
     [k.serviceAccountKey]: b64(creds.serviceAccount.privateKey),

@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { APISERVER_CONTAINER_PORT, APISERVER_NAME } from '../constants.ts';
-import type { InitConfig } from './config.ts';
+import { type InitConfig, RESTORING_ANNOTATION } from './config.ts';
 import { metadata, selectorLabels } from './meta.ts';
 import type { Typed } from './types.ts';
 
@@ -14,7 +14,9 @@ export function apiserverService(cfg: InitConfig): Typed<V1Service> {
       // e.g. an internal load balancer: networking.gke.io/load-balancer-type=Internal,
       // service.beta.kubernetes.io/aws-load-balancer-scheme=internal,
       // service.beta.kubernetes.io/azure-load-balancer-internal=true.
-      ...(Object.keys(cfg.serviceAnnotations).length > 0 ? { annotations: cfg.serviceAnnotations } : {}),
+      ...(Object.keys(cfg.serviceAnnotations).length > 0 || cfg.restoring
+        ? { annotations: { ...cfg.serviceAnnotations, ...(cfg.restoring ? { [RESTORING_ANNOTATION]: cfg.restoring } : {}) } }
+        : {}),
     },
     spec: {
       type: cfg.serviceType,

@@ -200,9 +200,10 @@ try {
   await installFederationAPI(planes.kubeconfig, 'federation');
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'bench-')), 'config');
   writeFileSync(kubeconfig, spawnSync('cat', [planes.kubeconfig], { encoding: 'utf8' }).stdout);
-  // BENCH_ONLY=startup, controller, propagation or stages runs that part alone.
+  // BENCH_ONLY=startup, init, controller, propagation or stages runs that part alone.
   const only = process.env.BENCH_ONLY;
   if (only === 'startup') startup();
+  if (only === 'init') await initAndJoin(kubeconfig);
   if (!only) {
     startup();
     if (existsSync(join(repoRoot, 'dist', 'release'))) sizes();

@@ -75,15 +75,15 @@ describe('init --dry-run', () => {
       [
         `Namespace/${namespace}`,
         'Service/apiserver',
-        'Secret/apiserver-credentials',
         'Secret/controller-manager-kubeconfig',
         'PersistentVolumeClaim/apiserver-etcd-claim',
-        'Deployment/apiserver',
         'ServiceAccount/controller-manager',
         'ConfigMap/controller-manager-code',
         'Deployment/controller-manager',
-        'ClusterRoleBinding/kubectl-federation:cluster-admins',
+        'Secret/apiserver-credentials',
+        'Deployment/apiserver',
         'CustomResourceDefinition/clusters.core.federation.kubectl-federation.io',
+        'ClusterRoleBinding/kubectl-federation:cluster-admins',
         'CustomResourceDefinition/propagations.core.federation.kubectl-federation.io',
         'CustomResourceDefinition/overrides.core.federation.kubectl-federation.io',
         'CustomResourceDefinition/clusteroverrides.core.federation.kubectl-federation.io',
@@ -278,8 +278,10 @@ describe('init, killed after each step and run again', () => {
       /credentials\.\.\. done/,
       /kubeconfig secret\.\.\. done/,
       /claim for etcd .*done/,
-      /API server deployment\.\.\. done/,
       /controller manager deployment\.\.\. done/,
+      /Waiting for a load balancer address .*done/,
+      /Storing the credentials.*done/,
+      /API server deployment\.\.\. done/,
     ];
     for (const [i, title] of titles.entries()) {
       const run = startCli(args);

@@ -6,7 +6,7 @@ import { type InitData, need } from '../data.ts';
 
 /** The controller manager reaches the API server by its cluster-local DNS name. */
 export function controllerManagerKubeconfig(d: InitData): string {
-  const creds = need(d.credentials, 'the credentials');
+  const creds = need(d.clientCredentials, 'the credentials');
   return kubeconfigText({
     name: d.cfg.name,
     server: `https://${APISERVER_NAME}.${d.cfg.namespace}.svc`,

@@ -6,7 +6,7 @@ import { ApiError, ConnectionError, type RestClient } from '../../kube/rest.ts';
 import { apiserverService } from '../../manifests/service.ts';
 import type { Step } from '../../steps.ts';
 import { done, notYet, poll, WaitTimeoutError } from '../../wait.ts';
-import type { Endpoint, InitData } from '../data.ts';
+import { type Endpoint, type InitData, need } from '../data.ts';
 
 const endpointOf = (host: string, port: number): Endpoint => ({
   host,
@@ -39,11 +39,47 @@ export async function loadBalancerDoubt(client: RestClient, namespace: string): 
   return undefined;
 }
 
-async function waitForLoadBalancer(d: InitData, client: RestClient, path: string): Promise<Endpoint> {
-  const { cfg, out } = d;
+/** What the address wait says, held back while other steps' lines are on the screen. */
+interface Report {
+  warn(text: string): void;
+  progress(what: string, elapsedMs: number, reason: string): void;
+}
+
+/**
+ * The wait for the load balancer's address. expose-apiserver begins it and wait-for-address
+ * finishes it; the steps between (credentials, the controller manager) need no address and run
+ * meanwhile. Its warnings are held until wait-for-address shows them, so no line is cut in two.
+ */
+export class AddressWait {
+  readonly endpoint: Promise<Endpoint>;
+  private held: string[] = [];
+  private out: Report | undefined;
+  private readonly abort = new AbortController();
+  constructor(run: (report: Report, signal: AbortSignal) => Promise<Endpoint>) {
+    this.endpoint = run({
+      warn: (text) => (this.out ? this.out.warn(text) : this.held.push(text)),
+      progress: (what, ms, reason) => this.out?.progress(what, ms, reason),
+    }, this.abort.signal);
+    // Its failure is wait-for-address's to report, not an unhandled rejection meanwhile.
+    this.endpoint.catch(() => undefined);
+  }
+  /** From now on, what the wait says goes to out. */
+  show(out: Report): void {
+    this.out = out;
+    for (const text of this.held.splice(0)) out.warn(text);
+  }
+  /** A step before wait-for-address failed: no more polls. */
+  stop(): void {
+    this.abort.abort();
+  }
+}
+
+async function waitForLoadBalancer(d: InitData, client: RestClient, path: string, report: Report, signal: AbortSignal): Promise<Endpoint> {
+  const { cfg } = d;
   const what = `a load balancer address for Service ${cfg.namespace}/apiserver`;
   const started = Date.now();
-  const sent = client.requests;
+  // Its own polls, counted apart: the steps running meanwhile send theirs on the same client.
+  let polls = 0;
   let noAddressYet = 'no ingress address yet';
   let doubtChecked = false;
   try {
@@ -51,15 +87,17 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
       async () => {
         if (!doubtChecked && Date.now() - started >= LOAD_BALANCER_HINT_AFTER_MS) {
           doubtChecked = true;
-          const doubt = await loadBalancerDoubt(client, cfg.namespace).catch((err: unknown) => {
+          const before = client.requests;
+          const doubt = await loadBalancerDoubt(client, cfg.namespace).finally(() => (polls += client.requests - before)).catch((err: unknown) => {
             if (err instanceof ApiError || err instanceof ConnectionError) return undefined;
             throw err;
           });
           if (doubt) {
-            out.warn(doubt);
+            report.warn(doubt);
             noAddressYet = 'no ingress address yet (see the warning above)';
           }
         }
+        polls += 1;
         const svc = await client.get<V1Service>(path);
         // Every address the load balancer has goes into the certificate; clients use the first.
         const addresses = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => [i.ip, i.hostname]).filter((a): a is string => Boolean(a));
@@ -67,7 +105,8 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
         d.endpointAliases = addresses.slice(1);
         return done(endpointOf(addresses[0]!, 443));
       },
-      { what, timeoutMs: cfg.waitTimeoutMs, intervalMs: 1000, onWait: (ms, reason) => out.progress(what, ms, reason) },
+      // A short interval: the steps that wait on the address start as soon as it is there.
+      { what, timeoutMs: cfg.waitTimeoutMs, intervalMs: 250, signal, onWait: (ms, reason) => report.progress(what, ms, reason) },
     );
   } catch (err) {
     if (err instanceof WaitTimeoutError) {
@@ -77,8 +116,9 @@ async function waitForLoadBalancer(d: InitData, client: RestClient, path: string
     }
     throw err;
   } finally {
+    // The whole wait is the cluster's time, including the part the next steps ran in.
     d.waitedMs += Date.now() - started;
-    d.waitRequests += client.requests - sent;
+    d.waitRequests += polls;
   }
 }
 
@@ -96,7 +136,17 @@ async function nodeAddress(client: RestClient): Promise<string> {
   throw new UserError('no node of the host cluster has an ExternalIP or InternalIP: pass --api-server-advertise-address=IP');
 }
 
-/** Step 2: the Service that exposes the federation API server, and the address clients use. */
+/** Which address the kubeconfig gets, when the load balancer has several (IPs and host names). */
+function describeEndpoint(d: InitData): string {
+  const endpoint = need(d.endpoint, 'the endpoint');
+  const aliases = d.endpointAliases ?? [];
+  return aliases.length > 0 ? `${endpoint.url} (the first of ${aliases.length + 1} load balancer addresses; the certificate names all)` : endpoint.url;
+}
+
+/**
+ * Step 2: the Service that exposes the federation API server. A NodePort's address is known at
+ * once; a load balancer's is awaited by wait-for-address, while the steps before it run.
+ */
 export const exposeAPIServer: Step<InitData> = {
   name: 'expose-apiserver',
   title: () => 'Creating federation control plane service',
@@ -109,14 +159,26 @@ export const exposeAPIServer: Step<InitData> = {
       return undefined;
     }
     if (cfg.serviceType === 'LoadBalancer') {
-      d.endpoint = await waitForLoadBalancer(d, hostClient, collectionPath('v1', 'Service', cfg.namespace) + '/apiserver');
-    } else {
-      const port = svc.spec?.ports?.[0]?.nodePort;
-      if (!port) throw new Error(`Service ${cfg.namespace}/apiserver has no node port`);
-      d.endpoint = endpointOf(cfg.advertiseAddress ?? (await nodeAddress(hostClient)), port);
+      const path = collectionPath('v1', 'Service', cfg.namespace) + '/apiserver';
+      d.addressWait = new AddressWait((report, signal) => waitForLoadBalancer(d, hostClient, path, report, signal));
+      return 'its load balancer address is awaited below';
     }
-    const aliases = d.endpointAliases ?? [];
-    // Which address the kubeconfig gets, when the load balancer has several (IPs and host names).
-    return aliases.length > 0 ? `${d.endpoint.url} (the first of ${aliases.length + 1} load balancer addresses; the certificate names all)` : d.endpoint.url;
+    const port = svc.spec?.ports?.[0]?.nodePort;
+    if (!port) throw new Error(`Service ${cfg.namespace}/apiserver has no node port`);
+    d.endpoint = endpointOf(cfg.advertiseAddress ?? (await nodeAddress(hostClient)), port);
+    return describeEndpoint(d);
+  },
+};
+
+/** The load balancer's address, which the API server's certificate and the kubeconfig name. */
+export const waitForAddress: Step<InitData> = {
+  name: 'wait-for-address',
+  title: (d) => `Waiting for a load balancer address for Service ${d.cfg.namespace}/apiserver`,
+  skip: (d) => d.addressWait === undefined,
+  run: async (d) => {
+    const wait = need(d.addressWait, 'the address wait');
+    wait.show(d.out);
+    d.endpoint = await wait.endpoint;
+    return describeEndpoint(d);
   },
 };

@@ -1,38 +1,42 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { CREDENTIALS_SECRET } from '../../constants.ts';
-import { credentialsSecret, etcdClientSecret } from '../../manifests/credentials.ts';
-import { serviceDNSNames } from '../../manifests/service.ts';
+import { CREDENTIAL_KEYS, credentialsSecret } from '../../manifests/credentials.ts';
 import type { Step } from '../../steps.ts';
 import { ensureAdminCertificate, ensureCredentials } from '../credentials.ts';
-import { type InitData, need } from '../data.ts';
+import type { InitData } from '../data.ts';
 
-/** Every name and address the API server's certificate must be valid for. */
-export function serverNames(d: InitData): string[] {
-  const endpoint = need(d.endpoint, 'the endpoint');
-  const names = [...serviceDNSNames(d.cfg.namespace), 'localhost', '127.0.0.1', ...(d.endpointAliases ?? []), ...d.cfg.extraSans];
-  // A dry run has no address yet; its certificate is redacted from the output anyway.
-  if (d.hostClient) names.unshift(endpoint.host);
-  return [...new Set(names)];
-}
-
-/** Step 3: CA, certificates, keys and tokens, kept in a Secret; existing ones are reused. */
+/**
+ * Step 3: CA, client certificates, keys and tokens; existing ones are reused. The API server's
+ * serving certificate waits for its address, and all of them are stored with it (store-credentials).
+ */
 export const generateCredentials: Step<InitData> = {
   name: 'generate-credentials',
   title: () => 'Creating federation control plane credentials',
   run: async (d) => {
     const { cfg, host, kubeconfig } = d;
     const existing = await host.read<V1Secret>('v1', 'Secret', CREDENTIALS_SECRET, cfg.namespace);
-    const { credentials, created } = await ensureCredentials(cfg, existing?.data, serverNames(d));
-    d.credentials = credentials;
-    const etcdClient = etcdClientSecret(cfg);
-    await Promise.all([host.apply(credentialsSecret(cfg, credentials)), etcdClient ? host.apply(etcdClient) : undefined]);
+    // A restore's CA, keys and tokens are the backup's, unless its interrupted run stored them here.
+    const stored = existing?.data ?? d.restore?.backup.credentials;
+    d.storedCredentials = stored ?? {};
+    const { credentials, created } = await ensureCredentials(cfg, stored);
+    d.clientCredentials = credentials;
+    d.createdCA = created.includes('CA');
+    // Stored at once, so a run stopped before the address is known keeps its CA; the serving
+    // certificate stored before stays until store-credentials replaces it (an apply that left it
+    // out would delete it under the running API server). A dry run shows the Secret once, there.
+    if (created.length > 0 && !host.dryRun) {
+      const k = CREDENTIAL_KEYS;
+      const decoded = (key: string) => (stored?.[key] ? Buffer.from(stored[key], 'base64').toString() : undefined);
+      const [cert, key] = [decoded(k.serverCert), decoded(k.serverKey)];
+      await host.apply(credentialsSecret(cfg, { ...credentials, ...(cert && key ? { server: { cert, key } } : {}) }));
+    }
 
     const user = kubeconfig.user(cfg.name);
     const decode = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : undefined);
     const { admin, created: newAdmin, bootstrap } = await ensureAdminCertificate(credentials.ca, {
       cert: decode(user?.['client-certificate-data']),
       key: decode(user?.['client-key-data']),
-    }, cfg.certValidityMs);
+    }, cfg.certValidityMs, cfg.encryptionAlgorithm);
     d.admin = admin;
     if (bootstrap) d.bootstrap = bootstrap;
     if (newAdmin) created.push('admin certificate');

@@ -19,26 +19,25 @@ import { done, notYet, poll } from '../../wait.ts';
 import { federationProxy, type InitData, need } from '../data.ts';
 
 /**
- * The admin group's binding. A new admin certificate's group is bound nowhere yet, so the binding
- * is made with the in-memory bootstrap certificate; a kept admin certificate makes it itself.
+ * Where the federation API is installed from. A new admin certificate's group is bound nowhere
+ * yet, so a new plane is installed with the in-memory bootstrap certificate (system:masters), the
+ * binding in parallel with everything else; a kept admin certificate installs it itself.
  */
-async function grantAdmins(d: InitData, federation: Target): Promise<void> {
-  const binding = adminsClusterRoleBinding(d.cfg.name);
-  if (federation.dryRun || !d.bootstrap) {
-    await federation.apply(binding);
-    return;
-  }
+function installer(d: InitData, federation: Target): { target: Target; close: () => void } {
+  if (federation.dryRun || !d.bootstrap) return { target: federation, close: () => undefined };
   const endpoint = need(d.endpoint, 'the endpoint');
   const ca = need(d.credentials, 'the credentials').ca.cert;
   const proxy = federationProxy(d, endpoint.url);
   const client = new RestClient({ server: endpoint.url, ca: Buffer.from(ca), cert: Buffer.from(d.bootstrap.cert), key: Buffer.from(d.bootstrap.key), ...(proxy ? { proxy } : {}) }, d.requestTimeoutMs);
-  try {
-    await applyObject(client, binding);
-    d.changes += 1;
-  } finally {
-    d.extraRequests += client.requests;
-    client.close();
-  }
+  const target = new LiveTarget(client);
+  return {
+    target,
+    close: () => {
+      d.extraRequests += client.requests;
+      d.changes += target.changed;
+      client.close();
+    },
+  };
 }
 
 /** An older install's member Secrets, moved from the host's namespace into the federation's. */
@@ -63,25 +62,25 @@ export const installFederationAPI: Step<InitData> = {
   run: async (d) => {
     d.federation ??= new RecordingTarget();
     const federation = d.federation;
-    await grantAdmins(d, federation);
+    const { target, close } = installer(d, federation);
     const [crd] = await Promise.all([
-      federation.apply(clusterCRD(d.cfg.name)),
-      federation.apply(propagationCRD(d.cfg.name)),
-      federation.apply(overrideCRD(d.cfg.name)),
-      federation.apply(overrideCRD(d.cfg.name, 'Cluster')),
-      federation.apply(controllerManagerClusterRole(d.cfg.name)),
-      federation.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
-      federation.apply(membersNamespace(d.cfg.name, d.cfg.namespace)),
+      target.apply(clusterCRD(d.cfg.name)),
+      target.apply(adminsClusterRoleBinding(d.cfg.name)),
+      target.apply(propagationCRD(d.cfg.name)),
+      target.apply(overrideCRD(d.cfg.name)),
+      target.apply(overrideCRD(d.cfg.name, 'Cluster')),
+      target.apply(controllerManagerClusterRole(d.cfg.name)),
+      target.apply(controllerManagerClusterRoleBinding(d.cfg.name)),
+      target.apply(membersNamespace(d.cfg.name, d.cfg.namespace)),
       // Who may place objects and change Clusters, beyond what RBAC says.
-      ...federationPolicies(d.cfg.name).map((o) => federation.apply(o)),
-    ]);
+      ...federationPolicies(d.cfg.name).map((o) => target.apply(o)),
+    ]).finally(close);
     if (federation.dryRun) return undefined;
-    const moved = d.moveMemberSecrets && federation instanceof LiveTarget ? await moveMemberSecrets(d, federation.client) : 0;
-    d.changes += moved;
-    // Clusters can be created (by join, right after) only once the resource is established.
+    // Clusters can be created (by join, right after) only once the resource is established, and
+    // the admin's requests pass once the API server's authorizer has seen the new binding: both
+    // are read back as the admin (a 403 until then is retried).
     const established = (c: V1CustomResourceDefinition | undefined) =>
       c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    if (established(crd)) return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
     const started = Date.now();
     const sent = federation instanceof LiveTarget ? federation.client.requests : 0;
     await poll(
@@ -89,10 +88,12 @@ export const installFederationAPI: Step<InitData> = {
         const c = await federation.read<V1CustomResourceDefinition>(crd.apiVersion, crd.kind, crd.metadata.name);
         return established(c) ? done(true) : notYet('the Cluster resource is not established yet');
       },
-      { what: 'the Cluster resource to be established', timeoutMs: 60_000, intervalMs: 200 },
+      { what: 'the Cluster resource to be established', timeoutMs: 60_000, intervalMs: 50 },
     );
     d.waitedMs += Date.now() - started;
     d.waitRequests += (federation instanceof LiveTarget ? federation.client.requests : 0) - sent;
+    const moved = d.moveMemberSecrets && federation instanceof LiveTarget ? await moveMemberSecrets(d, federation.client) : 0;
+    d.changes += moved;
     return moved > 0 ? `moved ${moved} member credential Secrets from the host into the federation` : undefined;
   },
 };

@@ -40,8 +40,10 @@ export async function diagnose(client: RestClient, cfg: InitConfig): Promise<Dia
       query: { fieldSelector: 'involvedObject.kind=ReplicaSet,reason=FailedCreate' },
     });
     const refused = events.items.filter((e) => e.involvedObject.name?.startsWith(`${APISERVER_NAME}-`)).at(-1);
-    if (refused?.message) {
-      return { text: `the host cluster refuses to create the API server's pod: ${refused.message}; ${refusalFix(refused.message)}`, problem: true };
+    // The event recorder folds repeats into one Event whose message it prefixes: the refusal is the same.
+    const message = refused?.message?.replace(/^\(combined from similar events\): /, '');
+    if (message) {
+      return { text: `the host cluster refuses to create the API server's pod: ${message}; ${refusalFix(message)}`, problem: true };
     }
     return { text: 'no API server pod exists yet', problem: false };
   }
