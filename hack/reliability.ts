@@ -2,6 +2,7 @@
 // control planes of its own, printed as the README's table. Exits 1 when anything was lost or
 // leaked, listing each case. The reduced form runs in make test (test/reliability/).
 import { startPlanes } from '../test/support/localcluster.ts';
+import { backupReliability } from '../test/reliability/backup.ts';
 import { controllerReliability, stagedRolloutReliability, tokenReliability } from '../test/reliability/controller.ts';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
 
@@ -23,6 +24,7 @@ try {
     ['the controller manager: killed while propagating, faults on its links', () => controllerReliability(o)],
     ['the controller manager: killed while renewing member tokens', () => tokenReliability(o)],
     ['the controller manager: killed during a staged rollout', () => stagedRolloutReliability(o)],
+    ['backup and restore: under writes, killed at random', () => backupReliability(o)],
     ['secret scan', () => secretScan(o)],
   ];
   // RELIABILITY_ONLY=words: only the sections whose name holds one of them (a section re-run alone).

@@ -5,7 +5,7 @@ import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
 import type { EtcdTLS, InitConfig } from '../manifests/config.ts';
 import { readBackup } from '../backup/format.ts';
-import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, type FederationContextExtension } from '../constants.ts';
+import { CONTEXT_EXTENSION, type FederationContextExtension } from '../constants.ts';
 import type { Restore } from './steps/restore-objects.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
@@ -64,9 +64,6 @@ function restoreOf(input: InitCommandInput): Restore {
   const { backup, digest } = readBackup(input.restoreFrom!);
   if (input.name !== undefined && input.name !== backup.federation) {
     throw new InputError(`${input.restoreFrom} is a backup of federation "${backup.federation}", not "${input.name}": a restored federation keeps its name (its members' copies carry it); run init ${backup.federation} --restore-from ${input.restoreFrom}`);
-  }
-  if ((input.namespace ?? DEFAULT_NAMESPACE) !== backup.namespace) {
-    throw new InputError(`${input.restoreFrom} is of a federation in namespace ${backup.namespace}: pass --federation-system-namespace=${backup.namespace} (its members' credentials live there)`);
   }
   if (parseBool(input.join, '--join', false)) throw new InputError('--join and --restore-from exclude each other: the backup brings its members back as they were');
   return { backup, digest, path: input.restoreFrom! };

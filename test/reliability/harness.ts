@@ -99,7 +99,7 @@ interface Federation {
 }
 
 /** A federation init can complete: the test plays its load balancer and its API server's pod. */
-function standInFederation(o: Options, extra: string[] = []): Federation {
+export function standInFederation(o: Options, extra: string[] = []): Federation {
   const name = unique('rel');
   const namespace = `${name}-system`;
   const kubeconfig = privateKubeconfig(o.planes);
@@ -124,7 +124,7 @@ function standInFederation(o: Options, extra: string[] = []): Federation {
 }
 
 /** Runs args, SIGKILLs it after a random moment in [0, maxMs), and returns what it printed. */
-async function killAtRandom(args: string[], maxMs: number, env: NodeJS.ProcessEnv = {}): Promise<number> {
+export async function killAtRandom(args: string[], maxMs: number, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const at = randomInt(0, Math.max(1, Math.floor(maxMs)));
   const run = startCli(args, env);
   const timer = setTimeout(() => run.kill('SIGKILL'), at);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, secretScan, wireFaults } from './harness.ts';
+import { backupReliability } from './backup.ts';
 import { reducedReport } from './reduced.ts';
 
 const { options, check } = reducedReport(['host', 'federation', 'member-1'], 3, 4);
@@ -23,5 +24,8 @@ test('bad input across every command: one line, nothing changed', async () => {
 test('inits at once on one kubeconfig, joins at once into one federation: nothing lost', async () => {
   check(await concurrentWrites(options()));
   check(await concurrentJoins(options()));
+});
+test('backup under writes is one moment; backup and restore killed at random, run again: they converge', async () => {
+  for (const row of await backupReliability(options())) check(row);
 });
 test('no secret in anything printed', async () => check(await secretScan(options())));

@@ -130,7 +130,12 @@ export const restoreObjects: Step<InitData> = {
   skip: (d) => d.restore === undefined,
   run: async (d) => {
     const { backup } = need(d.restore, 'the restore');
-    const entries = backup.resources.flatMap((r) => r.items.map((obj) => ({ r, obj })));
+    // Restored into another namespace, what lived in the old one (the members' credentials) moves
+    // with it; the old namespace's own object is init's new one.
+    const moved = (obj: KubeObject): KubeObject => (obj.metadata.namespace === backup.namespace ? { ...obj, metadata: { ...obj.metadata, namespace: d.cfg.namespace } } : obj);
+    const entries = backup.resources
+      .flatMap((r) => r.items.map((obj) => ({ r, obj: moved(obj) })))
+      .filter((e) => !(e.r.plural === 'namespaces' && !e.r.group && e.obj.metadata.name === backup.namespace && backup.namespace !== d.cfg.namespace));
     const federation = need(d.federation, 'the federation');
     if (federation.dryRun) {
       for (const { obj } of entries) await federation.apply(forCreate(obj, new Map()));
