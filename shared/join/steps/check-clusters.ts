@@ -28,11 +28,23 @@ export const checkClusters: Step<JoinData> = {
         `cluster "${m.names.cluster}" is served over plain http (${d.server}, context "${m.member.name}"): the controller manager talks to members over https only; point the context at the cluster's https address`,
       );
     }
-    m.names.federationId = await federationIdentity(clients.federation, d.kubeconfig, m.federation.name);
-
-    const existing = await clients.federation
-      .find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', m.names.cluster))
-      .catch(failedAt('federation API server', m.federation.name));
+    // Four reads, two of each cluster, at once; when several fail, the first of them in this order
+    // is the one said (the federation before the member, as a user would check them).
+    const asked = await Promise.allSettled([
+      federationIdentity(clients.federation, d.kubeconfig, m.federation.name),
+      clients.federation.find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', m.names.cluster)).catch(failedAt('federation API server', m.federation.name)),
+      clients.member.get<{ gitVersion?: string }>('/version').catch(failedAt('cluster to join', m.member.name)),
+      d.useKubeconfigCredentials ? undefined : clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1').catch(failedAt('cluster to join', m.member.name)),
+    ]);
+    const failed = asked.find((a) => a.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [identity, existing, version, admission] = asked.map((a) => (a as PromiseFulfilledResult<unknown>).value) as [
+      string,
+      Cluster | undefined,
+      { gitVersion?: string },
+      { resources?: { name: string }[] } | undefined,
+    ];
+    m.names.federationId = identity;
     if (existing) {
       const joinedServer = existing.spec.serverAddressByClientCIDRs[0]?.serverAddress;
       if (joinedServer !== d.server) {
@@ -42,11 +54,9 @@ export const checkClusters: Step<JoinData> = {
       }
       d.alreadyJoined = true;
     }
-    const version = await clients.member.get<{ gitVersion?: string }>('/version').catch(failedAt('cluster to join', m.member.name));
     // The member identity's bounds are an admission policy (GA in Kubernetes 1.30): without one the
     // identity could write in kube-system, so such a member is not joined with a service account.
     if (!d.useKubeconfigCredentials) {
-      const admission = await clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1');
       if (!admission?.resources?.some((r) => r.name === 'validatingadmissionpolicies')) {
         throw new UserError(
           `cluster "${m.names.cluster}" (Kubernetes ${version.gitVersion ?? 'of unknown version'}) does not serve ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.30 and later), which keeps the federation's identity out of its kube-system: upgrade it, or join with --use-kubeconfig-credentials to lend the federation your own credentials instead`,

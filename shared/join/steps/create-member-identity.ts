@@ -49,10 +49,10 @@ export const createMemberIdentity: Step<JoinData> = {
     const n = d.m.names;
     const names = memberObjectNames(n);
     const target = d.targets.member;
-    const propagated = await propagatedResources(d);
+    const [propagated, namespace] = await Promise.all([propagatedResources(d), target.read('v1', 'Namespace', n.namespace)]);
     // The namespace may be the federation's own (a host joined as a member): created if missing,
     // never re-applied, so the labels init gave it stay.
-    if (!(await target.read('v1', 'Namespace', n.namespace))) await target.apply(memberNamespace(n));
+    if (!namespace) await target.apply(memberNamespace(n));
     const roles = [memberClusterRole(n, propagated), memberWorkloadRole(n, propagated)];
     // A re-join that finds a role other than join grants (edited by hand, or joined with other
     // --propagated-kinds) says it set it again, rather than that everything was in place.
@@ -64,9 +64,9 @@ export const createMemberIdentity: Step<JoinData> = {
         }
       }
     }
-    // The bounds first: the identity can do nothing before its admission policy holds.
-    await target.apply(memberGuardPolicy(n));
-    await target.apply(memberGuardBinding(n));
+    // The bounds first: the identity can do nothing before its admission policy holds (the policy
+    // and its binding together: both are in place before the identity gets any right).
+    await Promise.all([target.apply(memberGuardPolicy(n)), target.apply(memberGuardBinding(n))]);
     await Promise.all([target.apply(memberServiceAccount(n)), ...roles.map((r) => target.apply(r)), target.apply(memberTokenRole(n))]);
     await Promise.all([target.apply(memberClusterRoleBinding(n)), target.apply(memberTokenRoleBinding(n))]);
     if (target.dryRun) {
