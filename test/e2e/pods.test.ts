@@ -647,7 +647,7 @@ describe('pods on the local pod runner', { skip }, () => {
     // fed-kubeadm (above) has the host joined.
     const refused = await deinit('fed-kubeadm', '--yes');
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^error: federation fed-kubeadm still has members: host; unjoin them first, or pass --unjoin-members/m);
+    assert.match(refused.stderr, /^error: federation fed-kubeadm still has members: host; unjoin them first, pass --unjoin-members to have deinit do it, or --keep-members to leave them for a restore from a backup$/m);
     const noTerminal = await deinit('fed-kubeadm');
     assert.equal(noTerminal.code, 2);
     assert.match(noTerminal.stderr, /no terminal to ask on: pass --yes/);
