@@ -61,3 +61,20 @@ test('a certificate of another CA is not taken as signed by this one', async () 
   assert.ok(isSignedBy(leaf.cert, a.cert));
   assert.ok(!isSignedBy(leaf.cert, b.cert));
 });
+
+test('names, usages and dates as OpenSSL reads them: IPv4 and IPv6 addresses, DNS names, key usages, a validity past 2049', async () => {
+  const ca = await newCertificateAuthority('test-ca');
+  const server = await newSignedCertificate({ commonName: 'srv', usage: 'server', altNames: ['10.1.2.3', 'fd00::1', '::ffff:192.0.2.1', '2001:db8:1:2:3:4:5:6', 'a.example'], validityMs: 40 * 365 * 24 * 3600 * 1000 }, ca);
+  const text = openssl('x509', '-in', file('names.pem', server.cert), '-noout', '-text');
+  assert.match(text, /IP Address:10\.1\.2\.3, IP Address:FD00:0:0:0:0:0:0:1, IP Address:0:0:0:0:0:FFFF:C000:201, IP Address:2001:DB8:1:2:3:4:5:6, DNS:a\.example/);
+  assert.match(text, /X509v3 Extended Key Usage: *\n *TLS Web Server Authentication\n/);
+  assert.match(text, /X509v3 Key Usage: critical\n *Digital Signature\n/);
+  assert.match(text, /X509v3 Basic Constraints: critical\n *CA:FALSE/);
+  assert.match(text, /Not After : .* 20(6[5-9]) GMT/, 'GeneralizedTime from 2050 on');
+  const client = await newSignedCertificate({ commonName: 'admin', organizations: ['admins', 'others'], usage: 'client' }, ca);
+  const clientText = openssl('x509', '-in', file('client.pem', client.cert), '-noout', '-text');
+  assert.match(clientText, /Subject: CN ?= ?admin, O ?= ?admins, O ?= ?others/);
+  assert.match(clientText, /TLS Web Client Authentication/);
+  const caText = openssl('x509', '-in', file('ca-usage.pem', ca.cert), '-noout', '-text');
+  assert.match(caText, /X509v3 Key Usage: critical\n *Digital Signature, Certificate Sign, CRL Sign\n/);
+});
