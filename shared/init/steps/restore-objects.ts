@@ -163,13 +163,16 @@ export const restoreObjects: Step<InitData> = {
     // Owners before what they own: in rounds, each taking what has every owner restored (or no
     // owner in the backup); a cycle, which the API would not have let form, ends in one last round.
     const backedUp = new Set(entries.map((e) => uidOf(e.obj)).filter(Boolean));
-    let pending = entries.filter((e) => !isNamespace(e) && !isCRD(e));
+    // Admission configuration last: a user's webhook or policy must not judge the restore itself.
+    const isAdmission = (e: Entry) => e.r.group === 'admissionregistration.k8s.io';
+    let pending = entries.filter((e) => !isNamespace(e) && !isCRD(e) && !isAdmission(e));
     while (pending.length > 0) {
       const ready = pending.filter((e) => ownersOf(e.obj).every((u) => restorer.uids.has(u) || !backedUp.has(u)));
       const round = ready.length > 0 ? ready : pending;
       await inParallel(round, 16, (e) => restorer.put(e));
       pending = pending.filter((e) => !round.includes(e));
     }
+    await inParallel(entries.filter(isAdmission), 16, (e) => restorer.put(e));
     // Every object is back under the old identity: the controller manager may start, and the
     // Service no longer says a restore is under way.
     const finished = { ...d, cfg: { ...d.cfg, restoring: undefined } } as InitData;
