@@ -27,3 +27,14 @@ export function clause(message: string): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Runs checks at once; when several fail, the failure said is the first in the given order (the
+ * order a user would check them in), not the first to arrive.
+ */
+export async function allInOrder<T extends readonly unknown[]>(checks: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(checks as readonly Promise<unknown>[]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

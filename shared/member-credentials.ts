@@ -2,6 +2,7 @@
 // by the controller manager: the member's CA and a service-account token (the default), or a
 // flattened kubeconfig (join --use-kubeconfig-credentials).
 import { createHash } from 'node:crypto';
+import { FEDERATION_ID_LABEL } from './constants.ts';
 import { UserError } from './errors.ts';
 import { Kubeconfig } from './kubeconfig.ts';
 import { type Credentials, credentialsFor } from './kube/credentials.ts';
@@ -34,7 +35,8 @@ export function federationIdFromUid(uid: string): string {
  * A restored federation keeps the identity of the one backed up (its members' copies carry it), in
  * this annotation on its kube-system namespace; a federation never restored derives it from the UID.
  */
-export const FEDERATION_ID_ANNOTATION = 'federation.kubectl-federation.io/id';
+// The key of the label join puts on what it makes in a member, here as an annotation.
+export const FEDERATION_ID_ANNOTATION = FEDERATION_ID_LABEL;
 
 export interface KubeSystem {
   metadata: { uid: string; annotations?: Record<string, string> };

@@ -1,7 +1,7 @@
 // The federation's credentials, reused wherever they already exist: re-running init must not
 // rotate a CA or a key that clients already trust (kubeadm keeps an existing CA the same way).
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { ADMIN_GROUP, CREDENTIAL_KEYS, type FederationCredentials } from '../manifests/credentials.ts';
+import { ADMIN_GROUP, CREDENTIAL_KEYS, type StoredCredentials } from '../manifests/credentials.ts';
 import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import {
   type CertAndKey,
@@ -37,11 +37,9 @@ function usable(pair: Partial<CertAndKey>, ca: CertAndKey, requiredNames: string
   }
 }
 
-/** Everything but the API server's serving certificate, which waits for the server's address. */
-export type ClientCredentials = Omit<FederationCredentials, 'server'>;
-
 export interface CredentialsResult {
-  credentials: ClientCredentials;
+  /** With the serving certificate stored before, if any: ensureServingCertificate decides whether it still serves. */
+  credentials: StoredCredentials;
   /** What was made new this time (empty on a re-run that changed nothing). */
   created: string[];
 }
@@ -73,7 +71,8 @@ export async function ensureCredentials(cfg: InitConfig, existingSecretData: Rec
       ? { privateKey: oldSAKey, publicKey: oldSAPub }
       : (created.push('service-account key'), newKeyPair(cfg.encryptionAlgorithm)),
   ]);
-  const credentials: ClientCredentials = { ca, controllerManager, serviceAccount };
+  const oldServer = { cert: old[k.serverCert], key: old[k.serverKey] };
+  const credentials: StoredCredentials = { ca, controllerManager, serviceAccount, ...(oldServer.cert && oldServer.key ? { server: { cert: oldServer.cert, key: oldServer.key } } : {}) };
   if (cfg.tokenAuth) {
     const oldToken = old[k.tokens]?.split(',')[0];
     if (oldToken) credentials.token = oldToken;
@@ -86,14 +85,8 @@ export async function ensureCredentials(cfg: InitConfig, existingSecretData: Rec
 }
 
 /** The API server's serving certificate: the one stored if it names every address, else a new one. */
-export async function ensureServingCertificate(
-  cfg: InitConfig,
-  existingSecretData: Record<string, string> | undefined,
-  ca: CertAndKey,
-  serverNames: string[],
-): Promise<{ server: CertAndKey; created: boolean }> {
-  const old = decode(existingSecretData);
-  const oldServer = { cert: old[CREDENTIAL_KEYS.serverCert], key: old[CREDENTIAL_KEYS.serverKey] };
+export async function ensureServingCertificate(cfg: InitConfig, stored: StoredCredentials, serverNames: string[]): Promise<{ server: CertAndKey; created: boolean }> {
+  const { ca, server: oldServer = {} } = stored;
   if (usable(oldServer, ca, serverNames)) return { server: oldServer, created: false };
   const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverNames, validityMs: cfg.certValidityMs }, ca, cfg.encryptionAlgorithm);
   return { server, created: true };

@@ -4,10 +4,9 @@ import type { Kubeconfig } from '../kubeconfig.ts';
 import { proxyFor } from '../kube/proxy.ts';
 import type { RestClient } from '../kube/rest.ts';
 import type { Target } from '../kube/target.ts';
-import type { FederationCredentials } from '../manifests/credentials.ts';
+import type { FederationCredentials, StoredCredentials } from '../manifests/credentials.ts';
 import type { Output } from '../output.ts';
 import type { CertAndKey } from '../pki.ts';
-import type { ClientCredentials } from './credentials.ts';
 import type { AddressWait } from './steps/expose-apiserver.ts';
 import type { Restore } from './steps/restore-objects.ts';
 import type { InitConfig } from '../manifests/config.ts';
@@ -44,10 +43,8 @@ export interface InitData {
   bootstrap?: CertAndKey;
   /** This run made the CA: the federation is new. */
   createdCA?: boolean;
-  /** The credentials Secret as an earlier run stored it (base64 values; empty when there was none). */
-  storedCredentials?: Record<string, string>;
-  /** CA, client certificates and keys: made before the API server's address is known. */
-  clientCredentials?: ClientCredentials;
+  /** CA, client certificates and keys, made before the API server's address is known (and the serving certificate stored before). */
+  clientCredentials?: StoredCredentials;
   /** All of them, with the serving certificate for the address (store-credentials). */
   credentials?: FederationCredentials;
   /** expose-apiserver's wait for the load balancer's address, which runs while the next steps do. */

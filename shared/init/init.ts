@@ -2,7 +2,7 @@
 // as it numbers them; what needs no address runs while a load balancer's is awaited), then the wait
 // for the new API server, the federation API, and the user's kubeconfig.
 import { CLUSTER_LABEL, FEDERATION_API_VERSION } from '../constants.ts';
-import { clause, UserError } from '../errors.ts';
+import { allInOrder, clause, UserError } from '../errors.ts';
 import type { Kubeconfig, ResolvedContext } from '../kubeconfig.ts';
 import { describePermission, missingPermissions, type Permission, permissions } from '../kube/access.ts';
 import { credentialsFor } from '../kube/credentials.ts';
@@ -147,10 +147,12 @@ export async function runInit(req: InitRequest): Promise<InitResult> {
   let upgrade: string | undefined;
   if (client) {
     // Both only read; the permission check's verdict comes first when both fail.
-    const [checked, planned] = await Promise.allSettled([checkHost(client, req.cfg, req.hostContext.name), plannedUpgrade(client, req.cfg)]);
-    if (checked.status === 'rejected') throw checked.reason;
-    if (planned.status === 'rejected') throw planned.reason instanceof UserError ? planned.reason : describeHostError(planned.reason, req.hostContext.name);
-    upgrade = planned.value;
+    [, upgrade] = await allInOrder<[void, string | undefined]>([
+      checkHost(client, req.cfg, req.hostContext.name),
+      plannedUpgrade(client, req.cfg).catch((err: unknown) => {
+        throw err instanceof UserError ? err : describeHostError(err, req.hostContext.name);
+      }),
+    ]);
     if (req.restore) {
       await checkRestoreTarget(client, req.cfg.namespace, req.cfg.name, req.restore).catch((err: unknown) => {
         throw err instanceof UserError ? err : describeHostError(err, req.hostContext.name);

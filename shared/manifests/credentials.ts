@@ -43,8 +43,11 @@ export const ETCD_CLIENT_KEYS = { ca: 'ca.crt', cert: 'client.crt', key: 'client
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+/** The credentials before the API server's address is known: its serving certificate only if one was stored. */
+export type StoredCredentials = Omit<FederationCredentials, 'server'> & { server?: CertAndKey };
+
 /** The Secret of the credentials; without a serving certificate until the API server's address is known. */
-export function credentialsSecret(cfg: InitConfig, creds: Omit<FederationCredentials, 'server'> & { server?: CertAndKey }): Typed<V1Secret> {
+export function credentialsSecret(cfg: InitConfig, creds: StoredCredentials): Typed<V1Secret> {
   const k = CREDENTIAL_KEYS;
   const data: Record<string, string> = {
     [k.caCert]: b64(creds.ca.cert),

@@ -1,6 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { CREDENTIALS_SECRET } from '../../constants.ts';
-import { CREDENTIAL_KEYS, credentialsSecret } from '../../manifests/credentials.ts';
+import { credentialsSecret } from '../../manifests/credentials.ts';
 import type { Step } from '../../steps.ts';
 import { ensureAdminCertificate, ensureCredentials } from '../credentials.ts';
 import type { InitData } from '../data.ts';
@@ -16,20 +16,13 @@ export const generateCredentials: Step<InitData> = {
     const { cfg, host, kubeconfig } = d;
     const existing = await host.read<V1Secret>('v1', 'Secret', CREDENTIALS_SECRET, cfg.namespace);
     // A restore's CA, keys and tokens are the backup's, unless its interrupted run stored them here.
-    const stored = existing?.data ?? d.restore?.backup.credentials;
-    d.storedCredentials = stored ?? {};
-    const { credentials, created } = await ensureCredentials(cfg, stored);
+    const { credentials, created } = await ensureCredentials(cfg, existing?.data ?? d.restore?.backup.credentials);
     d.clientCredentials = credentials;
     d.createdCA = created.includes('CA');
     // Stored at once, so a run stopped before the address is known keeps its CA; the serving
     // certificate stored before stays until store-credentials replaces it (an apply that left it
     // out would delete it under the running API server). A dry run shows the Secret once, there.
-    if (created.length > 0 && !host.dryRun) {
-      const k = CREDENTIAL_KEYS;
-      const decoded = (key: string) => (stored?.[key] ? Buffer.from(stored[key], 'base64').toString() : undefined);
-      const [cert, key] = [decoded(k.serverCert), decoded(k.serverKey)];
-      await host.apply(credentialsSecret(cfg, { ...credentials, ...(cert && key ? { server: { cert, key } } : {}) }));
-    }
+    if (created.length > 0 && !host.dryRun) await host.apply(credentialsSecret(cfg, credentials));
 
     const user = kubeconfig.user(cfg.name);
     const decode = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : undefined);

@@ -20,7 +20,7 @@ export const storeCredentials: Step<InitData> = {
   run: async (d) => {
     const { cfg, host } = d;
     const client = need(d.clientCredentials, 'the credentials');
-    const { server, created } = await ensureServingCertificate(cfg, d.storedCredentials, client.ca, serverNames(d));
+    const { server, created } = await ensureServingCertificate(cfg, client, serverNames(d));
     d.credentials = { ...client, server };
     const etcdClient = etcdClientSecret(cfg);
     await Promise.all([host.apply(credentialsSecret(cfg, d.credentials)), etcdClient ? host.apply(etcdClient) : undefined]);

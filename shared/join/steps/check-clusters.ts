@@ -1,5 +1,5 @@
 import { FEDERATION_API_VERSION } from '../../constants.ts';
-import { UserError } from '../../errors.ts';
+import { allInOrder, UserError } from '../../errors.ts';
 import { objectPath } from '../../kube/resources.ts';
 import type { Cluster } from '../../manifests/federation-api.ts';
 import { isLoopbackServer, serverURL } from '../../manifests/member.ts';
@@ -28,22 +28,13 @@ export const checkClusters: Step<JoinData> = {
         `cluster "${m.names.cluster}" is served over plain http (${d.server}, context "${m.member.name}"): the controller manager talks to members over https only; point the context at the cluster's https address`,
       );
     }
-    // Four reads, two of each cluster, at once; when several fail, the first of them in this order
-    // is the one said (the federation before the member, as a user would check them).
-    const asked = await Promise.allSettled([
+    // Four reads, two of each cluster, at once (the federation's failures said before the member's).
+    const [identity, existing, version, admission] = await allInOrder<[string, Cluster | undefined, { gitVersion?: string }, { resources?: { name: string }[] } | undefined]>([
       federationIdentity(clients.federation, d.kubeconfig, m.federation.name),
       clients.federation.find<Cluster>(objectPath(FEDERATION_API_VERSION, 'Cluster', m.names.cluster)).catch(failedAt('federation API server', m.federation.name)),
       clients.member.get<{ gitVersion?: string }>('/version').catch(failedAt('cluster to join', m.member.name)),
-      d.useKubeconfigCredentials ? undefined : clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1').catch(failedAt('cluster to join', m.member.name)),
+      d.useKubeconfigCredentials ? Promise.resolve(undefined) : clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1').catch(failedAt('cluster to join', m.member.name)),
     ]);
-    const failed = asked.find((a) => a.status === 'rejected');
-    if (failed) throw failed.reason;
-    const [identity, existing, version, admission] = asked.map((a) => (a as PromiseFulfilledResult<unknown>).value) as [
-      string,
-      Cluster | undefined,
-      { gitVersion?: string },
-      { resources?: { name: string }[] } | undefined,
-    ];
     m.names.federationId = identity;
     if (existing) {
       const joinedServer = existing.spec.serverAddressByClientCIDRs[0]?.serverAddress;
