@@ -45,6 +45,8 @@ export const CREDENTIALS_SECRET = 'apiserver-credentials';
 export const CONTROLLER_MANAGER_KUBECONFIG_SECRET = 'controller-manager-kubeconfig';
 export const CONTROLLER_MANAGER_CODE_CONFIGMAP = 'controller-manager-code';
 export const ETCD_CLAIM = 'apiserver-etcd-claim';
+/** init --ha: etcd's StatefulSet and its headless Service (members etcd-0.etcd.NAMESPACE.svc ...). */
+export const ETCD_NAME = 'etcd';
 /** External etcd's client certificate, key and CA (--etcd-certfile, --etcd-keyfile, --etcd-cafile). */
 export const ETCD_CLIENT_SECRET = 'etcd-client-credentials';
 export const APISERVER_CONTAINER_PORT = 8443;

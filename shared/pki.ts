@@ -46,7 +46,8 @@ export interface CertSpec {
   organizations?: string[];
   /** DNS names and IP addresses, told apart by their form. */
   altNames?: string[];
-  usage: 'ca' | 'server' | 'client';
+  /** peer: both server and client (etcd members dial each other with one certificate). */
+  usage: 'ca' | 'server' | 'client' | 'peer';
   validityMs?: number;
 }
 
@@ -150,7 +151,7 @@ function extensions(spec: CertSpec, key: KeyObject): Asn1[] {
   const exts = [
     extension(OID.basicConstraints, true, seq([])),
     extension(OID.keyUsage, true, usage(key.asymmetricKeyType === 'rsa' ? [0, 2] : [0])),
-    extension(OID.extKeyUsage, false, seq([oid(spec.usage === 'server' ? OID.serverAuth : OID.clientAuth)])),
+    extension(OID.extKeyUsage, false, seq({ server: [OID.serverAuth], client: [OID.clientAuth], peer: [OID.serverAuth, OID.clientAuth] }[spec.usage].map(oid))),
   ];
   if (spec.altNames && spec.altNames.length > 0) {
     // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both implicit.

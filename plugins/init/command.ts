@@ -14,6 +14,11 @@ export class InitCommand extends KubeCommand {
       Waits until the new API server answers, installs the Cluster resource into it, adds a context
       NAME (default "federation") to your kubeconfig and switches to it.
 
+      With --ha: etcd as a StatefulSet of three members (a volume each, TLS with etcd's own CA), two
+      or more API servers and two controller managers, spread over the host's nodes, with a
+      PodDisruptionBudget each. An existing single-replica federation is not turned into an HA one
+      in place: back it up, deinit it, and init --ha --restore-from the backup (init says how).
+
       Safe to run again: what exists is reused (credentials too), what is missing is created.
     `,
     examples: [
@@ -26,6 +31,7 @@ export class InitCommand extends KubeCommand {
       ['Show every object init would create, creating nothing', 'kubectl federation init --dry-run -o yaml'],
       ['Air-gapped: every image from a mirror', 'kubectl federation init --image-registry=registry.example.com/k8s'],
       ['An internal load balancer on GKE', 'kubectl federation init --api-server-service-annotations=networking.gke.io/load-balancer-type=Internal'],
+      ['A highly available control plane: 3 etcd members, 3 API servers', 'kubectl federation init --ha --apiserver-replicas=3'],
       ['Bring a federation back from its backup (onto a fresh namespace, any host)', 'kubectl federation init myfed --restore-from myfed-backup.json.gz'],
     ],
   });
@@ -67,6 +73,8 @@ export class InitCommand extends KubeCommand {
   encryptionAlgorithm = Option.String('--encryption-algorithm', 'ECDSA-P256', { description: 'Key type of new keys, as kubeadm names them: ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072 or RSA-4096 (existing keys are kept)' });
   certValidity = Option.String('--cert-validity', '8760h', { description: 'How long the certificates init issues are valid (the CA: 10 years)' });
   switchContext = Option.String('--switch-context', { tolerateBoolean: true, description: 'Switch to the new context (default true)' });
+  ha = Option.String('--ha', { tolerateBoolean: true, description: 'High availability: etcd as 3 members, --apiserver-replicas API servers (default 2), 2 controller managers, spread over nodes' });
+  apiserverReplicas = Option.String('--apiserver-replicas', { description: 'With --ha: how many API servers (default 2)' });
   join = Option.String('--join', { tolerateBoolean: true, description: 'Also join the host cluster to the federation' });
   restoreFrom = Option.String('--restore-from', { description: 'A file of kubectl federation backup: the new plane gets its CA, keys, identity, members and objects (onto a fresh namespace)' });
   dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'Print the objects init would create; create nothing (as kubectl\'s --dry-run=client; =none: do it)' });

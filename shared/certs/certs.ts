@@ -3,7 +3,7 @@
 // trusting it): new certificates in the Secrets, the pods rolled so they load them, and the admin
 // certificate in the kubeconfig replaced.
 import { X509Certificate } from 'node:crypto';
-import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET } from '../constants.ts';
+import { APISERVER_NAME, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME, CREDENTIALS_SECRET, ETCD_NAME } from '../constants.ts';
 import { InputError, UserError } from '../errors.ts';
 import { findFederationContext } from '../federation-context.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
@@ -16,7 +16,7 @@ import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import { kubeconfigText } from '../manifests/kubeconfig.ts';
 import type { Output } from '../output.ts';
 import { algorithmOf, type CertAndKey, newSignedCertificate, subjectAltNames } from '../pki.ts';
-import { done, notYet, poll } from '../wait.ts';
+import { roll, rolledOut } from '../kube/rollout.ts';
 
 export interface CertificateExpiry {
   name: string;
@@ -27,7 +27,8 @@ export interface CertificateExpiry {
   authority: string;
 }
 
-export const RENEWABLE = ['apiserver', 'controller-manager', 'admin'] as const;
+/** etcd: its members' certificate and the API server's etcd client certificate (init --ha only). */
+export const RENEWABLE = ['apiserver', 'etcd', 'controller-manager', 'admin'] as const;
 export type Renewable = (typeof RENEWABLE)[number];
 
 export function expiry(name: string, pem: string | Buffer | undefined, authority: string, now = Date.now()): CertificateExpiry | undefined {
@@ -74,7 +75,15 @@ export async function checkExpiration(kc: Kubeconfig, name: string | undefined, 
     expiry('apiserver', f.secret[k.serverCert], 'ca'),
     expiry('controller-manager', f.secret[k.controllerManagerCert], 'ca'),
     expiry(`admin (kubeconfig user of context ${f.context})`, admin.cert, 'ca'),
+    ...etcdExpiry(f.secret),
   ].filter((c): c is CertificateExpiry => c !== undefined);
+}
+
+/** init --ha's etcd certificates, from the credentials Secret's data (decoded); none without --ha. */
+export function etcdExpiry(secret: Record<string, string | Buffer | undefined>, now = Date.now()): (CertificateExpiry | undefined)[] {
+  const k = CREDENTIAL_KEYS;
+  if (!secret[k.etcdCaCert]) return [];
+  return [expiry('etcd-ca', secret[k.etcdCaCert], '', now), expiry('etcd (members)', secret[k.etcdPeerCert], 'etcd-ca', now), expiry('apiserver-etcd-client', secret[k.etcdClientCert], 'etcd-ca', now)];
 }
 
 export function formatExpiration(certs: CertificateExpiry[]): string {
@@ -87,30 +96,6 @@ export function parseWhich(word: string | undefined): Renewable[] {
   if (word === undefined || word === 'all') return [...RENEWABLE];
   if ((RENEWABLE as readonly string[]).includes(word)) return [word as Renewable];
   throw new InputError(`certs renew: "${word}" is not one of all, ${RENEWABLE.join(', ')}`);
-}
-
-/** A merge patch of one Deployment's pod-template annotation: the pods restart and load the new files. */
-async function roll(host: RestClient, namespace: string, deployment: string, annotation: string, value: string): Promise<void> {
-  await host.request('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${deployment}`, {
-    body: { spec: { template: { metadata: { annotations: { [annotation]: value } } } } },
-    contentType: 'application/merge-patch+json',
-  });
-}
-
-async function rolledOut(host: RestClient, namespace: string, deployment: string): Promise<void> {
-  await poll(
-    async () => {
-      const d = await host.get<{ metadata: { generation: number }; spec: { replicas?: number }; status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number } }>(
-        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${deployment}`,
-      );
-      const want = d.spec.replicas ?? 1;
-      const s = d.status ?? {};
-      return (s.observedGeneration ?? 0) >= d.metadata.generation && s.updatedReplicas === want && s.availableReplicas === want && s.replicas === want
-        ? done(true)
-        : notYet(`${s.updatedReplicas ?? 0} of ${want} updated, ${s.availableReplicas ?? 0} available`);
-    },
-    { what: `Deployment ${namespace}/${deployment} to roll out`, timeoutMs: 5 * 60_000, intervalMs: 500 },
-  );
 }
 
 export interface RenewResult {
@@ -149,6 +134,17 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
       changed[k.serverCert] = server.cert;
       changed[k.serverKey] = server.key;
     }
+    const [etcdCACert, etcdCAKey] = [s[k.etcdCaCert], s[k.etcdCaKey]];
+    const etcdCA: CertAndKey | undefined = etcdCACert && etcdCAKey ? { cert: etcdCACert, key: etcdCAKey } : undefined;
+    if (which.includes('etcd') && etcdCA) {
+      const [peer, client] = await Promise.all([
+        newSignedCertificate({ commonName: 'etcd', usage: 'peer', altNames: subjectAltNames(s[k.etcdPeerCert] ?? '') }, etcdCA, algorithmOf(s[k.etcdPeerKey])),
+        newSignedCertificate({ commonName: 'kube-apiserver-etcd-client', usage: 'client' }, etcdCA, algorithmOf(s[k.etcdClientKey])),
+      ]);
+      Object.assign(changed, { [k.etcdPeerCert]: peer.cert, [k.etcdPeerKey]: peer.key, [k.etcdClientCert]: client.cert, [k.etcdClientKey]: client.key });
+    } else if (which.includes('etcd') && which.length === 1) {
+      throw new UserError(`federation ${f.federation} runs etcd in its API server's pod, with no certificates of its own: nothing to renew (init --ha makes them)`);
+    }
     let cmKubeconfig: string | undefined;
     if (which.includes('controller-manager')) {
       const cm = await newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca, algorithmOf(s[k.controllerManagerKey]));
@@ -162,12 +158,21 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
         contentType: 'application/merge-patch+json',
       });
     }
-    if (changed[k.serverCert]) {
+    const annotation = 'federation.kubectl-federation.io/credentials-digest';
+    if (changed[k.etcdPeerCert] && etcdCA) {
+      // The members first, one at a time (each trusts the same CA, so old and new talk); then the API servers with their new client certificate.
+      await roll(f.host, f.namespace, ETCD_NAME, annotation, digest(etcdCA.cert, changed[k.etcdPeerCert]), 'statefulsets');
+      out.line(`Renewed the etcd certificates; rolling StatefulSet ${f.namespace}/${ETCD_NAME} one member at a time`);
+      await rolledOut(f.host, f.namespace, ETCD_NAME, 'statefulsets');
+      renewed.push('etcd');
+    }
+    if (changed[k.serverCert] || changed[k.etcdClientCert]) {
       // The digest init computes from the same parts, so a later init run sees nothing to change.
-      await roll(f.host, f.namespace, APISERVER_NAME, 'federation.kubectl-federation.io/credentials-digest', digest(ca.cert, changed[k.serverCert], s[k.serviceAccountPub], s[k.tokens]?.split(',')[0]));
-      out.line(`Renewed the API server certificate; rolling Deployment ${f.namespace}/${APISERVER_NAME}`);
+      const server = changed[k.serverCert] ?? serverCert;
+      await roll(f.host, f.namespace, APISERVER_NAME, annotation, digest(ca.cert, server, s[k.serviceAccountPub], s[k.tokens]?.split(',')[0], changed[k.etcdClientCert] ?? s[k.etcdClientCert]));
+      out.line(`${changed[k.serverCert] ? 'Renewed the API server certificate' : 'Loading the etcd client certificate'}; rolling Deployment ${f.namespace}/${APISERVER_NAME} (one replica at a time where there are several)`);
       await rolledOut(f.host, f.namespace, APISERVER_NAME);
-      renewed.push('apiserver');
+      if (changed[k.serverCert]) renewed.push('apiserver');
     }
     if (cmKubeconfig) {
       await f.host.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(f.namespace)}/secrets/${CONTROLLER_MANAGER_KUBECONFIG_SECRET}`, {

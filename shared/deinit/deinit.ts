@@ -44,8 +44,10 @@ type Kind = Pick<ApiResource, 'group' | 'version' | 'kind' | 'plural' | 'namespa
 const kind = (group: string, version: string, k: string, plural: string): Kind => ({ group, version, kind: k, plural, namespaced: true });
 
 /** What init (and join, for members' credentials) creates in the host namespace, in deletion order. */
+const WORKLOADS: Kind[] = [kind('apps', 'v1', 'Deployment', 'deployments'), kind('apps', 'v1', 'StatefulSet', 'statefulsets')];
 const HOST_KINDS: Kind[] = [
-  kind('apps', 'v1', 'Deployment', 'deployments'),
+  ...WORKLOADS,
+  kind('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
   kind('', 'v1', 'Service', 'services'),
   kind('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
   kind('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
@@ -128,13 +130,13 @@ const deleteControlPlane: Step<DeinitData> = {
     if (!d.req.dryRun) {
       // Gone means gone: the pods stop before deinit says it is done, so that an init right after it
       // starts from nothing (and etcd's volume is free).
-      const deployments = HOST_KINDS[0]!;
       await poll(
         async () => {
-          const left = await d.host.get<Listed>(resourcePath(deployments, d.ext.namespace), { query: { labelSelector: selector(d.ext.federation) } });
-          return left.items.length === 0 ? done(true) : notYet(`${left.items.map((i) => i.metadata.name).join(', ')} still stopping`);
+          const lists = await Promise.all(WORKLOADS.map((k) => d.host.get<Listed>(resourcePath(k, d.ext.namespace), { query: { labelSelector: selector(d.ext.federation) } })));
+          const left = lists.flatMap((l) => l.items);
+          return left.length === 0 ? done(true) : notYet(`${left.map((i) => i.metadata.name).join(', ')} still stopping`);
         },
-        { what: `the control plane's Deployments in namespace ${d.ext.namespace} to be gone`, timeoutMs: 5 * 60_000, intervalMs: 500 },
+        { what: `the control plane's Deployments and StatefulSets in namespace ${d.ext.namespace} to be gone`, timeoutMs: 5 * 60_000, intervalMs: 500 },
       );
     }
     const claims = await d.host.get<Listed>(resourcePath(CLAIMS, d.ext.namespace), { query: { labelSelector: selector(d.ext.federation) } });

@@ -1,7 +1,8 @@
 // The federation's credentials, reused wherever they already exist: re-running init must not
 // rotate a CA or a key that clients already trust (kubeadm keeps an existing CA the same way).
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { ADMIN_GROUP, CREDENTIAL_KEYS, type StoredCredentials } from '../manifests/credentials.ts';
+import { ADMIN_GROUP, CREDENTIAL_KEYS, type EtcdCredentials, type StoredCredentials } from '../manifests/credentials.ts';
+import { etcdCertificateNames, etcdCluster } from '../manifests/etcd.ts';
 import { CONTROLLER_MANAGER_USER } from '../manifests/federation-api.ts';
 import {
   type CertAndKey,
@@ -73,6 +74,7 @@ export async function ensureCredentials(cfg: InitConfig, existingSecretData: Rec
   ]);
   const oldServer = { cert: old[k.serverCert], key: old[k.serverKey] };
   const credentials: StoredCredentials = { ca, controllerManager, serviceAccount, ...(oldServer.cert && oldServer.key ? { server: { cert: oldServer.cert, key: oldServer.key } } : {}) };
+  if (etcdCluster(cfg)) credentials.etcd = await ensureEtcdCredentials(cfg, old, created);
   if (cfg.tokenAuth) {
     const oldToken = old[k.tokens]?.split(',')[0];
     if (oldToken) credentials.token = oldToken;
@@ -82,6 +84,31 @@ export async function ensureCredentials(cfg: InitConfig, existingSecretData: Rec
     }
   }
   return { credentials, created };
+}
+
+/** etcd's CA, its members' certificate and the API server's client certificate: kept where usable. */
+async function ensureEtcdCredentials(cfg: InitConfig, old: Record<string, string>, created: string[]): Promise<EtcdCredentials> {
+  const k = CREDENTIAL_KEYS;
+  let ca: CertAndKey;
+  const oldCA = { cert: old[k.etcdCaCert], key: old[k.etcdCaKey] };
+  if (oldCA.cert && oldCA.key) ca = { cert: oldCA.cert, key: oldCA.key };
+  else {
+    ca = await newCertificateAuthority(`${cfg.name}-etcd`, cfg.encryptionAlgorithm);
+    created.push('etcd CA');
+  }
+  const oldPeer = { cert: old[k.etcdPeerCert], key: old[k.etcdPeerKey] };
+  const oldClient = { cert: old[k.etcdClientCert], key: old[k.etcdClientKey] };
+  const [peer, client] = await Promise.all([
+    usable(oldPeer, ca, etcdCertificateNames(cfg))
+      ? oldPeer
+      : (created.push('etcd member certificate'),
+        newSignedCertificate({ commonName: 'etcd', usage: 'peer', altNames: etcdCertificateNames(cfg), validityMs: cfg.certValidityMs }, ca, cfg.encryptionAlgorithm)),
+    usable(oldClient, ca)
+      ? oldClient
+      : (created.push('etcd client certificate'),
+        newSignedCertificate({ commonName: 'kube-apiserver-etcd-client', usage: 'client', validityMs: cfg.certValidityMs }, ca, cfg.encryptionAlgorithm)),
+  ]);
+  return { ca, peer, client };
 }
 
 /** The API server's serving certificate: the one stored if it names every address, else a new one. */

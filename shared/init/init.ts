@@ -21,6 +21,7 @@ import type { Endpoint, InitData } from './data.ts';
 import { createAPIServer } from './steps/create-apiserver.ts';
 import { createControllerManager } from './steps/create-controller-manager.ts';
 import { createControllerManagerKubeconfig } from './steps/create-controller-manager-kubeconfig.ts';
+import { createEtcdCluster } from './steps/create-etcd-cluster.ts';
 import { createEtcdStorage } from './steps/create-etcd-storage.ts';
 import { createNamespace } from './steps/create-namespace.ts';
 import { exposeAPIServer, waitForAddress } from './steps/expose-apiserver.ts';
@@ -38,6 +39,7 @@ export const initSteps: Step<InitData>[] = [
   generateCredentials, // 3. CA, client certificates, keys, tokens
   createControllerManagerKubeconfig, // 4. the controller manager's kubeconfig Secret
   createEtcdStorage, // 5. a claim for etcd's data
+  createEtcdCluster, // 5, with --ha: etcd as three members, a claim each
   createControllerManager, // 7. the controller manager Deployment: it needs no address
   waitForAddress, // then: the Service's address (a load balancer's)
   storeCredentials, // 3, finished: the API server's certificate for that address; every credential in a Secret
@@ -87,6 +89,10 @@ function neededPermissions(cfg: InitConfig): Permission[] {
     ...permissions('rbac.authorization.k8s.io', ['roles'], ['get']),
   ];
   if (cfg.etcd.persistentStorage && !cfg.etcd.servers) needed.push(...permissions('', ['persistentvolumeclaims'], ['create', 'patch']));
+  if (cfg.ha) {
+    needed.push(...permissions('policy', ['poddisruptionbudgets'], ['create', 'patch']));
+    if (!cfg.etcd.servers) needed.push(...permissions('apps', ['statefulsets'], ['create', 'patch']));
+  }
   if (cfg.serviceType === 'NodePort' && !cfg.advertiseAddress) needed.push(...permissions('', ['nodes'], ['list']));
   return needed;
 }

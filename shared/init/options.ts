@@ -47,6 +47,8 @@ export interface InitFlags {
   encryptionAlgorithm?: string;
   switchContext?: string | boolean;
   join?: string | boolean;
+  ha?: string | boolean;
+  apiserverReplicas?: string;
 }
 
 export function initConfigFromFlags(f: InitFlags): InitConfig {
@@ -94,6 +96,7 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
     serviceAnnotations: parseKeyValues(f.serviceAnnotations, '--api-server-service-annotations'),
     loadBalancerSourceRanges: parseList(f.loadBalancerSourceRanges).map((r) => parseCIDR(r, '--api-server-load-balancer-source-ranges')),
     tokenAuth: parseBool(f.tokenAuth, '--apiserver-enable-token-auth', false),
+    ...replicas(f),
     etcd: {
       persistentStorage: parseBool(f.etcdPersistentStorage, '--etcd-persistent-storage', true),
       capacity: validateQuantity(f.etcdPvCapacity ?? '10Gi', '--etcd-pv-capacity'),
@@ -127,9 +130,23 @@ export function initConfigFromFlags(f: InitFlags): InitConfig {
   if (f.nodeImage !== undefined && f.controllerManagerImage !== undefined) {
     throw new InputError('--node-image and --controller-manager-image exclude each other: --node-image runs the shipped code on a (mirrored) Node.js image, --controller-manager-image is a prebuilt image with its own entrypoint');
   }
+  if (cfg.ha && !cfg.etcd.persistentStorage && !cfg.etcd.servers) {
+    throw new InputError('--ha needs --etcd-persistent-storage: an etcd member that loses its data at a restart cannot rejoin its cluster; drop --etcd-persistent-storage=false');
+  }
   if (f.advertiseAddress !== undefined) cfg.advertiseAddress = parseIP(f.advertiseAddress, '--api-server-advertise-address');
   if (f.apiServerPort !== undefined) cfg.nodePort = parsePort(f.apiServerPort, '--api-server-port');
   return cfg;
+}
+
+/** --ha and --apiserver-replicas: two API servers by default with --ha, one without (its etcd is in its pod). */
+function replicas(f: InitFlags): Pick<InitConfig, 'ha' | 'apiserverReplicas'> {
+  const ha = parseBool(f.ha, '--ha', false);
+  if (f.apiserverReplicas === undefined) return { ha, apiserverReplicas: ha ? 2 : 1 };
+  const n = Number(f.apiserverReplicas);
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw new InputError(`--apiserver-replicas: "${f.apiserverReplicas}" is not a number from 1 to 9`);
+  if (n > 1 && !ha) throw new InputError('--apiserver-replicas above 1 needs --ha: without it each API server pod holds its own etcd');
+  if (n < 2 && ha) throw new InputError('--ha runs at least 2 API servers: drop --apiserver-replicas=1, or drop --ha');
+  return { ha, apiserverReplicas: n };
 }
 
 /** --etcd-cafile/-certfile/-keyfile: only with --etcd-servers, certificate and key together. */

@@ -1,7 +1,7 @@
 // Upgrade by re-running init: a newer plugin's init moves the running federation to the versions it
 // pins. kube-apiserver's own skew policy applies: one minor version at a time, never back (its
 // storage may already be in a newer form). Checked before init writes anything.
-import { APISERVER_NAME } from '../constants.ts';
+import { APISERVER_NAME, ETCD_NAME } from '../constants.ts';
 import { UserError } from '../errors.ts';
 import type { RestClient } from '../kube/rest.ts';
 import type { InitConfig } from '../manifests/config.ts';
@@ -41,11 +41,34 @@ export function apiserverChange(running: string, wanted: string, federation: str
   return `kube-apiserver ${from.text} -> ${to.text}`;
 }
 
+type RunningContainer = { name: string; image?: string; command?: string[] };
+
+/**
+ * Whether the running plane's shape and the one asked for differ in a way init does not change in
+ * place: one API server with etcd in its pod, or etcd's own cluster (--ha). A conversion would
+ * move etcd's data between volumes under a running API server; a backup and a restore does it
+ * with every step visible, and the members keep running meanwhile. The refusal says the commands.
+ */
+export function topologyChange(containers: RunningContainer[], cfg: InitConfig): void {
+  const inPodEtcd = containers.some((c) => c.name === 'etcd');
+  const etcdCluster = !inPodEtcd && containers.some((c) => c.command?.some((a) => a.startsWith(`--etcd-servers=https://${ETCD_NAME}-0.${ETCD_NAME}.`)));
+  const steps = (ha: boolean) =>
+    `kubectl federation backup ${cfg.name} -f ${cfg.name}.backup; kubectl federation deinit ${cfg.name} --keep-members --purge-data; kubectl federation init ${cfg.name}${ha ? ' --ha' : ''} --restore-from ${cfg.name}.backup (the members keep their copies and are recognised)`;
+  if (inPodEtcd && cfg.ha && !cfg.etcd.servers) {
+    throw new UserError(`federation ${cfg.name} runs one API server with etcd in its pod; init does not turn it into a highly available one in place: ${steps(true)}`);
+  }
+  if (etcdCluster && !cfg.ha) {
+    throw new UserError(`federation ${cfg.name} is highly available (etcd as three members); init without --ha would not keep it so: re-run init with --ha, or to go back to one replica: ${steps(false)}`);
+  }
+}
+
 /** The upgrade this init run makes to an existing federation, if any (throws when refused). */
 export async function plannedUpgrade(host: RestClient, cfg: InitConfig): Promise<string | undefined> {
-  const deployment = await host.find<{ spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } } }>(
+  const deployment = await host.find<{ spec?: { template?: { spec?: { containers?: RunningContainer[] } } } }>(
     `/apis/apps/v1/namespaces/${encodeURIComponent(cfg.namespace)}/deployments/${APISERVER_NAME}`,
   );
-  const running = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === APISERVER_NAME)?.image;
+  const containers = deployment?.spec?.template?.spec?.containers ?? [];
+  topologyChange(containers, cfg);
+  const running = containers.find((c) => c.name === APISERVER_NAME)?.image;
   return running ? apiserverChange(running, cfg.images.apiserver, cfg.name) : undefined;
 }

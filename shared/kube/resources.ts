@@ -26,6 +26,8 @@ const table: Record<string, ResourceInfo> = {
   'v1/Pod': { plural: 'pods', namespaced: true },
   'v1/Event': { plural: 'events', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
+  'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },
+  'policy/v1/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
   'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },

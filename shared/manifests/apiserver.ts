@@ -1,16 +1,16 @@
 // The federation API server: one pod with an etcd container and a stock kube-apiserver container.
-import type { V1Container, V1Deployment, V1PodSpec, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Volume } from '@kubernetes/client-node';
 import { APISERVER_CONTAINER_PORT, APISERVER_NAME, CREDENTIALS_SECRET, ETCD_CLAIM, ETCD_CLIENT_SECRET } from '../constants.ts';
 import type { InitConfig } from './config.ts';
 import { CREDENTIAL_KEYS, digest, ETCD_CLIENT_KEYS } from './credentials.ts';
+import { etcdClientURLs, etcdCluster } from './etcd.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
-import { APISERVER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-security.ts';
+import { podPlacement, spread } from './placement.ts';
+import { APISERVER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, SECRET_FILE_MODE } from './pod-security.ts';
 import type { Typed } from './types.ts';
 
 export const APISERVER_CERT_DIR = '/etc/federation/apiserver';
 const ETCD_CLIENT_DIR = '/etc/federation/etcd';
-/** Secret files readable by the pod's group (fsGroup) only: they hold private keys. */
-export const SECRET_FILE_MODE = 0o440;
 const ETCD_DATA_DIR = '/var/etcd/data';
 const LOCAL_ETCD = 'http://127.0.0.1:2379';
 
@@ -24,7 +24,7 @@ export function apiserverArgs(cfg: InitConfig): string[] {
     // The federation's own `kubernetes` Service would point at this pod, which no workload uses:
     // nothing runs in a federation. Skipping its reconciler saves a write loop.
     `--endpoint-reconciler-type=none`,
-    `--etcd-servers=${cfg.etcd.servers?.join(',') ?? LOCAL_ETCD}`,
+    `--etcd-servers=${(cfg.etcd.servers ?? (etcdCluster(cfg) ? etcdClientURLs(cfg) : [LOCAL_ETCD])).join(',')}`,
     `--client-ca-file=${file(k.caCert)}`,
     `--tls-cert-file=${file(k.serverCert)}`,
     `--tls-private-key-file=${file(k.serverKey)}`,
@@ -40,6 +40,12 @@ export function apiserverArgs(cfg: InitConfig): string[] {
     `--profiling=false`,
   ];
   if (cfg.tokenAuth) args.push(`--token-auth-file=${file(k.tokens)}`);
+  if (etcdCluster(cfg)) args.push(`--etcd-cafile=${file(k.etcdCaCert)}`, `--etcd-certfile=${file(k.etcdClientCert)}`, `--etcd-keyfile=${file(k.etcdClientKey)}`);
+  if (cfg.apiserverReplicas > 1) {
+    // A replica that is told to stop first fails /readyz and keeps serving for a while, so the
+    // Service stops sending it requests before it stops answering them (a rolling upgrade loses none).
+    args.push('--shutdown-delay-duration=5s', '--shutdown-send-retry-after=true');
+  }
   const tls = cfg.etcd.tls;
   if (tls?.ca) args.push(`--etcd-cafile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.ca}`);
   if (tls?.cert) args.push(`--etcd-certfile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.cert}`, `--etcd-keyfile=${ETCD_CLIENT_DIR}/${ETCD_CLIENT_KEYS.key}`);
@@ -97,24 +103,18 @@ function apiserverContainer(cfg: InitConfig): V1Container {
   };
 }
 
-export function podPlacement(cfg: InitConfig): Pick<V1PodSpec, 'nodeSelector' | 'imagePullSecrets'> {
-  const placement: Pick<V1PodSpec, 'nodeSelector' | 'imagePullSecrets'> = {};
-  if (Object.keys(cfg.nodeSelector).length > 0) placement.nodeSelector = cfg.nodeSelector;
-  if (cfg.images.pullSecrets.length > 0) placement.imagePullSecrets = cfg.images.pullSecrets.map((name) => ({ name }));
-  return placement;
-}
-
 /** credentialsDigest changes when the mounted credentials do, so the pod restarts to load them. */
 export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string): Typed<V1Deployment> {
   const k = CREDENTIAL_KEYS;
   const mounted: string[] = [k.caCert, k.serverCert, k.serverKey, k.serviceAccountKey, k.serviceAccountPub];
   if (cfg.tokenAuth) mounted.push(k.tokens);
+  if (etcdCluster(cfg)) mounted.push(k.etcdCaCert, k.etcdClientCert, k.etcdClientKey);
   const volumes: V1Volume[] = [
     { name: 'credentials', secret: { secretName: CREDENTIALS_SECRET, defaultMode: SECRET_FILE_MODE, items: mounted.map((key) => ({ key, path: key })) } },
   ];
   if (cfg.etcd.tls) volumes.push({ name: 'etcd-client', secret: { secretName: ETCD_CLIENT_SECRET, defaultMode: SECRET_FILE_MODE } });
   const containers = [apiserverContainer(cfg)];
-  if (!cfg.etcd.servers) {
+  if (!cfg.etcd.servers && !etcdCluster(cfg)) {
     containers.unshift(etcdContainer(cfg));
     volumes.push(
       cfg.etcd.persistentStorage
@@ -127,9 +127,10 @@ export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string):
     kind: 'Deployment',
     metadata: metadata(APISERVER_NAME, cfg.name, APISERVER_NAME, cfg.namespace),
     spec: {
-      replicas: 1,
-      // Two API servers must never share one etcd volume.
-      strategy: { type: 'Recreate' },
+      replicas: cfg.apiserverReplicas,
+      // Two API servers must never share one etcd volume; replicas of a shared etcd roll one at a
+      // time, the new one ready before an old one stops.
+      strategy: cfg.ha ? { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } : { type: 'Recreate' },
       selector: { matchLabels: selectorLabels(cfg.name, APISERVER_NAME) },
       template: {
         metadata: {
@@ -146,6 +147,7 @@ export function apiserverDeployment(cfg: InitConfig, credentialsDigest: string):
           // Nothing in this pod talks to the host's API server: no token for it to lose.
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurity(APISERVER_POD_USER),
+          ...(cfg.apiserverReplicas > 1 ? { affinity: spread(cfg, APISERVER_NAME) } : {}),
           ...podPlacement(cfg),
         },
       },

@@ -35,6 +35,13 @@ export interface InitConfig {
   serviceAnnotations: Record<string, string>;
   loadBalancerSourceRanges: string[];
   tokenAuth: boolean;
+  /**
+   * init --ha: etcd as a StatefulSet of three members (unless --etcd-servers), `apiserverReplicas`
+   * API servers, two controller managers, a PodDisruptionBudget each.
+   */
+  ha: boolean;
+  /** API server replicas: 1 unless --ha (default 2 then, --apiserver-replicas). */
+  apiserverReplicas: number;
   etcd: {
     persistentStorage: boolean;
     capacity: string;

@@ -5,10 +5,10 @@ import { gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1Deployment, V1ServiceAccount } from '@kubernetes/client-node';
 import { CONTROLLER_MANAGER_CODE_CONFIGMAP, CONTROLLER_MANAGER_KUBECONFIG_SECRET, CONTROLLER_MANAGER_NAME } from '../constants.ts';
 import type { InitConfig } from './config.ts';
-import { podPlacement, SECRET_FILE_MODE } from './apiserver.ts';
+import { podPlacement, spread } from './placement.ts';
 import { digest } from './credentials.ts';
 import { applyArgOverrides, federationLabels, metadata, selectorLabels } from './meta.ts';
-import { CONTROLLER_MANAGER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-security.ts';
+import { CONTROLLER_MANAGER_POD_USER, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, SECRET_FILE_MODE } from './pod-security.ts';
 import type { Typed } from './types.ts';
 
 const KUBECONFIG_DIR = '/etc/federation/controller-manager';
@@ -102,9 +102,9 @@ export function controllerManagerDeployment(
     kind: 'Deployment',
     metadata: metadata(CONTROLLER_MANAGER_NAME, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace),
     spec: {
-      // Leader election makes more replicas safe; one is enough to start with. None while a
-      // restore runs: it would propagate the objects under the new plane's identity.
-      replicas: cfg.restoring ? 0 : 1,
+      // Leader election makes more replicas safe: with --ha a standby takes over within a lease's
+      // time. None while a restore runs: it would propagate the objects under the new plane's identity.
+      replicas: cfg.restoring ? 0 : cfg.ha ? 2 : 1,
       selector: { matchLabels: selectorLabels(cfg.name, CONTROLLER_MANAGER_NAME) },
       template: {
         metadata: {
@@ -141,6 +141,7 @@ export function controllerManagerDeployment(
             },
           ],
           volumes,
+          ...(cfg.ha ? { affinity: spread(cfg, CONTROLLER_MANAGER_NAME) } : {}),
           ...podPlacement(cfg),
         },
       },

@@ -14,6 +14,20 @@ export interface FederationCredentials {
   serviceAccount: KeyPairPem;
   /** The bearer token of the admin user, with --apiserver-enable-token-auth. */
   token?: string;
+  /** init --ha: etcd's own CA (kubeadm's etcd/ca), its members' certificate, the API server's client certificate. */
+  etcd?: EtcdCredentials;
+}
+
+/**
+ * A CA of its own for etcd, as kubeadm has: etcd trusts every certificate its CA signed, so the
+ * federation's CA (which signs the admin's and the controller manager's) must not be it.
+ */
+export interface EtcdCredentials {
+  ca: CertAndKey;
+  /** Every member's serving and peer certificate: one, naming every member. */
+  peer: CertAndKey;
+  /** The API server's client certificate. */
+  client: CertAndKey;
 }
 
 /** Keys of the credentials Secret. ca.key stays in the Secret only: no pod mounts it. */
@@ -27,6 +41,12 @@ export const CREDENTIAL_KEYS = {
   serviceAccountKey: 'service-account.key',
   serviceAccountPub: 'service-account.pub',
   tokens: 'known-tokens.csv',
+  etcdCaCert: 'etcd-ca.crt',
+  etcdCaKey: 'etcd-ca.key',
+  etcdPeerCert: 'etcd-peer.crt',
+  etcdPeerKey: 'etcd-peer.key',
+  etcdClientCert: 'apiserver-etcd-client.crt',
+  etcdClientKey: 'apiserver-etcd-client.key',
 } as const;
 
 /** The user a bearer token authenticates as, in the token file. */
@@ -58,6 +78,17 @@ export function credentialsSecret(cfg: InitConfig, creds: StoredCredentials): Ty
     [k.serviceAccountKey]: b64(creds.serviceAccount.privateKey),
     [k.serviceAccountPub]: b64(creds.serviceAccount.publicKey),
   };
+  if (creds.etcd) {
+    const e = creds.etcd;
+    Object.assign(data, {
+      [k.etcdCaCert]: b64(e.ca.cert),
+      [k.etcdCaKey]: b64(e.ca.key),
+      [k.etcdPeerCert]: b64(e.peer.cert),
+      [k.etcdPeerKey]: b64(e.peer.key),
+      [k.etcdClientCert]: b64(e.client.cert),
+      [k.etcdClientKey]: b64(e.client.key),
+    });
+  }
   // kube-apiserver's static token file: token,user,uid,"group1,group2"
   if (creds.token) data[k.tokens] = b64(`${creds.token},${TOKEN_USER},${TOKEN_USER},"${ADMIN_GROUP}"\n`);
   return {

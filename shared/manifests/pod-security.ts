@@ -4,6 +4,9 @@
 import type { V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node';
 import type { ContainerResources } from './config.ts';
 
+/** Secret files readable by the pod's group (fsGroup) only: they hold private keys. */
+export const SECRET_FILE_MODE = 0o440;
+
 /** The level init's pods meet, and the label it puts on the namespace it creates. */
 export const POD_SECURITY_LEVEL = 'restricted';
 export const POD_SECURITY_LABELS = {

@@ -4,11 +4,12 @@ import {
   APISERVER_IMAGE,
   CREDENTIALS_SECRET,
   ETCD_IMAGE,
+  ETCD_NAME,
   FEDERATION_API_VERSION,
   FEDERATION_LABEL,
   MANAGED_BY,
 } from '../constants.ts';
-import { type CertificateExpiry, expiry } from '../certs/certs.ts';
+import { type CertificateExpiry, etcdExpiry, expiry } from '../certs/certs.ts';
 import { errorMessage } from '../errors.ts';
 import { findFederationContext } from '../federation-context.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
@@ -19,6 +20,7 @@ import { clientFor } from '../join/contexts.ts';
 import type { Cluster } from '../manifests/federation-api.ts';
 import { CREDENTIAL_KEYS } from '../manifests/credentials.ts';
 import { CONTROLLER_HEALTHZ_PORT } from '../manifests/controller-manager.ts';
+import { ETCD_MEMBERS } from '../manifests/etcd.ts';
 
 export interface PodStatus {
   name: string;
@@ -27,6 +29,8 @@ export interface PodStatus {
   ready: string;
   restarts: number;
   images: string[];
+  /** The node it runs on: replicas of one component on one node are lost together. */
+  node: string;
 }
 
 export type CertificateStatus = CertificateExpiry;
@@ -59,7 +63,7 @@ export interface FederationStatus {
 interface PodList {
   items: {
     metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
-    spec: { containers: { image: string }[] };
+    spec: { containers: { image: string }[]; nodeName?: string };
     status?: { phase?: string; containerStatuses?: { ready: boolean; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
   }[];
 }
@@ -102,10 +106,13 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
         ready: `${(p.status?.containerStatuses ?? []).filter((c) => c.ready).length}/${p.spec.containers.length}`,
         restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + c.restartCount, 0),
         images: p.spec.containers.map((c) => c.image),
+        node: p.spec.nodeName ?? '',
       }));
       // Every pod counts, not the first of each component: while a deleted pod terminates (still
       // Running, its containers still ready) its replacement may be Pending, and that is the problem.
-      for (const component of ['apiserver', 'controller-manager']) {
+      // etcd has pods of its own with init --ha (a StatefulSet); else it is a container of the API server's.
+      const components = ['apiserver', 'controller-manager', ...(status.pods.some((p) => p.component === ETCD_NAME) ? [ETCD_NAME] : [])];
+      for (const component of components) {
         const pods = status.pods.filter((p) => p.component === component);
         const live = pods.filter((p) => p.phase !== 'Terminating');
         if (live.length === 0) {
@@ -117,6 +124,10 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
             problems.push(`pod ${pod.name} is ${pod.phase}, ${pod.ready} containers ready: see kubectl --context=${ext.hostContext} -n ${ext.namespace} describe pod ${pod.name}`);
           }
         }
+      }
+      const members = status.pods.filter((p) => p.component === ETCD_NAME && p.phase !== 'Terminating').length;
+      if (components.includes(ETCD_NAME) && members < ETCD_MEMBERS) {
+        problems.push(`etcd has ${members} of ${ETCD_MEMBERS} member pods: it keeps a quorum with ${ETCD_MEMBERS - 1}, not with fewer; see kubectl --context=${ext.hostContext} -n ${ext.namespace} describe statefulset ${ETCD_NAME}`);
       }
       const images = new Set(status.pods.flatMap((p) => p.images));
       for (const [want, what] of [[APISERVER_IMAGE, 'kube-apiserver'], [ETCD_IMAGE, 'etcd']] as const) {
@@ -132,6 +143,7 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
         expiry('apiserver', pem(k.serverCert), 'ca', now),
         expiry('controller-manager', pem(k.controllerManagerCert), 'ca', now),
         expiry('admin (kubeconfig)', client.cert, 'ca', now),
+        ...etcdExpiry(Object.fromEntries(Object.keys(secret?.data ?? {}).map((key) => [key, pem(key)])), now),
       ].filter((c): c is CertificateStatus => c !== undefined);
       if (!secret) problems.push(`Secret ${ext.namespace}/${CREDENTIALS_SECRET} is missing from the host cluster: ${repair}`);
       for (const c of status.certificates) {
@@ -229,7 +241,7 @@ export function formatStatus(s: FederationStatus, now = Date.now()): string {
     `Host: context ${s.hostContext}, namespace ${s.namespace}`,
     '',
     'Control plane:',
-    s.pods.length > 0 ? table([['POD', 'READY', 'STATUS', 'RESTARTS', 'IMAGES'], ...s.pods.map((p) => [p.name, p.ready, p.phase, String(p.restarts), p.images.join(', ')])]) : '  (no pods)',
+    s.pods.length > 0 ? table([['POD', 'READY', 'STATUS', 'RESTARTS', 'NODE', 'IMAGES'], ...s.pods.map((p) => [p.name, p.ready, p.phase, String(p.restarts), p.node || '<none>', p.images.join(', ')])]) : '  (no pods)',
     '',
     'Certificates:',
     s.certificates.length > 0 ? table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME'], ...s.certificates.map((c) => [c.name, c.expires.slice(0, 10), `${c.daysLeft}d`])]) : '  (none found)',

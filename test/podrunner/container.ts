@@ -40,6 +40,9 @@ function topLevel(path: string): string {
   return `/${path.split('/')[1]}`;
 }
 
+/** The container's /etc/hosts as the runner sees it: rewritten in place when cluster DNS would answer otherwise. */
+export const hostsFile = (dir: string) => join(dir, 'overlay', 'etc', 'upper', 'hosts');
+
 /** The shell that sets up the container's mounts, then execs its program (passed as "$@"). */
 export function setupScript(launch: ContainerLaunch): string {
   const q = shellQuote;
@@ -60,7 +63,7 @@ export function setupScript(launch: ContainerLaunch): string {
     const layer = join(launch.dir, 'overlay', top.slice(1));
     mkdirSync(join(layer, 'upper'), { recursive: true });
     mkdirSync(join(layer, 'work'), { recursive: true });
-    if (top === '/etc') writeFileSync(join(layer, 'upper', 'hosts'), launch.hosts, { mode: 0o644 });
+    if (top === '/etc') writeFileSync(hostsFile(launch.dir), launch.hosts, { mode: 0o644 });
     lines.push(`mount -t overlay overlay -o ${q(`lowerdir=${top},upperdir=${layer}/upper,workdir=${layer}/work`)} ${q(top)}`);
   }
   for (const m of targets) {

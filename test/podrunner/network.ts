@@ -4,7 +4,7 @@
 // Service and load-balancer addresses are local addresses of the node (on lo), answered by the
 // runner's own proxy (services.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { assertOwnNetns, currentNetns } from '../support/netns.ts';
 import { run } from './commands.ts';
 
@@ -26,6 +26,9 @@ export interface NodeNetwork {
 export async function createNodeNetwork(bridge: string, subnet: string): Promise<NodeNetwork> {
   assertOwnNetns();
   const nodeIP = `${subnet}.1`;
+  // Pods of different nodes (bridges) reach each other through this namespace, as through a
+  // cluster's pod network; the setting is the run's own namespace's, never the machine's.
+  writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'add', `${nodeIP}/24`, 'dev', bridge]);
   await run('ip', ['link', 'set', bridge, 'up']);

@@ -1,13 +1,13 @@
 // One pod on the node, from sandbox to termination: its volumes, its containers (restarted per
 // restartPolicy with a growing back-off), its probes, and the status the real controllers read.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStateTerminated, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import type { RestClient } from '../../shared/kube/rest.ts';
 import { kubeTime as now } from '../../shared/kube/time.ts';
-import { launchContainer, type Mount } from './container.ts';
+import { hostsFile, launchContainer, type Mount } from './container.ts';
 import { containerArgv, expandReferences, ImageError, type ImageMap, localCommand, localImage } from './images.ts';
 import { createSandbox, type NodeNetwork, type Sandbox } from './network.ts';
 import { runProbe } from './probes.ts';
@@ -66,6 +66,8 @@ class Container {
   backoffUntil = 0;
   ready = false;
   stopping = false;
+  /** The running process's hosts file, and what it holds. */
+  hosts?: { file: string; text: string };
   readiness = freshProbe(undefined, 0);
   liveness = freshProbe(undefined, 0);
 
@@ -118,8 +120,15 @@ export class PodWorker {
     }
     const at = Date.now();
     if (this.tokensRefreshAt !== undefined && at >= this.tokensRefreshAt) await this.refreshTokens();
+    const hosts = this.hosts();
     for (const c of this.containers) {
       if (!c.process && !c.stopping && at >= c.backoffUntil && this.mayRun(c)) await this.start(c);
+      // Cluster DNS answers for pods that came or went since the start: so does the hosts file
+      // (written in place: the container sees the same file through its overlay).
+      if (c.process && c.hosts && c.hosts.text !== hosts) {
+        writeFileSync(c.hosts.file, hosts);
+        c.hosts.text = hosts;
+      }
       this.probe(c, 'readiness', at);
       this.probe(c, 'liveness', at);
     }
@@ -131,7 +140,7 @@ export class PodWorker {
       const dirs = new Map<string, string>();
       const volumesDir = join(this.ctx.dir, 'volumes');
       for (const v of this.pod.spec?.volumes ?? []) {
-        dirs.set(v.name, await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir }, v));
+        dirs.set(v.name, await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir, nodeName: this.ctx.nodeName }, v));
       }
       this.volumeDirs = dirs;
       this.scheduleTokenRefresh();
@@ -152,7 +161,7 @@ export class PodWorker {
     const volumesDir = join(this.ctx.dir, 'volumes');
     for (const v of this.pod.spec?.volumes ?? []) {
       if (v.projected?.sources?.some((s) => s.serviceAccountToken)) {
-        await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir }, v);
+        await prepareVolume({ client: this.ctx.client, pod: this.pod, podDir: this.dir, volumesDir, nodeName: this.ctx.nodeName }, v);
       }
     }
     this.scheduleTokenRefresh();
@@ -242,7 +251,11 @@ export class PodWorker {
 
   private hosts(): string {
     const meta = this.pod.metadata!;
-    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${this.sandbox!.ip}\t${meta.name}`];
+    const spec = this.pod.spec;
+    // The kubelet's line for the pod itself: its FQDN first when it has a subdomain (a StatefulSet's pods).
+    const hostname = spec?.hostname ?? meta.name!;
+    const fqdn = spec?.subdomain ? `${hostname}.${spec.subdomain}.${meta.namespace}.svc.cluster.local ` : '';
+    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${this.sandbox!.ip}\t${fqdn}${hostname}`];
     for (const alias of this.pod.spec?.hostAliases ?? []) lines.push(`${alias.ip}\t${(alias.hostnames ?? []).join(' ')}`);
     // No cluster DNS here: Service names resolve through the pod's hosts file instead.
     lines.push(...this.ctx.services.hostsLines(meta.namespace!));
@@ -264,13 +277,15 @@ export class PodWorker {
         return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
       });
       const cdir = join(this.dir, 'containers', `${spec.name}-${c.restartCount}`);
+      const hosts = this.hosts();
+      c.hosts = { file: hostsFile(cdir), text: hosts };
       const child = launchContainer({
         dir: cdir,
         netnsPath: this.sandbox!.netnsPath,
         argv,
         env,
         mounts,
-        hosts: this.hosts(),
+        hosts,
         workingDir: spec.workingDir,
         identity,
         logFile: this.logFile(spec.name),

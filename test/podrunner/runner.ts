@@ -1,18 +1,19 @@
 // The local pod runner: a stand-in for the kubelet, the container runtime, kube-proxy and the cloud
-// load balancer of one local control plane. It registers a Node, binds the pods the real
-// ReplicaSet controller creates (there is no scheduler), runs them (pod-worker.ts), reports their
-// status, and serves Services (services.ts). Its loop is bounded: it stops on stop() or when its
+// load balancer of one node of a local control plane. It registers a Node, binds the pods the real
+// controllers create (one runner of a plane schedules for all its nodes: scheduler.ts), runs those
+// bound to its node (pod-worker.ts), reports their status, and serves Services (services.ts). Its loop is bounded: it stops on stop() or when its
 // lifetime ends, and every process it started ends with it (or with the test process, through
 // parent-death signals).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { ApiError, type RestClient } from '../../shared/kube/rest.ts';
 import { pause } from '../../shared/wait.ts';
 import type { ImageMap } from './images.ts';
 import type { NodeNetwork } from './network.ts';
 import { deregisterNode, HEARTBEAT_MS, registerNode, renewLease, keepNodeReady } from './node.ts';
 import { type NodeContext, PodWorker } from './pod-worker.ts';
+import { chooseNode } from './scheduler.ts';
 import { ServiceTable } from './services.ts';
 
 export interface PodRunnerOptions {
@@ -34,6 +35,11 @@ export interface PodRunnerOptions {
    * network namespace and the same service range: only one of them may answer cluster IPs.
    */
   serveServices?: boolean;
+  /**
+   * Bind the plane's pending pods to its nodes (default true). A plane with several nodes has one
+   * runner that schedules, as it has one scheduler.
+   */
+  schedule?: boolean;
 }
 
 const SYNC_INTERVAL_MS = 250;
@@ -74,7 +80,7 @@ export class PodRunner {
   static async start(opts: PodRunnerOptions): Promise<PodRunner> {
     const runner = new PodRunner(opts);
     await registerNode(opts.client, runner.nodeName, opts.network.nodeIP);
-    if (opts.serveServices !== false) await runner.services.sync();
+    await (opts.serveServices !== false ? runner.services.sync() : runner.services.load());
     runner.loop = runner.run();
     return runner;
   }
@@ -113,7 +119,8 @@ export class PodRunner {
       }
       try {
         this.at('services');
-        if (this.opts.serveServices !== false) await this.services.sync();
+        // A node that serves no Services still needs them for its pods' hosts files and environment.
+        await (this.opts.serveServices !== false ? this.services.sync() : this.services.load());
         this.at('pods');
         await this.syncPods();
         if (Date.now() >= nextHeartbeat) {
@@ -137,14 +144,11 @@ export class PodRunner {
     const { client } = this.opts;
     const pods = (await client.get<{ items: V1Pod[] }>('/api/v1/pods')).items;
     const seen = new Set<string>();
+    if (this.opts.schedule !== false) await this.schedule(pods);
     for (const pod of pods) {
       const meta = pod.metadata!;
       const uid = meta.uid!;
-      if (!pod.spec?.nodeName) {
-        this.at(`bind ${meta.name}`);
-        if (!meta.deletionTimestamp && this.fits(pod)) await this.bind(pod);
-        continue;
-      }
+      if (!pod.spec?.nodeName) continue;
       if (pod.spec.nodeName !== this.nodeName) continue;
       seen.add(uid);
       if (meta.deletionTimestamp) {
@@ -172,19 +176,29 @@ export class PodRunner {
     for (const [uid, worker] of this.workers) if (!seen.has(uid)) this.finish(uid, worker.pod, 0);
   }
 
-  /** The node fits the pod: it asks for no other node and its nodeSelector matches our labels. */
-  private fits(pod: V1Pod): boolean {
-    if ((pod.spec?.schedulerName ?? 'default-scheduler') !== 'default-scheduler') return false;
-    const labels: Record<string, string> = { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' };
-    return Object.entries(pod.spec?.nodeSelector ?? {}).every(([k, v]) => labels[k] === v);
-  }
-
-  private async bind(pod: V1Pod): Promise<void> {
-    const meta = pod.metadata!;
-    await this.opts.client.request('POST', `/api/v1/namespaces/${meta.namespace}/pods/${meta.name}/binding`, {
-      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: meta.name, namespace: meta.namespace }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
-    });
-    this.log(`${meta.namespace}/${meta.name}: bound to ${this.nodeName}`);
+  /** Binds each pending pod of the default scheduler to the node scheduler.ts picks; the rest wait. */
+  private async schedule(pods: V1Pod[]): Promise<void> {
+    const pending = pods.filter((p) => !p.spec?.nodeName && !p.metadata?.deletionTimestamp && (p.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler');
+    if (pending.length === 0) return;
+    const { client } = this.opts;
+    this.at('schedule');
+    const [nodes, claims, volumes] = await Promise.all([
+      client.get<{ items: V1Node[] }>('/api/v1/nodes'),
+      client.get<{ items: V1PersistentVolumeClaim[] }>('/api/v1/persistentvolumeclaims'),
+      client.get<{ items: V1PersistentVolume[] }>('/api/v1/persistentvolumes'),
+    ]);
+    const view = { nodes: nodes.items, pods, claims: claims.items, volumes: volumes.items };
+    for (const pod of pending) {
+      const node = chooseNode(pod, view);
+      if (!node) continue;
+      const meta = pod.metadata!;
+      await client.request('POST', `/api/v1/namespaces/${meta.namespace}/pods/${meta.name}/binding`, {
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: meta.name, namespace: meta.namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
+      });
+      // The next pod of this round sees this one where it went.
+      pod.spec!.nodeName = node;
+      this.log(`${meta.namespace}/${meta.name}: bound to ${node}`);
+    }
   }
 
   /** Stops a deleted pod's containers, then removes the pod for good, as the kubelet does. */

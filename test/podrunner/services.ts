@@ -36,6 +36,7 @@ const envName = (name: string) => name.toUpperCase().replace(/-/g, '_');
 export class ServiceTable {
   private readonly opts: ServiceTableOptions;
   private services: V1Service[] = [];
+  private slices: V1EndpointSlice[] = [];
   private readonly listeners = new Map<string, Listener>();
   private nextLoadBalancerHost = 2;
   /** Addresses that could not be listened on, so each is reported once, not every sync. */
@@ -67,22 +68,42 @@ export class ServiceTable {
     return env;
   }
 
-  /** hosts-file lines standing in for cluster DNS: name.namespace.svc[.cluster.local], and name in the pod's namespace. */
+  /**
+   * hosts-file lines standing in for cluster DNS: name.namespace.svc[.cluster.local], and name in
+   * the pod's namespace; for a headless Service, each endpoint with a host name (a StatefulSet's
+   * pods) as hostname.name.namespace.svc[.cluster.local], as cluster DNS answers them.
+   */
   hostsLines(namespace: string): string[] {
     return this.services.flatMap((svc) => {
       const { name, namespace: ns } = svc.metadata!;
       const ip = svc.spec?.clusterIP;
-      if (!ip || ip === 'None') return [];
+      if (ip === 'None') return this.podRecords(ns!, name!);
+      if (!ip) return [];
       const names = [`${name}.${ns}.svc`, `${name}.${ns}.svc.cluster.local`, ...(ns === namespace ? [name!] : [])];
       return [`${ip}\t${names.join(' ')}`];
     });
   }
 
-  async sync(): Promise<void> {
+  private podRecords(namespace: string, service: string): string[] {
+    return this.slices
+      .filter((s) => s.metadata?.namespace === namespace && s.metadata.labels?.['kubernetes.io/service-name'] === service)
+      .flatMap((s) => s.endpoints ?? [])
+      .filter((e) => e.hostname && e.addresses[0])
+      .map((e) => `${e.addresses[0]}\t${e.hostname}.${service}.${namespace}.svc ${e.hostname}.${service}.${namespace}.svc.cluster.local`);
+  }
+
+  /** Reads the Services and EndpointSlices without serving them: a node of a plane whose Services another node serves. */
+  async load(): Promise<void> {
     const { client } = this.opts;
-    const services = (await client.get<{ items: V1Service[] }>('/api/v1/services')).items;
-    const slices = (await client.get<{ items: V1EndpointSlice[] }>('/apis/discovery.k8s.io/v1/endpointslices')).items;
-    this.services = services;
+    [this.services, this.slices] = await Promise.all([
+      client.get<{ items: V1Service[] }>('/api/v1/services').then((l) => l.items),
+      client.get<{ items: V1EndpointSlice[] }>('/apis/discovery.k8s.io/v1/endpointslices').then((l) => l.items),
+    ]);
+  }
+
+  async sync(): Promise<void> {
+    await this.load();
+    const { services, slices } = this;
     const wanted = new Map<string, { ip: string; port: number; endpoints: Endpoint[] }>();
     for (const svc of services) {
       const meta = svc.metadata!;

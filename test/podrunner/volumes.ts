@@ -26,6 +26,8 @@ export interface VolumeContext {
   podDir: string;
   /** Where persistent volumes live: under the node, not the pod. */
   volumesDir: string;
+  /** The node: a volume made here is this node's alone (node affinity, as local-path's). */
+  nodeName: string;
 }
 
 const DEFAULT_MODE = 0o644;
@@ -149,6 +151,9 @@ async function claimDirectory(ctx: VolumeContext, claimName: string): Promise<st
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName: claim!.spec?.storageClassName ?? '',
         hostPath: { path: dir, type: 'Directory' },
+        // The directory exists on this node only: a pod of the claim that moves elsewhere could
+        // not see it, so the scheduler keeps the claim's pods here.
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [ctx.nodeName] }] }] } },
         claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns(ctx), name: claimName, uid: claim!.metadata!.uid },
       },
     };

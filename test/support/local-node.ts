@@ -56,6 +56,8 @@ export interface LocalNode {
   planes: Planes;
   network: NodeNetwork;
   runner: PodRunner;
+  /** Runners of the first plane's further nodes (hostNodes > 1): they run pods, `runner` schedules them. */
+  hostRunners: PodRunner[];
   /** Runners of the other planes that asked for a node (members), by plane name. */
   memberRunners: Map<string, PodRunner>;
   /** The runner's directory: runner.log, logs/ of every container, volumes/. */
@@ -78,6 +80,11 @@ export interface LocalNodeOptions {
    * node network of its own; they serve no Services (the first plane's runner does).
    */
   memberNodes?: string[];
+  /**
+   * How many nodes the first plane has (default 1): a host whose pods the scheduler spreads. Each
+   * further node takes a network the member nodes would otherwise use (four per slot in all).
+   */
+  hostNodes?: number;
   lifetimeMs: number;
   verbose?: boolean;
 }
@@ -91,9 +98,13 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
   let planes: Planes | undefined;
   let runner: PodRunner | undefined;
   const memberRunners = new Map<string, PodRunner>();
+  const hostRunners: PodRunner[] = [];
   const memberNetworks: NodeNetwork[] = [];
+  const hostNodes = opts.hostNodes ?? 1;
+  if (hostNodes < 1 || hostNodes - 1 + (opts.memberNodes?.length ?? 0) > 3) throw new Error('startLocalNode: at most four nodes per slot (hostNodes + memberNodes)');
   const stop = async () => {
     for (const r of memberRunners.values()) await r.stop();
+    for (const r of hostRunners) await r.stop();
     for (const n of memberNetworks) await n.close();
     await runner?.stop();
     await planes?.stop();
@@ -119,10 +130,30 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
       serveServices: opts.serveServices ?? true,
       verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
     });
-    for (const [i, name] of (opts.memberNodes ?? []).entries()) {
+    for (let n = 1; n < hostNodes; n++) {
+      const nodeNetwork = await createNodeNetwork(`kf${slot}node${n}`, `10.244.${octet(n)}`);
+      memberNetworks.push(nodeNetwork);
+      hostRunners.push(
+        await PodRunner.start({
+          client: new RestClient(await credentialsFor(Kubeconfig.load(planes.kubeconfig).resolve(hostName))),
+          network: nodeNetwork,
+          images: localImages(),
+          dir: join(dir, `node-${n}`),
+          nodeName: `local-node-${n + 1}`,
+          apiserver: { host: host.bindAddress, port: host.apiserverPort },
+          loadBalancerSubnet: `10.245.${octet(n)}`,
+          lifetimeMs: opts.lifetimeMs,
+          // The first node serves the plane's Services and schedules for every node.
+          serveServices: false,
+          schedule: false,
+          verbose: opts.verbose ?? process.env.POD_RUNNER_VERBOSE === '1',
+        }),
+      );
+    }
+    for (const [j, name] of (opts.memberNodes ?? []).entries()) {
       const plane = planes.planes.find((p) => p.name === name);
       if (!plane) throw new Error(`memberNodes: no plane ${name}`);
-      if (i >= 3) throw new Error('memberNodes: at most three per slot');
+      const i = j + hostNodes - 1;
       const memberNetwork = await createNodeNetwork(`kf${slot}node${i + 1}`, `10.244.${octet(i + 1)}`);
       memberNetworks.push(memberNetwork);
       const memberDir = join(dir, `node-${name}`);
@@ -141,7 +172,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
         }),
       );
     }
-    return { planes, network, runner, memberRunners, dir, stop };
+    return { planes, network, runner, hostRunners, memberRunners, dir, stop };
   } catch (err) {
     await stop();
     throw err;

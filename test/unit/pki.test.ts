@@ -78,3 +78,12 @@ test('names, usages and dates as OpenSSL reads them: IPv4 and IPv6 addresses, DN
   const caText = openssl('x509', '-in', file('ca-usage.pem', ca.cert), '-noout', '-text');
   assert.match(caText, /X509v3 Key Usage: critical\n *Digital Signature, Certificate Sign, CRL Sign\n/);
 });
+
+test("an etcd peer certificate serves and dials: OpenSSL verifies it for both purposes", async () => {
+  const ca = await newCertificateAuthority('etcd-ca');
+  const peer = await newSignedCertificate({ commonName: 'etcd', usage: 'peer', altNames: ['etcd-0.etcd.ns.svc', '127.0.0.1'] }, ca);
+  const caFile = file('peer-ca.pem', ca.cert);
+  const certFile = file('peer.pem', peer.cert);
+  for (const purpose of ['sslserver', 'sslclient']) assert.match(openssl('verify', '-purpose', purpose, '-CAfile', caFile, certFile), /: OK/, purpose);
+  assert.match(openssl('x509', '-in', certFile, '-noout', '-text'), /TLS Web Server Authentication, TLS Web Client Authentication/);
+});

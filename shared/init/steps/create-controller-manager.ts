@@ -2,6 +2,7 @@ import { CONTROLLER_MANAGER_NAME } from '../../constants.ts';
 import { deleteObject } from '../../kube/apply.ts';
 import { controllerManagerCode, controllerManagerDeployment, controllerManagerServiceAccount } from '../../manifests/controller-manager.ts';
 import { digest } from '../../manifests/credentials.ts';
+import { disruptionBudget } from '../../manifests/etcd.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
 import { controllerManagerKubeconfig } from './create-controller-manager-kubeconfig.ts';
@@ -31,7 +32,12 @@ export const createControllerManager: Step<InitData> = {
     const { cfg, host } = d;
     const code = cfg.images.controllerManager ? undefined : controllerManagerCode(cfg, await d.controllerBundle());
     // Independent objects go out together; the Deployment last, once what it uses exists.
-    await Promise.all([host.apply(controllerManagerServiceAccount(cfg)), code ? host.apply(code.configMap) : undefined, retireHostRole(d)]);
+    await Promise.all([
+      host.apply(controllerManagerServiceAccount(cfg)),
+      code ? host.apply(code.configMap) : undefined,
+      retireHostRole(d),
+      cfg.ha ? host.apply(disruptionBudget(cfg, CONTROLLER_MANAGER_NAME)) : undefined,
+    ]);
     await host.apply(controllerManagerDeployment(cfg, code, digest(controllerManagerKubeconfig(d))));
   },
 };

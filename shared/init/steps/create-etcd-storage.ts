@@ -1,4 +1,5 @@
 import { APISERVER_NAME } from '../../constants.ts';
+import { etcdCluster } from '../../manifests/etcd.ts';
 import { etcdClaim } from '../../manifests/storage.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
@@ -7,7 +8,8 @@ import type { InitData } from '../data.ts';
 export const createEtcdStorage: Step<InitData> = {
   name: 'create-etcd-storage',
   title: (d) => `Creating persistent volume claim for etcd (${d.cfg.etcd.capacity})`,
-  skip: (d) => d.cfg.etcd.servers !== undefined || !d.cfg.etcd.persistentStorage,
+  // With --ha each member's claim comes from etcd's StatefulSet (create-etcd-cluster).
+  skip: (d) => d.cfg.etcd.servers !== undefined || !d.cfg.etcd.persistentStorage || etcdCluster(d.cfg),
   run: async (d) => {
     const claim = etcdClaim(d.cfg);
     // A claim left by deinit (it keeps etcd's data unless --purge-data): said, because everything

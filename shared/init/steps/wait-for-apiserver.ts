@@ -1,5 +1,7 @@
 import type { CoreV1EventList, V1PersistentVolumeClaim, V1PodList } from '@kubernetes/client-node';
-import { APISERVER_NAME, COMPONENT_LABEL, ETCD_CLAIM, FEDERATION_LABEL } from '../../constants.ts';
+import { APISERVER_NAME, COMPONENT_LABEL, ETCD_CLAIM, ETCD_NAME, FEDERATION_LABEL } from '../../constants.ts';
+import { etcdCluster } from '../../manifests/etcd.ts';
+import { rolledOut } from '../../kube/rollout.ts';
 import { clause, UserError } from '../../errors.ts';
 import { collectionPath, objectPath } from '../../kube/resources.ts';
 import { ApiError, ConnectionError, RestClient } from '../../kube/rest.ts';
@@ -127,6 +129,16 @@ export const waitForAPIServer: Step<InitData> = {
           onWait: (ms, reason) => d.out.progress(what, ms, diagnosis ?? reason),
         },
       );
+      // A highly available plane that this run changed rolls one replica at a time: the first
+      // ready replica is not the end of it. Done when every replica runs what this init deploys.
+      if (d.cfg.ha) {
+        const onWait = (ms: number, reason: string) => d.out.progress('the rollout of the control plane', ms, reason);
+        const opts = { timeoutMs: d.cfg.waitTimeoutMs, onWait };
+        await Promise.all([
+          etcdCluster(d.cfg) ? rolledOut(d.hostClient!, d.cfg.namespace, ETCD_NAME, 'statefulsets', opts) : undefined,
+          rolledOut(d.hostClient!, d.cfg.namespace, APISERVER_NAME, 'deployments', opts),
+        ]);
+      }
     } catch (err) {
       if (err instanceof WaitTimeoutError) {
         throw new UserError(`${clause(err.message)}${diagnosis ? `; ${clause(diagnosis)}` : ''}; run init again once that is fixed: it picks up where it stopped`);
