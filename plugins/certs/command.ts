@@ -28,14 +28,16 @@ export class CertsRenewCommand extends CertsCommand {
   static override usage = Command.Usage({
     description: 'Renew the certificates init made, with the same CA',
     details: `
-      WHICH is all (the default), apiserver, controller-manager or admin. The certificates are
-      issued again by the federation's own CA, so everything that trusts the federation keeps
-      trusting it; the Secrets are updated, the API server and the controller manager are rolled so
-      that they load them, and the admin certificate in the kubeconfig is replaced.
+      WHICH is all (the default), apiserver, etcd, controller-manager or admin. The certificates are
+      issued again by the federation's own CA (etcd's by etcd's CA, with init --ha), so everything
+      that trusts the federation keeps trusting it; the Secrets are updated, the pods are rolled so
+      that they load them (one replica at a time with --ha), and the admin certificate in the
+      kubeconfig is replaced.
     `,
     examples: [
       ['Everything', 'kubectl federation certs renew'],
       ["Only the API server's serving certificate", 'kubectl federation certs renew apiserver'],
+      ["With init --ha: etcd's members' and the API servers' etcd client certificates", 'kubectl federation certs renew etcd'],
     ],
   });
 

@@ -170,6 +170,11 @@ const deleteNamespace: Step<DeinitData> = {
     await d.host.request('DELETE', `/api/v1/namespaces/${encodeURIComponent(d.ext.namespace)}`).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
+    // Gone, not terminating: an init (or a restore) right after deinit must find no namespace being deleted.
+    await poll(
+      async () => ((await d.host.find(`/api/v1/namespaces/${encodeURIComponent(d.ext.namespace)}`)) ? notYet('still terminating') : done(true)),
+      { what: `namespace ${d.ext.namespace} to be gone`, timeoutMs: 5 * 60_000, intervalMs: 500 },
+    );
     return undefined;
   },
 };

@@ -4,7 +4,7 @@
 // server pod deleted, and the plane is upgraded by re-running init with a newer version. No
 // acknowledged write may be lost; the longest gap between acknowledged writes is printed.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
@@ -47,7 +47,7 @@ describe('a highly available control plane', { skip }, () => {
 
   const { run, waitFor } = userSteps(() => env, () => node.dir, () => undefined, 180_000);
   const runners = () => [node.runner, ...node.hostRunners];
-  const runnerTail = () => runners().map((r) => readFileSync(r.logFile, 'utf8').split('\n').slice(-8).join('\n')).join('\n');
+  const runnerTail = () => runners().map((r) => (existsSync(r.logFile) ? readFileSync(r.logFile, 'utf8').split('\n').slice(-8).join('\n') : '')).join('\n');
   const systemPods = async () => (await kubectlJSON<{ items: V1Pod[] }>(env, '--context=host', '-n', SYSTEM, 'get', 'pods')).items;
   const ready = (p: V1Pod) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status.containerStatuses ?? []).every((c) => c.ready);
   const byComponent = (pods: V1Pod[], component: string) => pods.filter((p) => p.metadata?.labels?.['app.kubernetes.io/component'] === component);
@@ -93,9 +93,33 @@ describe('a highly available control plane', { skip }, () => {
       return revisions.every((r) => r > 0 && r === revisions[0]) ? revisions : undefined;
     }, 30_000);
 
+  test('a single-replica federation is not turned into an HA one in place: init --ha names the steps, and they work, the member untouched', async () => {
+    await run('federation', 'init');
+    await run('federation', 'join', 'member-1');
+    await memberReady();
+    await run('--context=federation', 'create', 'namespace', NS);
+    await run('--context=federation', '-n', NS, 'create', 'configmap', 'kept', '--from-literal=colour=blue');
+    const copy = () => kubectlJSON<V1ConfigMap>(env, '--context=member-1', '-n', NS, 'get', 'configmap', 'kept').catch(() => undefined);
+    const uid = (await waitFor('kept in member-1', copy))!.metadata!.uid;
+    const refused = await kubectl(env, 'federation', 'init', '--ha');
+    assert.equal(refused.code, 1);
+    const line = /^error: federation federation runs one API server with etcd in its pod; init does not turn it into a highly available one in place: (kubectl federation backup .*)\n$/.exec(refused.stderr);
+    assert.ok(line, refused.stderr);
+    // The steps, exactly as said (the file in this test's directory); the restore starts at an older version, for the upgrade below.
+    const steps = line[1]!.replace(/ \(the members keep.*$/, '').split('; ').map((step) => step.split(' ').slice(1));
+    assert.deepEqual(steps.map((a) => a.slice(0, 2).join(' ')), ['federation backup', 'federation deinit', 'federation init']);
+    const file = join(node.dir, 'federation.backup');
+    const at = (args: string[]) => args.map((a) => (a === 'federation.backup' ? file : a));
+    await run(...at(steps[0]!));
+    await run(...at(steps[1]!), '--yes');
+    const init = await run(...at(steps[2]!), `--image=registry.k8s.io/kube-apiserver:${OLD}`);
+    assert.match(init, /Creating etcd cluster \(3 members, 10Gi each\)/);
+    await memberReady();
+    // The member's copy is the same object: recognised, never re-created.
+    assert.equal((await copy())?.metadata?.uid, uid);
+  });
+
   test('init --ha on three nodes: every replica Ready, each component spread over the nodes, status shows them all', async () => {
-    const out = await run('federation', 'init', '--ha', `--image=registry.k8s.io/kube-apiserver:${OLD}`);
-    assert.match(out, /Creating etcd cluster \(3 members, 10Gi each\)/);
     const pods = await planeReady();
     for (const [component, n] of [['etcd', 3], ['apiserver', 2], ['controller-manager', 2]] as const) {
       const nodes = new Set(byComponent(pods, component).map((p) => p.spec?.nodeName));
@@ -122,9 +146,6 @@ describe('a highly available control plane', { skip }, () => {
   });
 
   test('an etcd member killed and an API server pod deleted under a continuous writer: no acknowledged write lost, both replicas back', async () => {
-    await run('federation', 'join', 'member-1');
-    await memberReady();
-    await run('--context=federation', 'create', 'namespace', NS);
     const w = await writer('loss');
     await new Promise((r) => setTimeout(r, 3000));
     // The leader's process, as a crash or the node's out-of-memory killer would end it: the worst
