@@ -100,7 +100,7 @@ describe('a highly available control plane', { skip }, () => {
     await run('--context=federation', 'create', 'namespace', NS);
     await run('--context=federation', '-n', NS, 'create', 'configmap', 'kept', '--from-literal=colour=blue');
     const copy = () => kubectlJSON<V1ConfigMap>(env, '--context=member-1', '-n', NS, 'get', 'configmap', 'kept').catch(() => undefined);
-    const uid = (await waitFor('kept in member-1', copy))!.metadata!.uid;
+    const uid = (await waitFor('kept in member-1', copy)).metadata!.uid;
     const refused = await kubectl(env, 'federation', 'init', '--ha');
     assert.equal(refused.code, 1);
     const line = /^error: federation federation runs one API server with etcd in its pod; init does not turn it into a highly available one in place: (kubectl federation backup .*)\n$/.exec(refused.stderr);
