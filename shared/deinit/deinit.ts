@@ -43,8 +43,9 @@ interface DeinitData {
 type Kind = Pick<ApiResource, 'group' | 'version' | 'kind' | 'plural' | 'namespaced'>;
 const kind = (group: string, version: string, k: string, plural: string): Kind => ({ group, version, kind: k, plural, namespaced: true });
 
-/** What init (and join, for members' credentials) creates in the host namespace, in deletion order. */
+/** The control plane's pods come from these: deinit waits until they are gone. */
 const WORKLOADS: Kind[] = [kind('apps', 'v1', 'Deployment', 'deployments'), kind('apps', 'v1', 'StatefulSet', 'statefulsets')];
+/** What init (and join, for members' credentials) creates in the host namespace, in deletion order. */
 const HOST_KINDS: Kind[] = [
   ...WORKLOADS,
   kind('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
