@@ -170,7 +170,7 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
       // The digest init computes from the same parts, so a later init run sees nothing to change.
       const server = changed[k.serverCert] ?? serverCert;
       await roll(f.host, f.namespace, APISERVER_NAME, annotation, digest(ca.cert, server, s[k.serviceAccountPub], s[k.tokens]?.split(',')[0], changed[k.etcdClientCert] ?? s[k.etcdClientCert]));
-      out.line(`${changed[k.serverCert] ? 'Renewed the API server certificate' : 'Loading the etcd client certificate'}; rolling Deployment ${f.namespace}/${APISERVER_NAME} (one replica at a time where there are several)`);
+      out.line(`${changed[k.serverCert] ? 'Renewed the API server certificate' : 'Loading the etcd client certificate'}; rolling Deployment ${f.namespace}/${APISERVER_NAME}`);
       await rolledOut(f.host, f.namespace, APISERVER_NAME);
       if (changed[k.serverCert]) renewed.push('apiserver');
     }
