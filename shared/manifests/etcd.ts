@@ -1,7 +1,7 @@
 // init --ha: etcd as three members of one cluster, each in a pod of a StatefulSet with a volume of
 // its own, found by the others under stable names of a headless Service, talking TLS both ways
 // with certificates of etcd's own CA. What a kubeadm stacked-etcd control plane has, as pods.
-import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { CREDENTIALS_SECRET, ETCD_NAME } from '../constants.ts';
 import type { InitConfig } from './config.ts';
 import { CREDENTIAL_KEYS } from './credentials.ts';
@@ -158,15 +158,5 @@ export function etcdStatefulSet(cfg: InitConfig, credentialsDigest: string): Typ
       // deinit decides about the data (--purge-data); scaling never drops a member's volume.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     },
-  };
-}
-
-/** At most one replica of a component away at a time, by a drain or an eviction. */
-export function disruptionBudget(cfg: InitConfig, component: string): Typed<V1PodDisruptionBudget> {
-  return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: metadata(component, cfg.name, component, cfg.namespace),
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(cfg.name, component) } },
   };
 }

@@ -1,7 +1,7 @@
 import { apiserverDeployment } from '../../manifests/apiserver.ts';
 import { APISERVER_NAME } from '../../constants.ts';
 import { digest } from '../../manifests/credentials.ts';
-import { disruptionBudget } from '../../manifests/etcd.ts';
+import { disruptionBudget } from '../../manifests/placement.ts';
 import type { Step } from '../../steps.ts';
 import { type InitData, need } from '../data.ts';
 

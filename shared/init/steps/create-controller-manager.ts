@@ -2,7 +2,7 @@ import { CONTROLLER_MANAGER_NAME } from '../../constants.ts';
 import { deleteObject } from '../../kube/apply.ts';
 import { controllerManagerCode, controllerManagerDeployment, controllerManagerServiceAccount } from '../../manifests/controller-manager.ts';
 import { digest } from '../../manifests/credentials.ts';
-import { disruptionBudget } from '../../manifests/etcd.ts';
+import { disruptionBudget } from '../../manifests/placement.ts';
 import type { Step } from '../../steps.ts';
 import type { InitData } from '../data.ts';
 import { controllerManagerKubeconfig } from './create-controller-manager-kubeconfig.ts';

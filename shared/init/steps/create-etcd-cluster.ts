@@ -1,6 +1,7 @@
 import { ETCD_NAME } from '../../constants.ts';
 import { digest } from '../../manifests/credentials.ts';
-import { disruptionBudget, ETCD_MEMBERS, etcdCluster, etcdService, etcdStatefulSet } from '../../manifests/etcd.ts';
+import { ETCD_MEMBERS, etcdCluster, etcdService, etcdStatefulSet } from '../../manifests/etcd.ts';
+import { disruptionBudget } from '../../manifests/placement.ts';
 import type { Step } from '../../steps.ts';
 import { type InitData, need } from '../data.ts';
 
