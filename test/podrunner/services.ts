@@ -104,7 +104,7 @@ export class ServiceTable {
   async sync(): Promise<void> {
     await this.load();
     const { services, slices } = this;
-    const wanted = new Map<string, { ip: string; port: number; endpoints: Endpoint[] }>();
+    const wanted = new Map<string, { ip: string; port: number; endpoints: Endpoint[]; service: string }>();
     for (const svc of services) {
       const meta = svc.metadata!;
       const spec = svc.spec!;
@@ -113,7 +113,7 @@ export class ServiceTable {
       for (const p of spec.ports ?? []) {
         if ((p.protocol ?? 'TCP') !== 'TCP') continue;
         const endpoints = this.opts.fixedEndpoints[`${meta.namespace}/${meta.name}`] ?? readyEndpoints(slices, meta.namespace!, meta.name!, p.name ?? '');
-        const add = (ip: string, port: number) => wanted.set(`${ip}:${port}`, { ip, port, endpoints });
+        const add = (ip: string, port: number) => wanted.set(`${ip}:${port}`, { ip, port, endpoints, service: `${meta.namespace}/${meta.name}` });
         add(spec.clusterIP, p.port);
         if ((spec.type === 'NodePort' || spec.type === 'LoadBalancer') && p.nodePort) add(this.opts.network.nodeIP, p.nodePort);
         if (ingress) add(ingress, p.port);
@@ -121,7 +121,12 @@ export class ServiceTable {
     }
     for (const [key, want] of wanted) {
       const listener = this.listeners.get(key) ?? (await this.listen(key, want.ip, want.port));
-      if (listener) listener.endpoints = want.endpoints;
+      if (!listener) continue;
+      // Every change of what an address forwards to, in the node's log: a reset a client saw is
+      // explained by the line before it (no endpoint ready at that moment), or is not the proxy's.
+      const [before, after] = [listener.endpoints, want.endpoints].map((e) => e.map((x) => `${x.host}:${x.port}`).join(',') || 'none');
+      if (before !== after) this.opts.log(`service ${want.service} at ${key}: endpoints ${before} -> ${after}`);
+      listener.endpoints = want.endpoints;
     }
     for (const key of [...this.listeners.keys()]) if (!wanted.has(key)) await this.close(key);
   }

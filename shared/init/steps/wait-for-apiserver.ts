@@ -102,8 +102,9 @@ export const waitForAPIServer: Step<InitData> = {
     const reported = new Set<string>();
     const started = Date.now();
     const sent = d.hostClient!.requests;
-    try {
-      await poll(
+    // Until the federation's address answers /readyz: through the Service, as every client reaches it.
+    const answers = () =>
+      poll(
         async () => {
           // A failed look is no reason to stop waiting; a bug in looking is.
           const found = await diagnose(d.hostClient!, d.cfg).catch((err: unknown) => {
@@ -129,16 +130,19 @@ export const waitForAPIServer: Step<InitData> = {
           onWait: (ms, reason) => d.out.progress(what, ms, diagnosis ?? reason),
         },
       );
-      // A highly available plane that this run changed rolls one replica at a time: the first
-      // ready replica is not the end of it. Done when every replica runs what this init deploys.
-      if (d.cfg.ha) {
-        const onWait = (ms: number, reason: string) => d.out.progress('the rollout of the control plane', ms, reason);
-        const opts = { timeoutMs: d.cfg.waitTimeoutMs, onWait };
-        await Promise.all([
-          etcdCluster(d.cfg) ? rolledOut(d.hostClient!, d.cfg.namespace, ETCD_NAME, 'statefulsets', opts) : undefined,
-          rolledOut(d.hostClient!, d.cfg.namespace, APISERVER_NAME, 'deployments', opts),
-        ]);
-      }
+    try {
+      await answers();
+      // The first answer is not the end of it: an upgrade's first answer may come from the pod
+      // being replaced (a single replica is recreated once the Deployment controller gets to it),
+      // and an HA plane rolls one replica at a time. Done when every replica runs what this init
+      // deploys, and the address answers again (from the new pods, once the Service lists them).
+      const onWait = (ms: number, reason: string) => d.out.progress('the rollout of the control plane', ms, reason);
+      const opts = { timeoutMs: d.cfg.waitTimeoutMs, onWait };
+      await Promise.all([
+        etcdCluster(d.cfg) ? rolledOut(d.hostClient!, d.cfg.namespace, ETCD_NAME, 'statefulsets', opts) : undefined,
+        rolledOut(d.hostClient!, d.cfg.namespace, APISERVER_NAME, 'deployments', opts),
+      ]);
+      await answers();
     } catch (err) {
       if (err instanceof WaitTimeoutError) {
         throw new UserError(`${clause(err.message)}${diagnosis ? `; ${clause(diagnosis)}` : ''}; run init again once that is fixed: it picks up where it stopped`);
