@@ -132,3 +132,16 @@ export function dryRunFormat(output: string | undefined, dryRun: boolean): 'yaml
   }
   return parseOneOf(output ?? 'yaml', ['yaml', 'json'] as const, '--output');
 }
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** --cluster-labels (join, token create): valid label keys and values. */
+export function clusterLabelsFlag(values: string[] | undefined): Record<string, string> {
+  const labels = parseKeyValues(values, '--cluster-labels');
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(k)) throw new InputError(`--cluster-labels: "${k}" is not a label key such as region or example.com/tier`);
+    if (!LABEL_VALUE.test(v)) throw new InputError(`--cluster-labels: "${v}" (for ${k}) is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+  }
+  return labels;
+}

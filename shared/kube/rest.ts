@@ -133,6 +133,11 @@ export class RestClient {
     return this.lastDate ? Date.parse(this.lastDate) || 0 : 0;
   }
 
+  /** The bearer token requests send now (from its file if it has one): what a renewer reads and replaces. */
+  bearerToken(): string | undefined {
+    return this.bearer();
+  }
+
   /** A renewed bearer token: the next request sends it, on the connections already open. */
   useToken(token: string): void {
     this.token = token;

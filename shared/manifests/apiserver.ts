@@ -34,6 +34,9 @@ export function apiserverArgs(cfg: InitConfig): string[] {
     // The federation runs no workloads: its service range only has to exist.
     `--service-cluster-ip-range=10.0.0.0/24`,
     `--authorization-mode=RBAC`,
+    // Join tokens of pull members (kubectl federation token create): bootstrap-token Secrets in
+    // kube-system, checked by the API server itself, each bound to one cluster's join by RBAC.
+    `--enable-bootstrap-token-auth=true`,
     // A Service's externalIPs would reach every member unchanged (CVE-2020-8554: whoever may write
     // a Service could take over traffic to any address); the federation refuses them at the door.
     `--enable-admission-plugins=DenyServiceExternalIPs`,

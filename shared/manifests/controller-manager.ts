@@ -12,7 +12,7 @@ import { CONTROLLER_MANAGER_POD_USER, resourceRequirements, restrictedContainerS
 import type { Typed } from './types.ts';
 
 const KUBECONFIG_DIR = '/etc/federation/controller-manager';
-const CODE_DIR = '/opt/federation/controller-manager';
+export const CODE_DIR = '/opt/federation/controller-manager';
 const CODE_FILE = 'controller-manager.cjs';
 export const CONTROLLER_HEALTHZ_PORT = 8080;
 /**
@@ -46,7 +46,11 @@ export interface ShippedCode {
  * image of our own to build, publish or mirror. Gzipped when it would not fit as plain text.
  */
 export function controllerManagerCode(cfg: InitConfig, bundle: Buffer): ShippedCode {
-  const meta = metadata(CONTROLLER_MANAGER_CODE_CONFIGMAP, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace);
+  return shippedCode(metadata(CONTROLLER_MANAGER_CODE_CONFIGMAP, cfg.name, CONTROLLER_MANAGER_NAME, cfg.namespace), bundle);
+}
+
+/** The bundle in a ConfigMap of that metadata, and the command that runs it from CODE_DIR (a pull member's agent runs the same code). */
+export function shippedCode(meta: { name: string; namespace?: string; labels?: Record<string, string> }, bundle: Buffer): ShippedCode {
   const path = `${CODE_DIR}/${CODE_FILE}`;
   if (bundle.length <= CONFIGMAP_LIMIT) {
     return {

@@ -22,7 +22,10 @@ export interface Cluster {
   kind: 'Cluster';
   metadata: { name: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; managedFields?: unknown };
   spec: {
-    serverAddressByClientCIDRs: { clientCIDR: string; serverAddress: string }[];
+    /** Push (default): the controller manager calls the member. Pull: the member's agent calls the federation. */
+    mode?: 'Push' | 'Pull';
+    /** Required in Push mode (the controller manager checks it); a Pull member has none. */
+    serverAddressByClientCIDRs?: { clientCIDR: string; serverAddress: string }[];
     secretRef?: { name: string };
   };
   status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string };
@@ -62,6 +65,7 @@ export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
             { name: 'Server', type: 'string', jsonPath: '.spec.serverAddressByClientCIDRs[0].serverAddress' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
@@ -73,8 +77,16 @@ export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition
               properties: {
                 spec: {
                   type: 'object',
-                  required: ['serverAddressByClientCIDRs'],
+                  // A push member needs an address; a pull member has none (its agent calls in).
+                  // (Spread: the client's type has no x-kubernetes-validations.)
+                  ...({
+                    'x-kubernetes-validations': [
+                      { rule: "(has(self.mode) && self.mode == 'Pull') || (has(self.serverAddressByClientCIDRs) && size(self.serverAddressByClientCIDRs) > 0)", message: 'spec.serverAddressByClientCIDRs is required unless spec.mode is Pull' },
+                    ],
+                  } as object),
                   properties: {
+                    // client-node's type names enum _enum (its serializer's spelling); the API's is enum.
+                    mode: { type: 'string', enum: ['Push', 'Pull'], default: 'Push', description: 'Push: the controller manager calls the member. Pull: an agent in the member calls the federation (private clusters).' } as V1JSONSchemaProps,
                     serverAddressByClientCIDRs: {
                       type: 'array',
                       minItems: 1,
@@ -281,6 +293,9 @@ export function controllerManagerClusterRole(federation: string): Typed<V1Cluste
       { apiGroups: ['apps'], resources: ['replicasets', 'controllerrevisions'], verbs: ['create', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'update'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create'] },
+      // Pull members' carriers (rendered copies), made in each one's namespace: no wider than the
+      // patch of every Secret the role holds already.
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       // Filling aggregated ClusterRoles (edit, view...) as kube-controller-manager's aggregation
       // controller does, with the same right: their rules are granted by whoever labels a source role.
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['escalate'] },

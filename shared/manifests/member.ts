@@ -47,6 +47,11 @@ export function memberObjectNames(n: MemberNames) {
     guard: `${base}-guard`.slice(0, 253),
     /** The credentials Secret in the federation's namespace of the federation API server. */
     credentialsSecret: `member-${n.cluster}`,
+    /** Pull mode: the agent's Deployment, its code, and its federation kubeconfig (the one Secret of the protected namespace it may replace: a renewed token). */
+    agent: `${base}-agent`,
+    agentCode: `${base}-agent-code`,
+    agentKubeconfig: `${base}-agent-kubeconfig`,
+    agentKubeconfigRole: `kubectl-federation:${n.federation}-${n.federationId}:${n.cluster}:agent-kubeconfig`,
   };
 }
 
@@ -188,11 +193,15 @@ export function memberGuardPolicy(n: MemberNames): Typed<V1ValidatingAdmissionPo
       failurePolicy: 'Fail',
       matchConstraints: { resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'] }] },
       matchConditions: [{ name: 'federation-identity', expression: `request.userInfo.username == 'system:serviceaccount:${n.namespace}:${names.serviceAccount}'` }],
-      variables: [{ name: 'ours', expression: ours }],
+      variables: [
+        { name: 'ours', expression: ours },
+        { name: 'ownKubeconfig', expression: `request.operation == 'UPDATE' && request.resource.resource == 'secrets' && request.namespace == '${n.namespace}' && request.name == '${names.agentKubeconfig}'` },
+      ],
       validations: [
         {
-          // A cluster-scoped request has no namespace at all (not even an empty one).
-          expression: `!has(request.namespace) || !(request.namespace in ${celList(protectedNamespaces(n))})`,
+          // A cluster-scoped request has no namespace at all (not even an empty one). The one
+          // exception: a pull agent replacing its own kubeconfig (a renewed federation token).
+          expression: `!has(request.namespace) || !(request.namespace in ${celList(protectedNamespaces(n))}) || variables.ownKubeconfig`,
           messageExpression: `"${who} writes nothing in namespace " + request.namespace`,
         },
         {
@@ -200,7 +209,7 @@ export function memberGuardPolicy(n: MemberNames): Typed<V1ValidatingAdmissionPo
           messageExpression: `"${who} changes or deletes only the namespaces it created: " + request.name + " is not one"`,
         },
         {
-          expression: `request.resource.resource != 'secrets' || (request.operation == 'CREATE' ? !has(object.type) || object.type != 'kubernetes.io/service-account-token' : variables.ours)`,
+          expression: `request.resource.resource != 'secrets' || variables.ownKubeconfig || (request.operation == 'CREATE' ? !has(object.type) || object.type != 'kubernetes.io/service-account-token' : variables.ours)`,
           messageExpression: `request.operation == 'CREATE' ? "${who} makes no service-account-token Secrets" : "${who} changes or deletes only the Secrets it created: " + request.namespace + "/" + request.name + " is not one"`,
         },
         {

@@ -327,7 +327,7 @@ describe('init --join', () => {
     assert.doesNotMatch(result.stdout, /Next, join a cluster/);
     const cluster = await readCluster(kubeConfigFor(kubeconfig, fed.name), 'host');
     // As the controller manager, a pod of the host, reaches it: not the kubeconfig's address.
-    assert.equal(cluster.spec.serverAddressByClientCIDRs[0]?.serverAddress, 'https://kubernetes.default.svc');
+    assert.equal(cluster.spec.serverAddressByClientCIDRs?.[0]?.serverAddress, 'https://kubernetes.default.svc');
   });
 });
 
