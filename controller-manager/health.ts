@@ -11,6 +11,7 @@ import type { Cluster, ClusterCondition } from '../shared/manifests/federation-a
 import type { MemberRegistry } from './members.ts';
 import type { TokenRenewer } from './member-tokens.ts';
 import { probeMember } from './probe.ts';
+import { AGENT_LEASE, AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION, pullNamespace } from '../shared/pull/names.ts';
 import type { Enqueue, ReconcileResult, Reconciler } from './runtime/controller.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
 
@@ -64,6 +65,15 @@ export class HealthController implements Reconciler {
     return Object.fromEntries(this.lastProbes);
   }
 
+  private async agentObservation(name: string): Promise<Observation> {
+    try {
+      const lease = await this.o.federation.find<AgentLease>(`/apis/coordination.k8s.io/v1/namespaces/${pullNamespace(name)}/leases/${AGENT_LEASE}`, { timeoutMs: this.o.probeTimeoutMs });
+      return leaseObservation(lease, Date.now(), this.o.periodMs, name);
+    } catch (err) {
+      return { kind: 'notReady', message: `cannot read the heartbeat of cluster ${name}'s agent: ${errorMessage(err)}` };
+    }
+  }
+
   /** Zones and region from the member's nodes, refreshed every few minutes. */
   private async topology(name: string, client: RestClient): Promise<{ zones: string[]; region?: string } | undefined> {
     const last = this.zonesCheckedAt.get(name) ?? 0;
@@ -97,17 +107,18 @@ export class HealthController implements Reconciler {
     }
     const mine = this.written.get(name);
     const known = mine && mine.over === cluster.metadata.resourceVersion ? mine.status : cluster.status;
-    const client = await this.o.members.probeClient(name);
-    const observation = 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
+    const pull = cluster.spec.mode === 'Pull';
+    const client = pull ? undefined : await this.o.members.probeClient(name);
+    const observation = !client ? await this.agentObservation(name) : 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
     this.probes += 1;
     this.lastProbes.set(name, { at: kubeTime(), result: observation.kind });
     const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
     this.streaks.set(name, streak);
     const previous = known?.conditions;
     const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
-    const topology = observation.kind === 'ready' && !('kind' in client) ? await this.topology(name, client) : undefined;
+    const topology = observation.kind === 'ready' && client && !('kind' in client) ? await this.topology(name, client) : undefined;
     // Renewed only through a member that answers: a renewal is one more request on a healthy link.
-    if (observation.kind === 'ready' && !('kind' in client)) await this.o.tokens?.renewIfDue(name, client);
+    if (observation.kind === 'ready' && client && !('kind' in client)) await this.o.tokens?.renewIfDue(name, client);
 
     const now = kubeTime();
     const probedAt = Date.parse(previous?.find((c) => c.type === 'Ready')?.lastProbeTime ?? '') || 0;
@@ -142,6 +153,26 @@ export class HealthController implements Reconciler {
     }
     return next;
   }
+}
+
+/**
+ * A pull member's health, as its agent reports it: the agent renews its Lease every period with what
+ * its own API server answered; a Lease not renewed for two periods and a half means the member (or
+ * the way from it to the federation) is down. The same thresholds then damp it as a probe's result.
+ */
+export function leaseObservation(lease: AgentLease | undefined, now: number, periodMs: number, cluster: string): Observation {
+  if (!lease) return { kind: 'notReady', message: `no agent has reported from cluster ${cluster} yet: run the join command kubectl federation token create ${cluster} printed, against the member` };
+  const renewed = Date.parse(lease.spec?.renewTime ?? '') || 0;
+  const age = now - renewed;
+  if (age > 2.5 * periodMs) return { kind: 'unreachable', message: `the agent of cluster ${cluster} last reported ${Math.round(age / 1000)}s ago (${lease.spec?.renewTime}): the member, or its way to the federation, is down` };
+  const a = lease.metadata?.annotations ?? {};
+  if (a[AGENT_READY_ANNOTATION] === 'false') return { kind: 'notReady', message: `the agent of cluster ${cluster} reports: ${a[AGENT_MESSAGE_ANNOTATION] ?? 'its API server is not ready'}` };
+  return { kind: 'ready' };
+}
+
+export interface AgentLease {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { renewTime?: string };
 }
 
 /** The observation the current Ready condition stands for (to refresh it unchanged). */

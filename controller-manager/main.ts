@@ -14,6 +14,7 @@ import { federationIdOf, type KubeSystem, MIN_TOKEN_LIFETIME_S } from '../shared
 import { DEFAULT_PROPAGATED_KINDS, propagatedKindsFlag } from '../shared/propagation/kinds.ts';
 import { Kubeconfig } from '../shared/kubeconfig.ts';
 import { credentialsFor } from '../shared/kube/credentials.ts';
+import { AgentCommand } from './agent/command.ts';
 import { checkCertificates } from './certificates.ts';
 import { clientFromKubeconfig } from './clients.ts';
 import { EventRecorder } from './events.ts';
@@ -258,4 +259,4 @@ class ControllerManagerCommand extends Command {
   }
 }
 
-main({ binaryName: 'controller-manager', commands: [ControllerManagerCommand] });
+main({ binaryName: 'controller-manager', commands: [ControllerManagerCommand, AgentCommand] });

@@ -19,6 +19,7 @@ import type { MemberChange, MemberRegistry } from '../members.ts';
 import type { Enqueue, ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { Deletion } from './deletion.ts';
 import { Dispatcher } from './dispatch.ts';
+import { PulledCopies } from './pulled-copies.ts';
 import { FederationObjects } from './federation-objects.ts';
 import { follows } from '../../shared/propagation/dependencies.ts';
 import { MemberWatches } from './member-watches.ts';
@@ -64,6 +65,7 @@ export class PropagationController implements Reconciler {
   private readonly objects: FederationObjects;
   private readonly watches: MemberWatches;
   private readonly dispatch: Dispatcher;
+  private readonly pulled: PulledCopies;
   private readonly overrides: Overrides;
   private readonly records: Records;
   private readonly deletion: Deletion;
@@ -76,11 +78,12 @@ export class PropagationController implements Reconciler {
     this.o = o;
     const { federation, members, events, federationId, log } = o;
     this.objects = new FederationObjects({ federation, kinds: o.kinds, enqueue, log });
-    this.watches = new MemberWatches({ members, federationId, enqueue, log, keep: (kind, obj) => this.objects.keep(kind.resource, obj) });
+    this.pulled = new PulledCopies({ federation, members, events, enqueue, log });
+    this.watches = new MemberWatches({ members, federationId, enqueue, log, keep: (kind, obj) => this.objects.keep(kind.resource, obj), pulledCopy: (c, key) => this.pulled.copy(c, key) });
     this.overrides = new Overrides({ federation, objects: this.objects, enqueue, log });
-    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, overrides: this.overrides, events, federationName: o.federationName, federationId, ...(o.memberPodSecurity ? { podSecurity: o.memberPodSecurity } : {}), log });
+    this.dispatch = new Dispatcher({ members, watches: this.watches, objects: this.objects, overrides: this.overrides, pulled: this.pulled, events, federationName: o.federationName, federationId, ...(o.memberPodSecurity ? { podSecurity: o.memberPodSecurity } : {}), log });
     this.records = new Records({ federation, log });
-    this.deletion = new Deletion({ federation, members, watches: this.watches, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
+    this.deletion = new Deletion({ federation, members, watches: this.watches, pulled: this.pulled, objects: this.objects, events, federationId, deletionTimeoutMs: o.deletionTimeoutMs, log });
     this.warnings = new Warnings({ events, objects: this.objects });
     this.rollouts = new Rollouts({ federation, members, watches: this.watches, objects: this.objects, events, enqueue, log });
     members.on((name, change) => this.memberChanged(name, change));
@@ -92,7 +95,8 @@ export class PropagationController implements Reconciler {
     if (!started) return { done: Promise.resolve() };
     const overrides = this.overrides.run(signal);
     const history = this.rollouts.run(signal);
-    return { done: Promise.all([started.done, overrides, history]).then(() => this.watches.stopAll()) };
+    const reports = this.pulled.run(signal);
+    return { done: Promise.all([started.done, overrides, history, reports]).then(() => this.watches.stopAll()) };
   }
 
   /**
@@ -101,7 +105,7 @@ export class PropagationController implements Reconciler {
    * while no controller manager ran goes then.
    */
   async waitForSync(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.objects.waitForSync(signal), this.rollouts.waitForSync(signal)]);
+    await Promise.all([this.objects.waitForSync(signal), this.rollouts.waitForSync(signal), this.pulled.waitForSync(signal)]);
     const alive = new Set<string>();
     for (const k of this.objects.kinds.values()) if (hasRevisions(k.resource.kind)) for (const o of k.fed.items.values()) if (o.metadata.uid) alive.add(o.metadata.uid);
     void this.rollouts.sweep((uid) => alive.has(uid));

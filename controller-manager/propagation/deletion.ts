@@ -13,12 +13,14 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { objectKey } from '../runtime/reflector.ts';
 import type { FederationObjects } from './federation-objects.ts';
 import type { MemberWatches } from './member-watches.ts';
+import type { PulledCopies } from './pulled-copies.ts';
 import { DELETE_IN_BACKGROUND, describeMemberError, type Kind } from './types.ts';
 
 export interface DeletionOptions {
   federation: RestClient;
   members: MemberRegistry;
   watches: MemberWatches;
+  pulled: PulledCopies;
   objects: FederationObjects;
   events: EventRecorder;
   federationId: string;
@@ -112,6 +114,8 @@ export class Deletion {
    * so a watch that fell behind (a re-list after a faulty link) never lets the finalizer go early.
    */
   private async deleteCopy(kind: Kind, fed: FederatedObject, cluster: string): Promise<CopyState> {
+    // A pull member's agent deletes the copy when its carrier goes, then its report.
+    if (this.o.pulled.isPull(cluster)) return this.o.pulled.remove(cluster, `${kind.id}/${objectKey(fed.metadata)}`);
     const watch = await this.o.watches.synced(cluster, kind);
     if ('message' in watch) {
       // A member that does not serve the kind holds no copy of it; one whose role does not cover the

@@ -17,6 +17,7 @@ import { objectKey } from '../runtime/reflector.ts';
 import type { FederationObjects } from './federation-objects.ts';
 import { isBlind, type MemberWatches } from './member-watches.ts';
 import type { Overrides } from './overrides.ts';
+import type { PulledCopies } from './pulled-copies.ts';
 import { Rendering } from './rendering.ts';
 import { type ClusterOutcome, DELETE_IN_BACKGROUND, describeMemberError, digestOf, type Kind } from './types.ts';
 
@@ -25,6 +26,8 @@ export interface DispatchOptions {
   watches: MemberWatches;
   objects: FederationObjects;
   overrides: Overrides;
+  /** Pull members: their copies go to their agents (carriers), not to their API servers. */
+  pulled: PulledCopies;
   events: EventRecorder;
   federationName: string;
   federationId: string;
@@ -77,6 +80,7 @@ export class Dispatcher {
   /** The object is gone from the federation: nothing of it is remembered. */
   forget(kind: Kind, objKey: string): void {
     for (const c of this.o.watches.clusters()) this.written.delete(`${c}|${kind.id}/${objKey}`);
+    this.o.pulled.forget(`${kind.id}/${objKey}`);
   }
 
   copyFor(fed: FederatedObject, replicas: number | undefined, template?: Record<string, unknown>): FederatedObject {
@@ -127,6 +131,7 @@ export class Dispatcher {
       error,
       ...extra,
     });
+    if (this.o.pulled.isPull(cluster)) return this.syncPulled(kind, fed, cluster, replicas, template, base, failed);
     const watch = await this.o.watches.synced(cluster, kind);
     if ('message' in watch) return failed(watch.message, { waitsFor: watch.waitsFor === 'forbidden' ? 'retry' : watch.waitsFor });
     const client = await this.o.members.syncClient(cluster);
@@ -212,6 +217,32 @@ export class Dispatcher {
   }
 
   /**
+   * A pull member: the same rendering (overrides, replica share, an older revision's template) and
+   * drift modes, left for its agent, which applies them with push's semantics and reports back.
+   */
+  private async syncPulled(
+    kind: Kind,
+    fed: FederatedObject,
+    cluster: string,
+    replicas: number | undefined,
+    template: Record<string, unknown> | undefined,
+    base: { cluster: string; replicas?: number },
+    failed: (error: string, extra?: Partial<ClusterOutcome>) => ClusterOutcome,
+  ): Promise<ClusterOutcome> {
+    const key = `${kind.id}/${objectKey(fed.metadata)}`;
+    const rendered = await this.rendering.render(fed, this.copyFor(fed, replicas, template), cluster, `${cluster}|${key}`);
+    if ('error' in rendered) return { ...failed(rendered.error), reachable: true, waitsFor: 'user' };
+    const modes = this.rendering.driftModes(fed);
+    if ('error' in modes) return { ...failed(modes.error), reachable: true, waitsFor: 'user' };
+    try {
+      const outcome = await this.o.pulled.sync(cluster, key, rendered.copy, modes.mode, modes.owned, fed, base);
+      return rendered.overrides.length > 0 ? { ...outcome, overrides: rendered.overrides } : outcome;
+    } catch (err) {
+      return failed(`cluster ${cluster}: cannot leave ${fed.kind} ${objectKey(fed.metadata)} for its agent: ${oneLine((err as Error).message)}`);
+    }
+  }
+
+  /**
    * Adopting takes the whole object: it is replaced by what a fresh copy would be (keys the member's
    * object had and the federation's has not are gone), then applied as ours. A kind whose spec the
    * member will not replace (a bound claim) is taken over field by field instead.
@@ -261,6 +292,10 @@ export class Dispatcher {
   /** Copies in Ready members the placement no longer selects are removed (never in members not Ready). */
   async removeUnselected(kind: Kind, fed: FederatedObject, selected: string[]): Promise<void> {
     const objKey = objectKey(fed.metadata);
+    for (const cluster of this.o.pulled.pullClusters()) {
+      if (selected.includes(cluster) || !this.o.pulled.holds(cluster, `${kind.id}/${objKey}`)) continue;
+      await this.o.pulled.remove(cluster, `${kind.id}/${objKey}`).catch((err: unknown) => this.o.log(`${fed.kind} ${objKey}: cannot take it from cluster ${cluster}: ${oneLine((err as Error).message)}`));
+    }
     for (const cluster of this.o.watches.clusters()) {
       if (selected.includes(cluster) || !this.o.members.readiness(cluster).ready) continue;
       const memo = `${cluster}|${kind.id}/${objKey}`;

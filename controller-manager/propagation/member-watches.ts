@@ -39,6 +39,8 @@ export interface MemberWatchOptions {
   members: MemberRegistry;
   federationId: string;
   enqueue: Enqueue;
+  /** A pull member's copy, as its agent reported it (no watch reaches a pull member). */
+  pulledCopy: (cluster: string, key: string) => FederatedObject | undefined;
   /** What the caches keep of an object (the federation side's rule, shared). */
   keep: (kind: Kind, obj: FederatedObject) => FederatedObject;
   log: (line: string) => void;
@@ -68,7 +70,7 @@ export class MemberWatches {
 
   /** The member's copy of an object as last seen, if it has one (and we have looked). */
   copy(cluster: string, kind: Kind, objKey: string): FederatedObject | undefined {
-    return this.watches.get(cluster)?.get(kind.id)?.reflector.items.get(objKey);
+    return this.watches.get(cluster)?.get(kind.id)?.reflector.items.get(objKey) ?? this.o.pulledCopy(cluster, `${kind.id}/${objKey}`);
   }
 
   /** The member's watch once it has listed, or why not (yet). */
