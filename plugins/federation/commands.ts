@@ -7,11 +7,12 @@ import { DiffCommand } from '../diff/command.ts';
 import { InitCommand } from '../init/command.ts';
 import { JoinCommand } from '../join/command.ts';
 import { StatusCommand } from '../status/command.ts';
+import { TokenCreateCommand } from '../token/command.ts';
 import { UnjoinCommand } from '../unjoin/command.ts';
 import { VersionCommand } from '../version/command.ts';
 
 export const federationSpec: CliSpec = {
   binaryName: 'kubectl federation',
-  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, DiffCommand, BackupCommand, CertsCheckExpirationCommand, CertsRenewCommand, VersionCommand],
+  commands: [InitCommand, JoinCommand, UnjoinCommand, DeinitCommand, StatusCommand, DiffCommand, BackupCommand, CertsCheckExpirationCommand, CertsRenewCommand, TokenCreateCommand, VersionCommand],
   listsCommands: true,
 };

@@ -16,6 +16,7 @@ export const federationTable: QuickSpec = {
     { path: ['backup'], description: "Write the federation's state to a file, for init --restore-from" },
     { path: ['certs', 'check-expiration'], description: 'List the certificates init made and when each expires' },
     { path: ['certs', 'renew'], description: 'Renew the certificates init made, with the same CA' },
+    { path: ['token', 'create'], description: 'Print the command that joins a private cluster in pull mode' },
     { path: ['version'], description: 'Print the plugin version and the versions it deploys' },
   ],
 };

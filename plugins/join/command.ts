@@ -29,8 +29,18 @@ export class JoinCommand extends MembershipCommand {
       ['A kind cluster (its kubeconfig says https://127.0.0.1:PORT)', 'kubectl federation join kind-member --cluster-server=https://member-control-plane:6443'],
       ['Allow a custom resource to be propagated too', 'kubectl federation join mycluster --propagated-kinds=Deployment.apps,ConfigMap,widgets.example.com'],
       ['Show the objects join would create', 'kubectl federation join mycluster --dry-run -o yaml'],
+      [
+        'A private cluster, from its own side (kubectl federation token create prints this)',
+        'kubectl federation join edge-1 --pull --federation-server=https://203.0.113.10:443 --token=abcdef.0123456789abcdef --discovery-token-ca-cert-hash=sha256:...',
+      ],
     ],
   });
+
+  pull = Option.Boolean('--pull', false, { description: 'Pull mode, for a cluster the federation cannot reach: an agent in the cluster calls the federation (run against the cluster only; see kubectl federation token create)' });
+  federationServer = Option.String('--federation-server', { description: "With --pull: the federation's address as the cluster reaches it" });
+  token = Option.String('--token', { description: 'With --pull: the join token kubectl federation token create made' });
+  caCertHash = Option.String('--discovery-token-ca-cert-hash', { description: "With --pull: sha256:<hex> of the federation CA's public key; nothing is sent to a server whose CA does not match" });
+  agentImage = Option.String('--agent-image', { description: 'With --pull: the image that runs the agent (default: the stock Node.js image init uses)' });
 
   useKubeconfigCredentials = Option.String('--use-kubeconfig-credentials', {
     tolerateBoolean: true,

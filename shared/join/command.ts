@@ -1,13 +1,21 @@
 // What `join` and `unjoin` do with their flags. Loaded only when one of them runs.
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
-import { dryRunFormat, parseBool, parseDryRun, parseKeyValues } from '../flags.ts';
+import { clusterLabelsFlag, dryRunFormat, parseBool, parseDryRun } from '../flags.ts';
 import { propagatedKindsFlag } from '../propagation/kinds.ts';
 import { Kubeconfig } from '../kubeconfig.ts';
 import { Output } from '../output.ts';
 import { formatObjects } from '../print.ts';
 import { serverURL } from '../manifests/member.ts';
 import { runJoin } from './join.ts';
+import { runPullJoin } from './pull.ts';
+import { clientFor } from './contexts.ts';
+import { LiveTarget, RecordingTarget } from '../kube/target.ts';
+import { isDNSLabel } from '../names.ts';
+import { parseBootstrapToken } from '../pull/bootstrap.ts';
+import { defaultAgentImage } from '../manifests/pull.ts';
+import { MEMBER_TOKEN_LIFETIME_S } from '../member-credentials.ts';
+import { DEFAULT_NAMESPACE } from '../constants.ts';
 import { runUnjoin } from './unjoin.ts';
 
 export interface MembershipInput {
@@ -45,9 +53,13 @@ export async function joinCommand(
     clusterServer?: string;
     dryRun?: string | boolean;
     output?: string;
-  },
+  } & PullFlags,
   streams: Streams,
 ): Promise<number> {
+  if (input.pull) return pullJoinCommand(input, streams);
+  for (const [flag, value] of [['--federation-server', input.federationServer], ['--token', input.token], ['--discovery-token-ca-cert-hash', input.caCertHash], ['--agent-image', input.agentImage]] as const) {
+    if (value !== undefined) throw new InputError(`${flag} goes with --pull (a join from the cluster's side); without --pull, join calls the cluster from here`);
+  }
   const dryRun = parseDryRun(input.dryRun);
   const format = dryRunFormat(input.output, dryRun);
   const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun });
@@ -55,7 +67,7 @@ export async function joinCommand(
     ...common(input),
     useKubeconfigCredentials: parseBool(input.useKubeconfigCredentials, '--use-kubeconfig-credentials', false),
     propagatedKinds: propagatedKindsFlag(input.propagatedKinds),
-    clusterLabels: labelsFlag(input.clusterLabels),
+    clusterLabels: clusterLabelsFlag(input.clusterLabels),
     ...(input.clusterServer !== undefined ? { clusterServer: clusterServerFlag(input.clusterServer) } : {}),
     dryRun,
     out,
@@ -74,6 +86,70 @@ export async function joinCommand(
   return 0;
 }
 
+interface PullFlags {
+  pull?: boolean;
+  federationServer?: string;
+  token?: string;
+  caCertHash?: string;
+  agentImage?: string;
+}
+
+/** join --pull: from the member's side; the federation context, host and init's records play no part. */
+async function pullJoinCommand(
+  input: MembershipInput & PullFlags & { propagatedKinds?: string; clusterLabels?: string[]; clusterServer?: string; useKubeconfigCredentials?: string | boolean; dryRun?: string | boolean; output?: string },
+  streams: Streams,
+): Promise<number> {
+  for (const [flag, value] of [['--cluster-labels', input.clusterLabels], ['--cluster-server', input.clusterServer], ['--use-kubeconfig-credentials', input.useKubeconfigCredentials], ['--context', input.federationContext], ['--host-cluster-context', input.hostContext]] as const) {
+    if (value !== undefined) throw new InputError(`${flag} does not go with --pull: ${flag === '--cluster-labels' ? 'labels are given at kubectl federation token create' : 'a pull join talks to the cluster and to --federation-server only'}`);
+  }
+  const missing = (['--federation-server', '--token', '--discovery-token-ca-cert-hash'] as const).filter((_flag, i) => [input.federationServer, input.token, input.caCertHash][i] === undefined);
+  if (missing.length > 0) throw new InputError(`--pull needs ${missing.join(', ')}: kubectl federation token create ${input.cluster} (against the federation) prints the whole command`);
+  const token = parseBootstrapToken(input.token!);
+  if (!token) throw new InputError('--token: not a join token (six and sixteen lower-case letters or digits: abcdef.0123456789abcdef); copy it from kubectl federation token create');
+  const caHash = input.caCertHash!.trim().toLowerCase();
+  if (!/^sha256:[0-9a-f]{64}$/.test(caHash)) throw new InputError(`--discovery-token-ca-cert-hash: "${input.caCertHash}" is not sha256: and 64 hex digits; copy it from kubectl federation token create`);
+  const federationServer = serverURL(input.federationServer!.trim());
+  if (!/^https:\/\/[^/]+/.test(federationServer)) throw new InputError(`--federation-server: "${input.federationServer}" is not an https URL such as https://203.0.113.10:443`);
+  if (!isDNSLabel(input.cluster)) throw new InputError(`"${input.cluster}" is not a valid cluster name (a DNS-1123 label); use the name token create was given`);
+  const dryRun = parseDryRun(input.dryRun);
+  const format = dryRunFormat(input.output, dryRun);
+  const kubeconfig = Kubeconfig.load(input.kubeconfig);
+  // The cluster's context: --cluster-context, else one named CLUSTER, else the current one.
+  const contextName = input.clusterContext ?? (kubeconfig.context(input.cluster) ? input.cluster : undefined);
+  const member = kubeconfig.resolve(contextName, '--cluster-context');
+  const timeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
+  const memberClient = await clientFor(member, timeoutMs);
+  const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun });
+  const recording = new RecordingTarget();
+  try {
+    const names = await runPullJoin({
+      cluster: input.cluster,
+      member,
+      memberClient,
+      target: dryRun ? recording : new LiveTarget(memberClient),
+      out,
+      timeoutMs,
+      waitTimeoutMs: 5 * 60_000,
+      federationServer,
+      token,
+      caHash,
+      propagatedKinds: propagatedKindsFlag(input.propagatedKinds),
+      image: input.agentImage ?? defaultAgentImage,
+      pullPolicy: 'IfNotPresent',
+      namespace: input.namespace ?? DEFAULT_NAMESPACE,
+      tokenLifetimeSeconds: MEMBER_TOKEN_LIFETIME_S,
+    });
+    if (dryRun) {
+      streams.stdout.write(formatObjects(recording.applied, format));
+      return 0;
+    }
+    out.line(`Cluster ${input.cluster} joined federation ${names.federation} in pull mode: its agent reports to ${federationServer}. See it from the federation with: kubectl get clusters`);
+    return 0;
+  } finally {
+    memberClient.close();
+  }
+}
+
 /** --cluster-server: an https URL (or host:port, https assumed, as kubectl takes a server). */
 function clusterServerFlag(value: string): string {
   const url = serverURL(value.trim());
@@ -88,18 +164,6 @@ function clusterServerFlag(value: string): string {
 }
 
 
-
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
-function labelsFlag(values: string[] | undefined): Record<string, string> {
-  const labels = parseKeyValues(values, '--cluster-labels');
-  for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(k)) throw new InputError(`--cluster-labels: "${k}" is not a label key such as region or example.com/tier`);
-    if (!LABEL_VALUE.test(v)) throw new InputError(`--cluster-labels: "${v}" (for ${k}) is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
-  }
-  return labels;
-}
 
 export async function unjoinCommand(input: MembershipInput & { ignoreNotFound: boolean; deletePropagated: boolean }, streams: Streams): Promise<number> {
   const out = new Output({ stream: streams.stdout, warnings: streams.stderr });

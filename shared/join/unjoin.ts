@@ -1,7 +1,8 @@
 // `kubectl federation unjoin`: removes the Cluster, its Secret in the host, and the identity this
 // federation created in the member, selected by labels so that another federation's are never
 // touched. An unreachable member is warned about; the rest is removed all the same.
-import { FEDERATION_API_VERSION, FEDERATION_LABEL } from '../constants.ts';
+import { CLUSTER_LABEL, FEDERATION_API_VERSION, FEDERATION_LABEL, MANAGED_BY } from '../constants.ts';
+import { pullNamespace } from '../pull/names.ts';
 import { errorMessage, UserError } from '../errors.ts';
 import type { Kubeconfig } from '../kubeconfig.ts';
 import { DELETE_IN_BACKGROUND, deleteObject } from '../kube/apply.ts';
@@ -42,6 +43,9 @@ interface Listed {
  * admission policy that bounds them last. Secret: the token Secret of joins before expiring tokens.
  */
 const memberKinds: { apiVersion: string; kind: string; scope: 'cluster' | 'own' | 'all' }[] = [
+  // A pull member's agent first (it stops before its rights go), with its code.
+  { apiVersion: 'apps/v1', kind: 'Deployment', scope: 'own' },
+  { apiVersion: 'v1', kind: 'ConfigMap', scope: 'own' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', scope: 'cluster' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', scope: 'all' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', scope: 'cluster' },
@@ -174,6 +178,21 @@ async function removeFromMember(client: RestClient, n: MemberNames, out: Output)
   return removed;
 }
 
+/**
+ * A pull member's place in the federation: its namespace (carriers, reports, the agent's identity:
+ * its token stops working) and any join token left for it.
+ */
+async function removePullPlace(federation: RestClient, n: MemberNames, out: Output): Promise<void> {
+  const namespace = pullNamespace(n.cluster);
+  const ns = await federation.find<{ metadata: { labels?: Record<string, string> } }>(objectPath('v1', 'Namespace', namespace));
+  if (ns?.metadata.labels?.[CLUSTER_LABEL] === n.cluster && ns.metadata.labels[FEDERATION_LABEL] === n.federation) {
+    await deleteObject(federation, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    out.line(`Removed namespace ${namespace} of its agent from the federation`);
+  }
+  const tokens = await federation.get<Listed>(collectionPath('v1', 'Secret', 'kube-system'), { query: { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY},${CLUSTER_LABEL}=${n.cluster}` } });
+  for (const t of tokens.items) await deleteObject(federation, { apiVersion: 'v1', kind: 'Secret', metadata: t.metadata });
+}
+
 export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
   validateClusterName(req, 'unjoin');
   const m = resolveMembership(req.kubeconfig, req);
@@ -237,8 +256,16 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
 
     const secretName = cluster.spec.secretRef?.name;
     if (secretName) await removeStoredCredentials(secretName);
+    if (cluster.spec.mode === 'Pull') await removePullPlace(federation, n, req.out);
 
     if (!member) {
+      if (cluster.spec.mode === 'Pull') {
+        req.out.warn(
+          `context "${m.memberContextName}" does not exist: the agent in cluster ${n.cluster} has lost its identity in the federation and does nothing more, but still runs there; ` +
+            `remove it from the cluster's side: kubectl --context=<the cluster's context> delete deployments,configmaps,secrets,serviceaccounts,roles,rolebindings -n ${n.namespace} -l ${memberSelector(n)} (and clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings by the same label)`,
+        );
+        return { removed: true, leftBehind: ['Deployment', ...LEFT_BEHIND], propagatedLeft: 0 };
+      }
       req.out.warn(`context "${m.memberContextName}" does not exist: this federation's service account and RBAC in the cluster were left behind (pass --cluster-context to remove them)`);
       return { removed: true, leftBehind: LEFT_BEHIND, propagatedLeft: 0 };
     }

@@ -36,8 +36,11 @@ export const checkClusters: Step<JoinData> = {
       d.useKubeconfigCredentials ? Promise.resolve(undefined) : clients.member.find<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1').catch(failedAt('cluster to join', m.member.name)),
     ]);
     m.names.federationId = identity;
+    if (existing?.spec.mode === 'Pull') {
+      throw new UserError(`cluster "${m.names.cluster}" is joined in pull mode (its agent calls the federation): unjoin it first to join it in push mode, or join this one under another name`);
+    }
     if (existing) {
-      const joinedServer = existing.spec.serverAddressByClientCIDRs[0]?.serverAddress;
+      const joinedServer = existing.spec.serverAddressByClientCIDRs?.[0]?.serverAddress;
       if (joinedServer !== d.server) {
         throw new UserError(
           `cluster "${m.names.cluster}" is already joined with server ${joinedServer}, not ${d.server}: unjoin it first, or join this one under another name`,
