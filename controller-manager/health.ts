@@ -7,11 +7,12 @@ import { errorMessage } from '../shared/errors.ts';
 import { objectPath } from '../shared/kube/resources.ts';
 import type { RestClient } from '../shared/kube/rest.ts';
 import { kubeTime } from '../shared/kube/time.ts';
-import type { Cluster, ClusterCondition } from '../shared/manifests/federation-api.ts';
+import type { AgentStatus, Cluster, ClusterCondition } from '../shared/manifests/federation-api.ts';
 import type { MemberRegistry } from './members.ts';
 import type { TokenRenewer } from './member-tokens.ts';
 import { probeMember } from './probe.ts';
-import { AGENT_LEASE, AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION, pullNamespace } from '../shared/pull/names.ts';
+import { AGENT_CODE_ANNOTATION, AGENT_LEASE, AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION, AGENT_VERSION_ANNOTATION, pullNamespace } from '../shared/pull/names.ts';
+import { runningCodeDigest } from './code-digest.ts';
 import type { Enqueue, ReconcileResult, Reconciler } from './runtime/controller.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak, type Thresholds } from './status.ts';
 
@@ -46,6 +47,8 @@ export class HealthController implements Reconciler {
   /** When each member was last probed, and what the probe found (served on /probes). */
   private readonly lastProbes = new Map<string, { at: string; result: string }>();
   private readonly zonesCheckedAt = new Map<string, number>();
+  /** Per pull member: the renewTime of its agent's Lease last read, and when this clock first saw it. */
+  private readonly leaseSeen = new Map<string, { renewTime: string; at: number }>();
   /**
    * The status last written for a cluster and the version of the object it was written over: until
    * the watch brings the write back, the cache is older than what we know (client-go's mutation cache).
@@ -65,12 +68,20 @@ export class HealthController implements Reconciler {
     return Object.fromEntries(this.lastProbes);
   }
 
-  private async agentObservation(name: string): Promise<Observation> {
+  private async agentObservation(name: string): Promise<{ observation: Observation; agent?: AgentStatus }> {
     try {
       const lease = await this.o.federation.find<AgentLease>(`/apis/coordination.k8s.io/v1/namespaces/${pullNamespace(name)}/leases/${AGENT_LEASE}`, { timeoutMs: this.o.probeTimeoutMs });
-      return leaseObservation(lease, Date.now(), this.o.periodMs, name);
+      // When the renewal was first seen here, by this clock: the agent's clock may be off.
+      const renewTime = lease?.spec?.renewTime ?? '';
+      const seen = this.leaseSeen.get(name);
+      const seenAt = seen?.renewTime === renewTime ? seen.at : Date.now();
+      this.leaseSeen.set(name, { renewTime, at: seenAt });
+      const observation = leaseObservation(lease, seenAt, Date.now(), this.o.periodMs, name);
+      const a = lease?.metadata?.annotations ?? {};
+      const code = a[AGENT_CODE_ANNOTATION];
+      return { observation, ...(code ? { agent: { version: a[AGENT_VERSION_ANNOTATION] ?? 'unknown', codeDigest: code, current: code === runningCodeDigest() } } : {}) };
     } catch (err) {
-      return { kind: 'notReady', message: `cannot read the heartbeat of cluster ${name}'s agent: ${errorMessage(err)}` };
+      return { observation: { kind: 'notReady', message: `cannot read the heartbeat of cluster ${name}'s agent: ${errorMessage(err)}` } };
     }
   }
 
@@ -101,6 +112,7 @@ export class HealthController implements Reconciler {
       this.streaks.delete(name);
       this.lastProbes.delete(name);
       this.zonesCheckedAt.delete(name);
+      this.leaseSeen.delete(name);
       this.written.delete(name);
       this.o.tokens?.forget(name);
       return;
@@ -109,7 +121,8 @@ export class HealthController implements Reconciler {
     const known = mine && mine.over === cluster.metadata.resourceVersion ? mine.status : cluster.status;
     const pull = cluster.spec.mode === 'Pull';
     const client = pull ? undefined : await this.o.members.probeClient(name);
-    const observation = !client ? await this.agentObservation(name) : 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
+    const pulled = client ? undefined : await this.agentObservation(name);
+    const observation = !client ? pulled!.observation : 'kind' in client ? client : await probeMember(client, this.o.probeTimeoutMs);
     this.probes += 1;
     this.lastProbes.set(name, { at: kubeTime(), result: observation.kind });
     const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
@@ -128,11 +141,16 @@ export class HealthController implements Reconciler {
     const topologyChanged =
       topology !== undefined &&
       (JSON.stringify(topology.zones) !== JSON.stringify(known?.zones ?? []) || topology.region !== known?.region);
+    const agentChanged = pulled?.agent !== undefined && JSON.stringify(pulled.agent) !== JSON.stringify(known?.agent);
+    if (agentChanged && pulled.agent!.current === false) {
+      this.o.log(`cluster ${name}: its agent runs ${pulled.agent!.version} (code ${pulled.agent!.codeDigest}), not this controller manager's code (${runningCodeDigest()}): upgrade it from the member's side`);
+    }
     const next = { requeueAfterMs: this.o.periodMs };
-    if (!changed && !topologyChanged && !stale) return next;
+    if (!changed && !topologyChanged && !stale && !agentChanged) return next;
     const status: Cluster['status'] = { ...known };
     // Nothing new to say but time passed: refresh the probe time, keep the rest as it is.
     status.conditions = conditions ?? conditionsFor(decidedSoFar(previous), previous, now);
+    if (pulled?.agent) status.agent = pulled.agent;
     if (topology) {
       status.zones = topology.zones;
       if (topology.region) status.region = topology.region;
@@ -156,15 +174,19 @@ export class HealthController implements Reconciler {
 }
 
 /**
- * A pull member's health, as its agent reports it: the agent renews its Lease every period with what
- * its own API server answered; a Lease not renewed for two periods and a half means the member (or
- * the way from it to the federation) is down. The same thresholds then damp it as a probe's result.
+ * A pull member's health, as its agent reports it: the agent renews its Lease every period of its
+ * own with what its API server answered, and says for how long a renewal stands
+ * (leaseDurationSeconds: two periods and a half). A renewal not followed by another within that time
+ * means the member (or the way from it to the federation) is down; as the node lifecycle controller
+ * does with kubelets' Leases, the time is when this controller first saw the renewal (seenAt, by its
+ * own clock: the member's clock may be off), never the renewTime the agent wrote. The same
+ * thresholds then damp it as a probe's result.
  */
-export function leaseObservation(lease: AgentLease | undefined, now: number, periodMs: number, cluster: string): Observation {
+export function leaseObservation(lease: AgentLease | undefined, seenAt: number, now: number, periodMs: number, cluster: string): Observation {
   if (!lease) return { kind: 'notReady', message: `no agent has reported from cluster ${cluster} yet: run the join command kubectl federation token create ${cluster} printed, against the member` };
-  const renewed = Date.parse(lease.spec?.renewTime ?? '') || 0;
-  const age = now - renewed;
-  if (age > 2.5 * periodMs) return { kind: 'unreachable', message: `the agent of cluster ${cluster} last reported ${Math.round(age / 1000)}s ago (${lease.spec?.renewTime}): the member, or its way to the federation, is down` };
+  const age = now - seenAt;
+  const standsMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000 || 2.5 * periodMs;
+  if (age > standsMs) return { kind: 'unreachable', message: `the agent of cluster ${cluster} last reported ${Math.round(age / 1000)}s ago (${lease.spec?.renewTime}): the member, or its way to the federation, is down` };
   const a = lease.metadata?.annotations ?? {};
   if (a[AGENT_READY_ANNOTATION] === 'false') return { kind: 'notReady', message: `the agent of cluster ${cluster} reports: ${a[AGENT_MESSAGE_ANNOTATION] ?? 'its API server is not ready'}` };
   return { kind: 'ready' };
@@ -172,7 +194,7 @@ export function leaseObservation(lease: AgentLease | undefined, now: number, per
 
 export interface AgentLease {
   metadata?: { annotations?: Record<string, string> };
-  spec?: { renewTime?: string };
+  spec?: { renewTime?: string; leaseDurationSeconds?: number };
 }
 
 /** The observation the current Ready condition stands for (to refresh it unchanged). */

@@ -1,9 +1,11 @@
 // The rules that turn probes into conditions: damping, transition times, what counts as a change.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { leaseObservation } from '../../controller-manager/health.ts';
 import { chooseServer } from '../../controller-manager/members.ts';
 import { conditionsDiffer, conditionsFor, decide, type Observation, type Streak } from '../../controller-manager/status.ts';
 import type { Cluster, ClusterCondition } from '../../shared/manifests/federation-api.ts';
+import { AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION } from '../../shared/pull/names.ts';
 
 const t = { success: 2, failure: 3 };
 const ready: Observation = { kind: 'ready' };
@@ -91,5 +93,32 @@ describe('chooseServer', () => {
       message: 'spec.serverAddressByClientCIDRs[0].clientCIDR "10.0.0.0/33" is not a CIDR such as 0.0.0.0/0',
     });
     assert.equal((chooseServer(cluster([{ clientCIDR: '0.0.0.0/0', serverAddress: 'not a url' }]), undefined) as Observation).kind, 'invalidSpec');
+  });
+});
+
+describe('leaseObservation: a pull member by its agent Lease', () => {
+  const lease = (annotations: Record<string, string> = {}, leaseDurationSeconds?: number) => ({
+    metadata: { annotations },
+    // The agent's clock is an hour off: nothing here may read it.
+    spec: { renewTime: '2020-01-01T00:00:00.000000Z', ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}) },
+  });
+  test('no Lease: not ready, with the command that makes one', () => {
+    const o = leaseObservation(undefined, 0, 0, 10_000, 'edge-1');
+    assert.equal(o.kind, 'notReady');
+    assert.match('message' in o ? o.message : '', /kubectl federation token create edge-1/);
+  });
+  test("a renewal stands for the Lease's own duration from when it was seen here, whatever the agent's clock says", () => {
+    assert.equal(leaseObservation(lease({}, 25), 1_000_000, 1_024_000, 2000, 'edge-1').kind, 'ready');
+    const late = leaseObservation(lease({}, 25), 1_000_000, 1_026_000, 2000, 'edge-1');
+    assert.equal(late.kind, 'unreachable');
+    assert.match('message' in late ? late.message : '', /the agent of cluster edge-1 last reported 26s ago/);
+  });
+  test("without a duration, two periods and a half of the controller's", () => {
+    assert.equal(leaseObservation(lease(), 0, 25_000, 10_000, 'e').kind, 'ready');
+    assert.equal(leaseObservation(lease(), 0, 25_001, 10_000, 'e').kind, 'unreachable');
+  });
+  test('the member not ready, as its agent says', () => {
+    const o = leaseObservation(lease({ [AGENT_READY_ANNOTATION]: 'false', [AGENT_MESSAGE_ANNOTATION]: 'etcd down' }, 25), 0, 1000, 10_000, 'e');
+    assert.deepEqual(o, { kind: 'notReady', message: 'the agent of cluster e reports: etcd down' });
   });
 });
