@@ -7,7 +7,9 @@ import { isNotFound, type RestClient } from '../../shared/kube/rest.ts';
 import { microTime } from '../../shared/kube/time.ts';
 import { AGENT_KUBECONFIG_KEY } from '../../shared/manifests/pull.ts';
 import { requestToken, tokenClaims } from '../../shared/member-credentials.ts';
-import { AGENT_ACCOUNT, AGENT_LEASE, AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION, pullNamespace } from '../../shared/pull/names.ts';
+import { AGENT_ACCOUNT, AGENT_CODE_ANNOTATION, AGENT_LEASE, AGENT_MESSAGE_ANNOTATION, AGENT_READY_ANNOTATION, AGENT_VERSION_ANNOTATION, pullNamespace } from '../../shared/pull/names.ts';
+import { VERSION } from '../../shared/version-info.ts';
+import { runningCodeDigest } from '../code-digest.ts';
 import { probeMember } from '../probe.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 
@@ -41,7 +43,12 @@ export class Heartbeat implements Reconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     if (key === TOKEN_KEY) return this.renewToken();
     const seen = await probeMember(this.o.member, Math.min(this.o.periodMs, 5000));
-    const annotations = { [AGENT_READY_ANNOTATION]: String(seen.kind === 'ready'), [AGENT_MESSAGE_ANNOTATION]: seen.kind === 'ready' ? '' : seen.message.slice(0, 300) };
+    const annotations = {
+      [AGENT_READY_ANNOTATION]: String(seen.kind === 'ready'),
+      [AGENT_MESSAGE_ANNOTATION]: seen.kind === 'ready' ? '' : seen.message.slice(0, 300),
+      [AGENT_VERSION_ANNOTATION]: VERSION,
+      [AGENT_CODE_ANNOTATION]: runningCodeDigest(),
+    };
     const path = `/apis/coordination.k8s.io/v1/namespaces/${pullNamespace(this.o.cluster)}/leases`;
     const spec = { holderIdentity: this.o.cluster, leaseDurationSeconds: Math.ceil((2.5 * this.o.periodMs) / 1000), renewTime: microTime() };
     try {

@@ -13,7 +13,7 @@ import type { Typed } from './types.ts';
 
 const KUBECONFIG_DIR = '/etc/federation/controller-manager';
 export const CODE_DIR = '/opt/federation/controller-manager';
-const CODE_FILE = 'controller-manager.cjs';
+export const CODE_FILE = 'controller-manager.cjs';
 export const CONTROLLER_HEALTHZ_PORT = 8080;
 /**
  * How Node runs the controller manager: a small young generation and few malloc arenas keep a

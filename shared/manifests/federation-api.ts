@@ -28,7 +28,7 @@ export interface Cluster {
     serverAddressByClientCIDRs?: { clientCIDR: string; serverAddress: string }[];
     secretRef?: { name: string };
   };
-  status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string };
+  status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string; agent?: AgentStatus };
 }
 
 /** The user the controller manager's client certificate names (its common name). */
@@ -121,6 +121,11 @@ export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition
                     } as V1JSONSchemaProps,
                     zones: { type: 'array', items: { type: 'string' } },
                     region: { type: 'string' },
+                    agent: {
+                      type: 'object',
+                      description: "A pull member's agent: its release, the digest of its code, and whether that is the controller manager's.",
+                      properties: { version: { type: 'string' }, codeDigest: { type: 'string' }, current: { type: 'boolean' } },
+                    },
                   },
                 },
               },
@@ -130,6 +135,14 @@ export function clusterCRD(federation: string): Typed<V1CustomResourceDefinition
       ],
     },
   };
+}
+
+/** A pull member's agent as its heartbeat says, beside the controller manager's own code. */
+export interface AgentStatus {
+  version: string;
+  codeDigest: string;
+  /** Runs the code the controller manager runs: false until it is upgraded from the member's side. */
+  current: boolean;
 }
 
 /** What the controller manager reports of one propagated object: one per object, read-only for users. */

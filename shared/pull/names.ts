@@ -11,6 +11,9 @@ export const AGENT_LEASE = 'agent';
 /** On the Lease: what the agent's own API server answered at its last renewal ("true"/"false", and why). */
 export const AGENT_READY_ANNOTATION = 'federation.kubectl-federation.io/member-ready';
 export const AGENT_MESSAGE_ANNOTATION = 'federation.kubectl-federation.io/member-message';
+/** On the Lease: the agent's release and the digest of the code it runs (the controller manager compares its own). */
+export const AGENT_VERSION_ANNOTATION = 'federation.kubectl-federation.io/agent-version';
+export const AGENT_CODE_ANNOTATION = 'federation.kubectl-federation.io/agent-code';
 
 /** On every carrier Secret and report ConfigMap: what the agent lists, and what the controller watches. */
 export const CARRIER_LABEL = 'federation.kubectl-federation.io/carrier';

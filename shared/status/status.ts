@@ -179,6 +179,15 @@ export async function federationStatus(kc: Kubeconfig, name: string | undefined,
         const message = cluster?.status?.conditions?.find((x) => x.type === 'Ready')?.message;
         problems.push(`member ${m.name} is not Ready (${m.reason ?? 'no probe yet'}${message ? `: ${message}` : ''}): ${memberFix(m, cluster, ext.hostContext)}`);
       }
+      // A re-run init upgrades what it reaches; a pull member's agent is upgraded from the member.
+      for (const c of clusters.items) {
+        const agent = c.status?.agent;
+        if (agent?.current === false) {
+          problems.push(
+            `the agent of member ${c.metadata.name} runs ${agent.version} (code ${agent.codeDigest}), not the code of this federation's controller manager: upgrade it from the member's side: kubectl federation token create ${c.metadata.name}, then run the join command it prints against the member`,
+          );
+        }
+      }
     }
   } finally {
     host?.close();

@@ -5,11 +5,12 @@
 // status the federation sums, puts drift back, deletes; a forged write for another member is
 // refused; the agent killed while applying and the federation out of its reach both converge.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { NODE_IMAGE } from '../../shared/constants.ts';
+import { CODE_FILE } from '../../shared/manifests/controller-manager.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
 import { PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
@@ -37,7 +38,7 @@ interface Condition {
   message?: string;
 }
 interface ClusterList {
-  items: { metadata: { name: string }; spec: { mode?: string }; status?: { conditions?: Condition[] } }[];
+  items: { metadata: { name: string }; spec: { mode?: string }; status?: { conditions?: Condition[]; agent?: { version: string; codeDigest: string; current: boolean } } }[];
 }
 
 /** Policy rules of this test, before the local table (moved to 100 once: rules after it never see local traffic). */
@@ -63,7 +64,7 @@ describe('a private member joined in pull mode', { skip }, () => {
   // The agent's own log (its container's log file on the member's node): what a failed wait shows.
   const agentLogTail = () => {
     const logs = join(dirname(node.memberRunners.get('edge-1')!.logFile), 'logs');
-    const files = existsSync(logs) ? readdirSync(logs).filter((f) => f.includes('_agent-') && f.endsWith('_agent.log')) : [];
+    const files = existsSync(logs) ? readdirSync(logs).filter((f) => f.startsWith('federation-system_') && f.includes('-agent-') && f.endsWith('_agent.log')) : [];
     return files.map((f) => readFileSync(join(logs, f), 'utf8')).join('\n');
   };
 
@@ -239,6 +240,34 @@ describe('a private member joined in pull mode', { skip }, () => {
     await run('--context=federation', '-n', 'batch', 'create', 'configmap', 'after-renewal', '--from-literal=k=v');
     await waitFor('the object placed after the renewal arrived', async () => ((await kubectl(env, '--context=edge-1', '-n', 'batch', 'get', 'configmap', 'after-renewal')).code === 0 ? true : undefined));
     assert.equal((await readyOf('edge-1'))?.status, 'True');
+  });
+
+  test("an agent older than the federation is named by status, and the printed join command run again upgrades it", async () => {
+    const agentOf = async () => (await clusters()).items.find((c) => c.metadata.name === 'edge-1')?.status?.agent;
+    await waitFor('the agent reported as current', async () => ((await agentOf())?.current === true ? true : undefined));
+    // An older agent, as an earlier join would have left it: other code, and its Deployment rolled to it.
+    const maps = await kubectlJSON<{ items: V1ConfigMap[] }>(env, '--context=edge-1', '-n', 'federation-system', 'get', 'configmaps', '-l', 'federation.kubectl-federation.io/cluster=edge-1');
+    const code = maps.items.find((m) => m.data?.[CODE_FILE] !== undefined)!;
+    // The code is larger than one argument may be: the patch goes in a file.
+    const patch = join(node.dir, 'older-code.json');
+    writeFileSync(patch, JSON.stringify({ data: { [CODE_FILE]: `${code.data![CODE_FILE]}\n// an older build\n` } }));
+    await run('--context=edge-1', '-n', 'federation-system', 'patch', 'configmap', code.metadata!.name!, '--type=merge', `--patch-file=${patch}`);
+    const deployment = (await run('--context=edge-1', '-n', 'federation-system', 'get', 'deployments', '-l', 'app.kubernetes.io/component=agent', '-o', 'name')).trim();
+    await run('--context=edge-1', '-n', 'federation-system', 'patch', deployment, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: { 'federation.kubectl-federation.io/code-digest': 'older' } } } } }));
+    const older = await waitFor('the older agent reported', async () => {
+      const a = await agentOf();
+      return a?.current === false ? a : undefined;
+    });
+    const status = await kubectl(env, 'federation', 'status');
+    assert.equal(status.code, 1, status.stdout);
+    assert.ok(status.stdout.includes(`the agent of member edge-1 runs ${older.version} (code ${older.codeDigest}), not the code of this federation's controller manager: upgrade it from the member's side: kubectl federation token create edge-1, then run the join command it prints against the member`), status.stdout);
+    // The upgrade, from the member's side: a new token, the join command again.
+    const again = /^ {2}(kubectl federation join edge-1 .*)$/m.exec(await run('federation', 'token', 'create', 'edge-1'))![1]!.split(' ').slice(1);
+    await run(...again);
+    await waitFor('the agent current again', async () => ((await agentOf())?.current === true ? true : undefined));
+    assert.equal((await readyOf('edge-1'))?.status, 'True');
+    await run('--context=federation', '-n', 'batch', 'create', 'configmap', 'after-upgrade', '--from-literal=k=v');
+    await waitFor('the object placed after the upgrade arrived', async () => ((await kubectl(env, '--context=edge-1', '-n', 'batch', 'get', 'configmap', 'after-upgrade')).code === 0 ? true : undefined));
   });
 
   test('unjoin removes the agent and the Cluster; the copies go', async () => {
