@@ -39,6 +39,8 @@ export class AgentCommand extends Command {
   });
 
   kubeconfig = Option.String('--kubeconfig', { description: "Kubeconfig of the federation API server, with the agent's token (required)" });
+  // Outside a pod (the benchmark runs agents as local processes): the member from a kubeconfig.
+  memberKubeconfig = Option.String('--member-kubeconfig', { description: "Kubeconfig of this member, in place of the pod's own identity (an agent run outside the member)" });
   kubeconfigSecret = Option.String('--kubeconfig-secret', { description: 'The Secret (in $POD_NAMESPACE) holding that kubeconfig: a renewed token is written back there' });
   cluster = Option.String('--cluster', { description: "This member's name in the federation (required)" });
   federationName = Option.String('--federation-name', 'federation');
@@ -70,7 +72,7 @@ export class AgentCommand extends Command {
     const healthzPort = this.healthzPort === '0' ? 0 : parsePort(this.healthzPort, '--healthz-port');
     const namespace = process.env.POD_NAMESPACE ?? 'federation-system';
     const federation = await clientFromKubeconfig(this.kubeconfig, undefined, requestTimeoutMs);
-    const member = inClusterClient(requestTimeoutMs);
+    const member = this.memberKubeconfig ? await clientFromKubeconfig(this.memberKubeconfig, undefined, requestTimeoutMs) : inClusterClient(requestTimeoutMs);
     const names = { federation: this.federationName, federationId: this.federationId, cluster: this.cluster, namespace };
 
     const stop = new AbortController();

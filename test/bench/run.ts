@@ -24,6 +24,7 @@ import { kubectlBin, repoRoot } from '../support/paths.ts';
 import { playLoadBalancer, playPod, podIP } from '../support/stand-ins.ts';
 import { cpuSeconds, fmt, median, rssMB, timeInterleaved } from './measure.ts';
 import { propagationBench } from './propagation.ts';
+import { pullBench } from './pull.ts';
 
 const quiet = new Output({ stream: process.stdout, quiet: true });
 const line = (s = '') => console.log(s);
@@ -208,7 +209,7 @@ try {
   await installFederationAPI(planes.kubeconfig, 'federation');
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'bench-')), 'config');
   writeFileSync(kubeconfig, spawnSync('cat', [planes.kubeconfig], { encoding: 'utf8' }).stdout);
-  // BENCH_ONLY=startup, init, controller, propagation or stages runs that part alone.
+  // BENCH_ONLY=startup, init, controller, propagation, stages or pull runs that part alone.
   const only = process.env.BENCH_ONLY;
   if (only === 'startup') startup();
   if (only === 'init') await initAndJoin(kubeconfig);
@@ -224,6 +225,7 @@ try {
   }
   if (!only || only === 'propagation') await propagationBench(line);
   if (only === 'stages') await propagationBench(line, true);
+  if (!only || only === 'pull') await pullBench(line);
 } finally {
   await planes.stop();
   rmSync(runTmp, { recursive: true, force: true });
