@@ -124,6 +124,9 @@ export async function initCommand(input: InitCommandInput, streams: Streams): Pr
     }
   } else if (!cfg.join) {
     out.line(`Next, join a cluster: kubectl federation join CLUSTER${flag}`);
+    // A bootstrap token is bound to the one cluster it joins (a member never takes another's
+    // place), so init cannot print one before a name is given: it says where the command comes from.
+    out.line(`Or, for a cluster the federation cannot reach (private, behind NAT): kubectl federation token create CLUSTER${flag} prints the command to run against it (pull mode)`);
   }
   return 0;
 }

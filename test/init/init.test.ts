@@ -136,6 +136,7 @@ describe('init against a real host cluster', () => {
     assert.match(result.stdout, new RegExp(`Federation API server is running at: https://${ip.replaceAll('.', '\\.')}`));
     assert.match(result.stdout, new RegExp(`^Added context "${fed.name}"\\. Switched to context "${fed.name}"\\.$`, 'm'));
     assert.match(result.stdout, /^Next, join a cluster: kubectl federation join CLUSTER$/m);
+    assert.match(result.stdout, /^Or, for a cluster the federation cannot reach \(private, behind NAT\): kubectl federation token create CLUSTER prints the command to run against it \(pull mode\)$/m);
     assert.doesNotMatch(result.stdout, /Nothing changed/);
     assert.doesNotMatch(result.stdout + result.stderr, secretMaterial);
 
