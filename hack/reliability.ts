@@ -4,6 +4,7 @@
 import { startPlanes } from '../test/support/localcluster.ts';
 import { backupReliability } from '../test/reliability/backup.ts';
 import { controllerReliability, stagedRolloutReliability, tokenReliability } from '../test/reliability/controller.ts';
+import { pullReliability } from '../test/reliability/pull.ts';
 import { badInput, concurrentJoins, concurrentWrites, killDeinit, killInit, killJoinUnjoin, type Options, type Row, secretScan, table, wireFaults } from '../test/reliability/harness.ts';
 
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
@@ -24,6 +25,7 @@ try {
     ['the controller manager: killed while propagating, faults on its links', () => controllerReliability(o)],
     ['the controller manager: killed while renewing member tokens', () => tokenReliability(o)],
     ['the controller manager: killed during a staged rollout', () => stagedRolloutReliability(o)],
+    ['pull mode: the agent killed while applying, the federation out of reach, forged writes', () => pullReliability(o)],
     ['backup and restore: under writes, killed at random', () => backupReliability(o)],
     ['secret scan', () => secretScan(o)],
   ];
