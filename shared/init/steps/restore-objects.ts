@@ -5,7 +5,7 @@ import { type BackedUpResource, type FederationBackup } from '../../backup/forma
 import { forCreate } from '../../backup/selection.ts';
 import { resourcePath } from '../../kube/discovery.ts';
 import { collectionPath, type KubeObject, objectPath } from '../../kube/resources.ts';
-import { ApiError, type RestClient } from '../../kube/rest.ts';
+import { ApiError, ConnectionError, type RestClient } from '../../kube/rest.ts';
 import { RESTORING_ANNOTATION } from '../../manifests/config.ts';
 import { CREDENTIAL_KEYS } from '../../manifests/credentials.ts';
 import { apiserverService } from '../../manifests/service.ts';
@@ -83,9 +83,14 @@ class Restorer {
     const ns = r.namespaced ? obj.metadata.namespace : undefined;
     let restored: KubeObject;
     try {
-      restored = await this.client.request<KubeObject>('POST', resourcePath(r, ns), { body });
+      // Every object has its name: a create sent again after a reset, which may have been made
+      // the first time, meets 409 below and is taken as there. So resets are retried, as for
+      // idempotent requests (an HA plane's fresh replicas reset a connection now and then).
+      restored = await this.client.request<KubeObject>('POST', resourcePath(r, ns), { body, retry: true });
       this.created += 1;
     } catch (err) {
+      // Unreachable is no bug: the step's runner says so, and that a re-run continues.
+      if (err instanceof ConnectionError) throw err;
       if (!(err instanceof ApiError && err.status === 409)) throw new Error(`${r.kind} ${ns ? `${ns}/` : ''}${obj.metadata.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       // There already: made by the new plane (its namespaces, init's own API), or by this restore
       // before an interruption. A namespace takes back its labels and annotations.
