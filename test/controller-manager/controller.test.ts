@@ -128,13 +128,13 @@ describe('controller manager', () => {
     await waitForReady(federation, 'bad-token', (r) => r?.status === 'True', 3 * PERIOD_MS + 3000);
   });
 
-  test('kubectl get clusters shows NAME, READY, SERVER and AGE', () => {
+  test('kubectl get clusters shows NAME, READY, MODE, SERVER and AGE', () => {
     const out = spawnSync(kubectlBin, ['--kubeconfig', planes.kubeconfig, '--context', 'federation', 'get', 'clusters'], { encoding: 'utf8' });
     assert.equal(out.status, 0, out.stderr);
     const [header, ...rows] = out.stdout.trim().split('\n');
-    assert.deepEqual(header!.trim().split(/\s+/), ['NAME', 'READY', 'SERVER', 'AGE']);
+    assert.deepEqual(header!.trim().split(/\s+/), ['NAME', 'READY', 'MODE', 'SERVER', 'AGE']);
     const alpha = rows.find((r) => r.startsWith('alpha '))!;
-    assert.deepEqual(alpha.split(/\s+/).slice(0, 3), ['alpha', 'True', serverOf('member-a')]);
+    assert.deepEqual(alpha.split(/\s+/).slice(0, 4), ['alpha', 'True', 'Push', serverOf('member-a')]);
   });
 
   test('an unchanged status is not written again', async () => {

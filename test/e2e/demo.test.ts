@@ -23,7 +23,7 @@ test("make demo: init, join twice, both Ready, the user's propagation sequence, 
   for (const command of ['federation init', 'federation join member-1', 'federation join member-2', 'get clusters', 'federation unjoin member-2']) {
     assert.ok(out.includes(`$ kubectl ${command}\n`), `the demo shows "kubectl ${command}"`);
   }
-  assert.match(out, /NAME\s+READY\s+SERVER\s+AGE\nmember-1\s+True\s+\S+\s+\S+\nmember-2\s+True\s/);
+  assert.match(out, /NAME\s+READY\s+MODE\s+SERVER\s+AGE\nmember-1\s+True\s+Push\s+\S+\s+\S+\nmember-2\s+True\s/);
   // Propagation, exactly as a user types it: rollout status waits for both members; the federation's
   // READY is their pods summed; each member runs its half; delete and namespace deletion finish.
   for (const command of [
@@ -43,7 +43,7 @@ test("make demo: init, join twice, both Ready, the user's propagation sequence, 
   assert.match(out, /^deployment\.apps\.web\s+Deployment\s+member-1,member-2\s+2\/2\s+2\/2\s/m);
   assert.match(out, /\$ kubectl --context member-1 -n shop get deployments\nNo resources found in shop namespace\./);
   assert.match(out, /namespace "shop" deleted/);
-  assert.match(out, /unjoin member-2[^]*NAME\s+READY\s+SERVER\s+AGE\nmember-1\s+True\s+\S+\s+\S+\n\n/);
+  assert.match(out, /unjoin member-2[^]*NAME\s+READY\s+MODE\s+SERVER\s+AGE\nmember-1\s+True\s+Push\s+\S+\s+\S+\n\n/);
   assert.match(out, /^apiserver-\S+\s+2\/2\s+Running\s/m);
   // It waits for the federation API server rather than crashing until it is up.
   assert.match(out, /^controller-manager-\S+\s+1\/1\s+Running\s+0\s/m);

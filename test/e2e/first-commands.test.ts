@@ -68,7 +68,7 @@ test('kubectl federation init, then kubectl federation join member-1', async () 
 
   const listed = await kubectl(['get', 'clusters']);
   assert.equal(listed.code, 0, listed.out);
-  assert.match(listed.out, /^NAME\s+READY\s+SERVER\s+AGE\nmember-1\s/m);
+  assert.match(listed.out, /^NAME\s+READY\s+MODE\s+SERVER\s+AGE\nmember-1\s+(\S+\s+)?Push\s/m);
   const resources = await kubectl(['--context=federation', 'api-resources', '--api-group=core.federation.kubectl-federation.io']);
   assert.match(resources.out, /clusters\s+core\.federation\.kubectl-federation\.io\/v1beta1\s+false\s+Cluster/);
 });

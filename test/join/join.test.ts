@@ -125,7 +125,7 @@ describe('join', () => {
     const token = Buffer.from(secret.data!.token!, 'base64').toString();
     const cluster = await readCluster(kc('federation'), 'member-1');
     const server = kc('member-1').getCurrentCluster()!.server;
-    assert.deepEqual(cluster.spec, { serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }], secretRef: { name: 'member-member-1' } });
+    assert.deepEqual(cluster.spec, { mode: 'Push', serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: server }], secretRef: { name: 'member-member-1' } });
     const objects = await memberObjects('member-1');
     assert.equal(objects.serviceAccounts.length, 1);
     assert.equal(objects.clusterRoles.length, 2, 'the cluster-wide role and the workload role bound per namespace');
@@ -142,7 +142,7 @@ describe('join', () => {
     assert.equal(review.status?.userInfo?.username, `system:serviceaccount:federation-system:${objects.serviceAccounts[0]!.metadata!.name}`);
 
     await waitForReady(kc('federation'), 'member-1', (r) => r?.status === 'True', 15_000);
-    assert.match(getClusters(), /^member-1\s+True\s+https:\/\/127\.0\.0\.1:\d+\s+/m);
+    assert.match(getClusters(), /^member-1\s+True\s+Push\s+https:\/\/127\.0\.0\.1:\d+\s+/m);
   });
 
   test('joining again converges and says so', async () => {
