@@ -132,9 +132,16 @@ export class AgentCopies implements Reconciler {
     } else if (last?.want === want && Date.now() - last.at < BLIND_REWRITE_MS) {
       return { want, current: true };
     }
-    const desired = withMemberOwned(c.copy, existing, c.owned);
+    let desired = withMemberOwned(c.copy, existing, c.owned);
     if (existing && isSubset(desired, existing)) return { want, current: true, copy: reportedCopy(existing) };
-    // Drift: we applied this copy before, and since then someone changed or deleted it here.
+    // Drift: we applied this copy before, and since then someone changed or deleted it here. The
+    // watch's cache may lag behind our own write (a retry soon after it, a watch being re-listed):
+    // the member itself is asked before anything is called drift.
+    if (!blind && last?.want === want) {
+      existing = await this.o.member.find<FederatedObject>(path);
+      desired = withMemberOwned(c.copy, existing, c.owned);
+      if (existing && isSubset(desired, existing)) return { want, current: true, copy: reportedCopy(existing) };
+    }
     const drift = !blind && last?.want === want ? (existing ? 'changed' : 'deleted') : undefined;
     if (drift && c.mode === 'Report') {
       const message = drift === 'deleted' ? `cluster ${cluster}: ${what} was deleted in the member; not made again (${ANNOTATIONS.drift}: Report)` : `cluster ${cluster}: ${what} differs in the member; left as it is (${ANNOTATIONS.drift}: Report; remove it to have the federation's values put back)`;

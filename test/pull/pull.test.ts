@@ -234,7 +234,8 @@ describe('a private member joined in pull mode', { skip }, () => {
       const now = await agentSecret();
       return now && now !== before ? now : undefined;
     });
-    assert.match(agentLogTail(), /the agent's federation token was renewed \(valid until \d{4}-/);
+    // The Secret is written first, then the line: waited for, as the log follows the write.
+    await waitFor('the renewal in the agent log', async () => (/the agent's federation token was renewed \(valid until \d{4}-/.test(agentLogTail()) ? true : undefined), 30_000);
     assert.equal(agentLogTail().includes(renewed), false, 'the token is never logged');
     // It works: the agent goes on with it (a new object arrives; the Cluster stays Ready).
     await run('--context=federation', '-n', 'batch', 'create', 'configmap', 'after-renewal', '--from-literal=k=v');
