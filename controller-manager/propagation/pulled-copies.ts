@@ -129,7 +129,9 @@ export class PulledCopies {
     return this.written.has(`${cluster}|${key}`) || this.report(cluster, key) !== undefined;
   }
 
+  /** The object is gone from the federation: what was remembered of its carriers and Events goes too. */
   forget(key: string): void {
     for (const memo of [...this.written.keys()]) if (memo.endsWith(`|${key}`)) this.written.delete(memo);
+    for (const once of [...this.told]) if (once.includes(`|${key}|`)) this.told.delete(once);
   }
 }
