@@ -5,7 +5,7 @@
 // Both controllers run on one runtime (runtime/): a member registry, keyed work queues, watches.
 import { hostname } from 'node:os';
 import { Command, Option } from 'clipanion';
-import { reportError } from '../shared/cli/command.ts';
+import { ControllerCommand } from './command-base.ts';
 import { main } from '../shared/cli/run.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { InputError } from '../shared/errors.ts';
@@ -42,7 +42,7 @@ const memory = () => {
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-class ControllerManagerCommand extends Command {
+class ControllerManagerCommand extends ControllerCommand {
   static override paths = [Command.Default];
   static override usage = Command.Usage({
     description: "Keep each member Cluster's health, and propagate the federation's objects to its members",
@@ -82,15 +82,7 @@ class ControllerManagerCommand extends Command {
   healthzAddress = Option.String('--healthz-bind-address', '0.0.0.0');
   verbosity = Option.String('-v,--v', '0', { description: 'Log verbosity; 2 logs the probes of each period' });
 
-  override async execute(): Promise<number> {
-    try {
-      return await this.run();
-    } catch (err) {
-      return reportError(err, this.context.stderr);
-    }
-  }
-
-  private async run(): Promise<number> {
+  protected async run(): Promise<number> {
     if (!this.kubeconfig) throw new InputError("--kubeconfig is required: the federation API server's kubeconfig");
     const periodMs = parseDuration(this.period, '--cluster-monitor-period');
     const probeTimeoutMs = parseDuration(this.probeTimeout, '--probe-timeout');

@@ -5,7 +5,7 @@
 // the controller manager. Three controllers on the one runtime: heartbeat, token, copies.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'clipanion';
-import { reportError } from '../../shared/cli/command.ts';
+import { ControllerCommand } from '../command-base.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { InputError } from '../../shared/errors.ts';
 import { parsePort } from '../../shared/flags.ts';
@@ -31,7 +31,7 @@ function inClusterClient(timeoutMs: number): RestClient {
   return new RestClient({ server, ca: readFileSync(`${SA_DIR}/ca.crt`), token: readFileSync(`${SA_DIR}/token`, 'utf8').trim(), tokenFile: `${SA_DIR}/token` }, timeoutMs, 'kubectl-federation-agent');
 }
 
-export class AgentCommand extends Command {
+export class AgentCommand extends ControllerCommand {
   static override paths = [['agent']];
   static override usage = Command.Usage({
     description: "Pull mode: apply what the federation places on this member, report back, and keep the member's heartbeat",
@@ -53,15 +53,7 @@ export class AgentCommand extends Command {
   requestTimeout = Option.String('--request-timeout', '30s');
   healthzPort = Option.String('--healthz-port', '8080', { description: 'Port of /healthz (0: none)' });
 
-  override async execute(): Promise<number> {
-    try {
-      return await this.run();
-    } catch (err) {
-      return reportError(err, this.context.stderr);
-    }
-  }
-
-  private async run(): Promise<number> {
+  protected async run(): Promise<number> {
     if (!this.kubeconfig || !this.cluster || !this.federationId) throw new InputError('--kubeconfig, --cluster and --federation-id are required (join --pull sets them)');
     const periodMs = parseDuration(this.period, '--heartbeat-period');
     const requestTimeoutMs = parseDuration(this.requestTimeout, '--request-timeout');
