@@ -39,3 +39,9 @@ export async function runSteps<D>(steps: Step<D>[], data: D, out: Output, o: { d
     out.end(detail ?? undefined, o.dryRun ? 'checked (dry run)' : 'done');
   }
 }
+
+/** What an earlier step left in the data, or an internal error: a step ran out of order. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal error: ${what} is not known yet`);
+  return value;
+}

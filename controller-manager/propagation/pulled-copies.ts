@@ -3,7 +3,7 @@
 // and what the agent made of each comes back as a report, watched here: the record, the combined
 // status and rollouts read a pull member's copy from its report as they read a push member's from
 // its watch. Dispatch and deletion call in here for those members; nothing else changes.
-import { ApiError, isNotFound, type RestClient } from '../../shared/kube/rest.ts';
+import { isNotFound, type RestClient } from '../../shared/kube/rest.ts';
 import { applyObject } from '../../shared/kube/apply.ts';
 import type { FederatedObject } from '../../shared/propagation/copy.ts';
 import type { DriftMode } from '../../shared/propagation/drift.ts';
@@ -118,7 +118,7 @@ export class PulledCopies {
     try {
       await this.o.federation.request('DELETE', `/api/v1/namespaces/${pullNamespace(cluster)}/secrets/${carrierName(key)}`);
     } catch (err) {
-      if (!isNotFound(err) && !(err instanceof ApiError && err.status === 404)) throw err;
+      if (!isNotFound(err)) throw err;
     }
     if (!this.report(cluster, key)) return 'gone';
     return this.o.members.readiness(cluster).ready ? 'pending' : 'unreachable';

@@ -75,7 +75,4 @@ export function federationProxy(d: Pick<InitData, 'kubeconfig' | 'cfg'>, server:
   return proxyFor(server, d.kubeconfig.cluster(d.cfg.name)?.['proxy-url']);
 }
 
-export function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`internal error: ${what} is not known yet`);
-  return value;
-}
+export { need } from '../steps.ts';

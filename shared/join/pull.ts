@@ -28,7 +28,7 @@ import { builtinResources, resolveKinds } from '../propagation/kinds.ts';
 import { type BootstrapToken, certificateWithHash, tokenText } from '../pull/bootstrap.ts';
 import { AGENT_ACCOUNT, CLUSTER_INFO, pullNamespace } from '../pull/names.ts';
 import { controllerBundle } from '../init/controller-bundle.ts';
-import { runSteps, type Step } from '../steps.ts';
+import { need, runSteps, type Step } from '../steps.ts';
 import { WaitTimeoutError } from '../wait.ts';
 
 export interface PullJoinData {
@@ -52,11 +52,6 @@ export interface PullJoinData {
   names?: MemberNames;
   agentToken?: string;
 }
-
-const need = <T>(v: T | undefined, what: string): T => {
-  if (v === undefined) throw new Error(`${what} is not known yet: an earlier step did not run`);
-  return v;
-};
 
 /** 1. The federation's CA, fetched without credentials and trusted only if its key has the hash given. */
 const discoverFederation: Step<PullJoinData> = {

@@ -15,7 +15,7 @@ import { pullNamespace } from '../pull/names.ts';
 import { type BootstrapToken, bootstrapTokenSecret, caCertHash, newBootstrapToken, tokenText } from '../pull/bootstrap.ts';
 import { REDACTED } from '../print.ts';
 import type { RestClient } from '../kube/rest.ts';
-import { runSteps, type Step } from '../steps.ts';
+import { need, runSteps, type Step } from '../steps.ts';
 import type { ResolvedContext } from '../kubeconfig.ts';
 
 export interface TokenData {
@@ -60,7 +60,7 @@ const createMemberNamespace: Step<TokenData> = {
   run: async (d) => {
     const n = d.names;
     await d.target.apply(pullNamespaceObject(n));
-    await Promise.all([d.target.apply(agentAccount(n)), d.target.apply(agentRole(n)), d.target.apply(bootstrapRole(n)), d.target.apply(clusterInfo(n.federation, need(d.ca), n.federationId)), d.target.apply(clusterInfoRole())]);
+    await Promise.all([d.target.apply(agentAccount(n)), d.target.apply(agentRole(n)), d.target.apply(bootstrapRole(n)), d.target.apply(clusterInfo(n.federation, need(d.ca, 'the CA'), n.federationId)), d.target.apply(clusterInfoRole())]);
     await Promise.all([d.target.apply(agentRoleBinding(n)), d.target.apply(bootstrapRoleBinding(n)), d.target.apply(clusterInfoRoleBinding())]);
     await d.target.apply(pullClusterObject(n, d.clusterLabels));
   },
@@ -79,17 +79,13 @@ const createToken: Step<TokenData> = {
 };
 
 const pullClusterNamespace = (d: TokenData) => pullNamespace(d.names.cluster);
-const need = <T>(v: T | undefined): T => {
-  if (v === undefined) throw new Error('an earlier step did not run');
-  return v;
-};
 
 export const tokenSteps: Step<TokenData>[] = [checkFederation, createMemberNamespace, createToken];
 
 export async function runTokenCreate(d: TokenData): Promise<{ command: string; expires: Date }> {
   await runSteps(tokenSteps, d, d.out, { dryRun: d.target.dryRun });
   const server = d.federationServer ?? d.federationContext.cluster.server;
-  const token = d.target.dryRun ? REDACTED : tokenText(need(d.token));
-  const command = `kubectl federation join ${d.names.cluster} --pull --federation-server=${server} --token=${token} --discovery-token-ca-cert-hash=${caCertHash(need(d.ca))}`;
-  return { command, expires: need(d.expires) };
+  const token = d.target.dryRun ? REDACTED : tokenText(need(d.token, 'the token'));
+  const command = `kubectl federation join ${d.names.cluster} --pull --federation-server=${server} --token=${token} --discovery-token-ca-cert-hash=${caCertHash(need(d.ca, 'the CA'))}`;
+  return { command, expires: need(d.expires, 'the expiry') };
 }
