@@ -10,18 +10,15 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Reflector } from '../../controller-manager/runtime/reflector.ts';
 import { FEDERATION_API_VERSION } from '../../shared/constants.ts';
-import { applyObject } from '../../shared/kube/apply.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import { CONTROLLER_ENV, CONTROLLER_NODE_FLAGS } from '../../shared/manifests/controller-manager.ts';
 import type { MemberNames } from '../../shared/manifests/member.ts';
-import { agentAccount, agentRole, agentRoleBinding, pullClusterObject, pullNamespaceObject } from '../../shared/manifests/pull.ts';
-import { readFederationId, requestToken } from '../../shared/member-credentials.ts';
+import { readFederationId } from '../../shared/member-credentials.ts';
 import { PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
-import { AGENT_ACCOUNT, pullNamespace } from '../../shared/pull/names.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
-import { installFederationAPI, kubeconfigFor, memberToken, storeMemberSecret } from '../support/federation.ts';
+import { installFederationAPI, kubeconfigFor, memberToken, pullMemberAgentKubeconfig, storeMemberSecret } from '../support/federation.ts';
 import { kubeConfigFor } from '../support/kube.ts';
 import { startPlanes } from '../support/localcluster.ts';
 import { kubectlBin, repoRoot } from '../support/paths.ts';
@@ -74,21 +71,8 @@ export async function pullBench(line: (s?: string) => void): Promise<void> {
     const agents: ChildProcess[] = [];
     for (const n of PULL) {
       const names: MemberNames = { federation: FED, federationId, cluster: n, namespace: 'federation-system' };
-      for (const obj of [pullNamespaceObject(names), agentAccount(names), agentRole(names), agentRoleBinding(names), pullClusterObject(names)]) await applyObject(fed, obj);
-      const { token } = await requestToken(fed, pullNamespace(n), AGENT_ACCOUNT, 3600);
       const agentKubeconfig = join(dir, `${n}.kubeconfig`);
-      writeFileSync(
-        agentKubeconfig,
-        stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [{ name: FED, cluster: { server: fedContext.cluster.server, 'certificate-authority-data': fedContext.cluster['certificate-authority-data'] } }],
-          users: [{ name: 'agent', user: { token } }],
-          contexts: [{ name: FED, context: { cluster: FED, user: 'agent' } }],
-          'current-context': FED,
-        }),
-        { mode: 0o600 },
-      );
+      await pullMemberAgentKubeconfig(fed, names, fedContext.cluster.server, Buffer.from(fedContext.cluster['certificate-authority-data'] ?? '', 'base64').toString(), agentKubeconfig);
       // As the controller manager's period below: the Lease says how long a renewal stands.
       const agent = spawnLogged(['agent', `--kubeconfig=${agentKubeconfig}`, `--member-kubeconfig=${kubeconfigFor(planes.kubeconfig, n)}`, `--cluster=${n}`, `--federation-name=${FED}`, `--federation-id=${federationId}`, '--heartbeat-period=2s', '--healthz-port=0']);
       agents.push(agent.child);

@@ -6,22 +6,19 @@
 // everything arrives. And forged writes: one agent's token writing another member's status, its
 // heartbeat, or reading what is placed on it: each refused.
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { FEDERATION_API_VERSION } from '../../shared/constants.ts';
-import { applyObject } from '../../shared/kube/apply.ts';
 import { credentialsFor } from '../../shared/kube/credentials.ts';
 import { RestClient } from '../../shared/kube/rest.ts';
 import { Kubeconfig } from '../../shared/kubeconfig.ts';
 import type { MemberNames } from '../../shared/manifests/member.ts';
-import { agentAccount, agentRole, agentRoleBinding, pullClusterObject, pullNamespaceObject } from '../../shared/manifests/pull.ts';
-import { readFederationId, requestToken } from '../../shared/member-credentials.ts';
+import { readFederationId } from '../../shared/member-credentials.ts';
 import { PROPAGATED_BY_LABEL } from '../../shared/propagation/annotations.ts';
 import { AGENT_ACCOUNT, AGENT_LEASE, pullNamespace, REPORT_LABEL } from '../../shared/pull/names.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
-import { kubeconfigFor, type RunningController, startController } from '../support/federation.ts';
+import { kubeconfigFor, pullMemberAgentKubeconfig, type RunningController, startController } from '../support/federation.ts';
 import { faultProxy, joinSetup, type Options, printed, type Row, tally } from './harness.ts';
 
 const MEMBER = 'rel-pull';
@@ -43,26 +40,12 @@ export async function pullReliability(o: Options): Promise<Row[]> {
   const running: RunningController[] = [];
   const federationId = await readFederationId(fed);
   const names = (cluster: string): MemberNames => ({ federation: 'federation', federationId, cluster, namespace: 'federation-system' });
-  // Both members' places, as token create makes them; only MEMBER gets an agent.
-  for (const cluster of [MEMBER, OTHER]) {
-    for (const obj of [pullNamespaceObject(names(cluster)), agentAccount(names(cluster)), agentRole(names(cluster)), agentRoleBinding(names(cluster)), pullClusterObject(names(cluster), { reliability: 'pull' })]) await applyObject(fed, obj);
-  }
-  const { token } = await requestToken(fed, pullNamespace(MEMBER), AGENT_ACCOUNT, 3600);
-  // The agent's kubeconfig: the federation through the proxy (which forwards as the planes' admin),
-  // with its real token (so its renewal is not due).
+  // Both members' places, as token create makes them; only MEMBER's agent runs. Its kubeconfig: the
+  // federation through the proxy (which forwards as the planes' admin), with its real token (so its
+  // renewal is not due).
   const agentKubeconfig = join(dir, 'agent.kubeconfig');
-  writeFileSync(
-    agentKubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fed', cluster: { server: proxy.server, 'certificate-authority-data': Buffer.from(proxy.ca).toString('base64') } }],
-      users: [{ name: 'agent', user: { token } }],
-      contexts: [{ name: 'fed', context: { cluster: 'fed', user: 'agent' } }],
-      'current-context': 'fed',
-    }),
-    { mode: 0o600 },
-  );
+  const token = await pullMemberAgentKubeconfig(fed, names(MEMBER), proxy.server, proxy.ca, agentKubeconfig, { reliability: 'pull' });
+  await pullMemberAgentKubeconfig(fed, names(OTHER), proxy.server, proxy.ca, join(dir, 'other.kubeconfig'), { reliability: 'pull' });
   const startAgent = () =>
     startController(['agent', `--kubeconfig=${agentKubeconfig}`, `--member-kubeconfig=${kubeconfigFor(kubeconfig, 'member-1')}`, `--cluster=${MEMBER}`, '--federation-name=federation', `--federation-id=${federationId}`, `--heartbeat-period=${PERIOD_MS / 1000}s`, '--request-timeout=2s', '--healthz-port=0']).then((a) => {
       running.push(a);

@@ -19,6 +19,11 @@ import { type Cluster, type ClusterCondition, federationAPIObjects } from '../..
 import { federationPolicies } from '../../shared/manifests/federation-policies.ts';
 import { done, notYet, poll } from '../../shared/wait.ts';
 import { statusOf } from './kube.ts';
+import { kubeconfigText } from '../../shared/manifests/kubeconfig.ts';
+import type { MemberNames } from '../../shared/manifests/member.ts';
+import { agentAccount, agentRole, agentRoleBinding, pullClusterObject, pullNamespaceObject } from '../../shared/manifests/pull.ts';
+import { requestToken } from '../../shared/member-credentials.ts';
+import { AGENT_ACCOUNT, pullNamespace } from '../../shared/pull/names.ts';
 
 /** Installs the federation API into the plane of context, exactly as init's step does. */
 export async function installFederationAPI(kubeconfigPath: string, context: string): Promise<void> {
@@ -166,4 +171,16 @@ export async function startController(args: string[]): Promise<RunningController
       return exited;
     },
   };
+}
+
+/**
+ * A pull member's place in the federation as token create and join --pull leave it (its namespace,
+ * the agent's account and Role, the Pull Cluster), and a kubeconfig file for its agent with the
+ * agent's own token, reaching the federation at server (trusting caPem): an agent run as a process.
+ */
+export async function pullMemberAgentKubeconfig(fed: RestClient, names: MemberNames, server: string, caPem: string, file: string, labels: Record<string, string> = {}): Promise<string> {
+  for (const obj of [pullNamespaceObject(names), agentAccount(names), agentRole(names), agentRoleBinding(names), pullClusterObject(names, labels)]) await applyObject(fed, obj);
+  const { token } = await requestToken(fed, pullNamespace(names.cluster), AGENT_ACCOUNT, 3600);
+  writeFileSync(file, kubeconfigText({ name: names.federation, server, caCert: caPem, token }), { mode: 0o600 });
+  return token;
 }
