@@ -7,10 +7,16 @@ export interface Step<D> {
   name: string;
   /** What the user reads while it runs, e.g. "Creating namespace federation-system". */
   title: (data: D) => string;
-  /** Does the step's work; what it returns is shown after "done". */
-  run: (data: D) => Promise<string | undefined | void>;
+  /** Does the step's work; what it returns is shown after "done" (or ends the line its own way). */
+  run: (data: D) => Promise<string | StepEnd | undefined | void>;
   /** Skipped when this says so (e.g. storage with an external etcd). */
   skip?: (data: D) => boolean;
+}
+
+/** A step's line ending other than "done": e.g. "skipped (cannot reach it: ...)". */
+export interface StepEnd {
+  word: string;
+  detail?: string;
 }
 
 export class StepError extends UserError {
@@ -29,14 +35,15 @@ export async function runSteps<D>(steps: Step<D>[], data: D, out: Output, o: { d
   for (const step of steps) {
     if (step.skip?.(data)) continue;
     out.begin(step.title(data));
-    let detail: string | undefined | void;
+    let detail: string | StepEnd | undefined | void;
     try {
       detail = await step.run(data);
     } catch (err) {
       out.fail();
       throw new StepError(step.name, err);
     }
-    out.end(detail ?? undefined, o.dryRun ? 'checked (dry run)' : 'done');
+    if (typeof detail === 'object') out.end(detail.detail, detail.word);
+    else out.end(detail ?? undefined, o.dryRun ? 'checked (dry run)' : 'done');
   }
 }
 

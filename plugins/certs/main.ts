@@ -2,7 +2,7 @@
 // its own (kubectl runs it for both: the longest matching name wins).
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { CertsCheckExpirationCommand, CertsRenewCommand } from './command.ts';
+import { CertsCheckExpirationCommand, CertsRenewCommand } from '../../shared/certs/command.ts';
 
 class CheckExpiration extends CertsCheckExpirationCommand {
   static override paths = [['check-expiration']];

@@ -2,7 +2,7 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { DeinitCommand } from './command.ts';
+import { DeinitCommand } from '../../shared/deinit/command.ts';
 
 class Deinit extends DeinitCommand {
   static override paths = [Command.Default];

@@ -2,7 +2,7 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { InitCommand } from './command.ts';
+import { InitCommand } from '../../shared/init/command.ts';
 
 class Init extends InitCommand {
   static override paths = [Command.Default];

@@ -2,7 +2,7 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { JoinCommand } from './command.ts';
+import { JoinCommand } from '../../shared/join/command.ts';
 
 class Join extends JoinCommand {
   static override paths = [Command.Default];

@@ -2,7 +2,7 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { StatusCommand } from './command.ts';
+import { StatusCommand } from '../../shared/status/command.ts';
 
 class Status extends StatusCommand {
   static override paths = [Command.Default];

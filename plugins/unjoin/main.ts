@@ -2,7 +2,7 @@
 import { Command } from 'clipanion';
 import { main } from '../../shared/cli/run.ts';
 import { federationSpec } from '../federation/commands.ts';
-import { UnjoinCommand } from './command.ts';
+import { UnjoinCommand } from '../../shared/unjoin/command.ts';
 
 class Unjoin extends UnjoinCommand {
   static override paths = [Command.Default];

@@ -1,68 +1,38 @@
-// What `deinit` does with its flags. Loaded only when it runs.
-import { createInterface } from 'node:readline/promises';
-import { parseDuration } from '../duration.ts';
-import { InputError } from '../errors.ts';
-import { parseDryRun } from '../flags.ts';
-import { Kubeconfig } from '../kubeconfig.ts';
-import { Output } from '../output.ts';
-import { runDeinit } from './deinit.ts';
+// `kubectl federation deinit`: its flags and help; run.ts (loaded when it runs) checks them and
+// runs the steps of deinit.ts.
+import { Command, Option } from 'clipanion';
+import { KubeCommand } from '../cli/command.ts';
 
-interface Input {
-  name?: string;
-  kubeconfig?: string;
-  requestTimeout: string;
-  unjoinMembers: boolean;
-  keepMembers: boolean;
-  purgeData: boolean;
-  yes: boolean;
-  dryRun?: string | boolean;
-}
+export class DeinitCommand extends KubeCommand {
+  static override paths = [['deinit']];
+  static override usage = Command.Usage({
+    description: 'Remove a federation control plane that init deployed',
+    details: `
+      NAME is the federation's name or its kubeconfig context (default: the current context).
+      Removes what init created for it in the host cluster, found by its labels (the namespace only
+      if init created it and nothing else is in it), and its context, cluster and user from the
+      kubeconfig; if that was the current context, switches back to the host's. Refuses while
+      clusters are joined unless --unjoin-members (or --keep-members, which leaves them and their
+      copies running for a restore from a backup). etcd's volume is kept unless --purge-data. Asks
+      before it deletes anything on a terminal; elsewhere it needs --yes. Safe to run again.
+    `,
+    examples: [
+      ['Remove the federation of the current context', 'kubectl federation deinit'],
+      ['Also unjoin its members and delete its data', 'kubectl federation deinit myfed --unjoin-members --purge-data --yes'],
+      ['See what would be removed', 'kubectl federation deinit myfed --dry-run'],
+      ['Replace the plane from a backup, the members untouched', 'kubectl federation deinit myfed --keep-members --purge-data --yes && kubectl federation init myfed --restore-from myfed-backup.json.gz'],
+    ],
+  });
 
-interface Streams {
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
-}
+  name = Option.String({ name: 'NAME', required: false });
+  unjoinMembers = Option.Boolean('--unjoin-members', false, { description: 'Unjoin every member first (default: refuse while any is joined)' });
+  keepMembers = Option.Boolean('--keep-members', false, { description: "Leave the members as they are, their copies running: for a federation that comes back from a backup (init --restore-from)" });
+  purgeData = Option.Boolean('--purge-data', false, { description: "Delete etcd's volume too (default: keep it)" });
+  yes = Option.Boolean('-y,--yes', false, { description: 'Do not ask for confirmation' });
+  dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'List what would be removed; remove nothing (as kubectl\'s --dry-run=client; =none: do it)' });
 
-/** On a terminal, asks; elsewhere only --yes goes ahead (a script must say so). */
-async function confirmed(question: string, streams: Streams): Promise<boolean> {
-  if (!streams.stdin.isTTY) {
-    throw new InputError('deinit deletes the federation and asks first, but there is no terminal to ask on: pass --yes (or --dry-run to see what it would delete)');
+  protected override async run(): Promise<number> {
+    const { deinitCommand } = await import('./run.ts');
+    return deinitCommand(this, this.context);
   }
-  const rl = createInterface({ input: streams.stdin, output: streams.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
-export async function deinitCommand(input: Input, streams: Streams): Promise<number> {
-  const dryRun = parseDryRun(input.dryRun);
-  const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
-  const kubeconfig = Kubeconfig.load(input.kubeconfig);
-  if (!dryRun) kubeconfig.checkWritable();
-  if (input.unjoinMembers && input.keepMembers) throw new InputError('--unjoin-members and --keep-members exclude each other: choose one');
-  const out = new Output({ stream: streams.stdout, warnings: streams.stderr });
-  const target = input.name ?? kubeconfig.currentContext ?? 'the current context';
-  if (!dryRun && !input.yes) {
-    const what = `Delete federation ${target}${input.purgeData ? ' and its data' : ''}${input.unjoinMembers ? ', unjoining its members' : ''}?`;
-    if (!(await confirmed(what, streams))) {
-      out.line('Nothing was deleted.');
-      return 1;
-    }
-  }
-  const result = await runDeinit({ kubeconfig, name: input.name, unjoinMembers: input.unjoinMembers, keepMembers: input.keepMembers, purgeData: input.purgeData, dryRun, requestTimeoutMs, out });
-  if (dryRun) {
-    out.line(`Would remove from federation ${result.federation}:`);
-    for (const r of result.removed) out.line(`  ${r}`);
-  } else out.line(`Federation ${result.federation} removed (${result.removed.length} objects and entries).`);
-  if (result.keptClaims.length > 0) {
-    out.line(
-      `Kept etcd's data: PersistentVolumeClaim ${result.keptClaims.map((c) => `${result.namespace}/${c}`).join(', ')} in the host cluster; ` +
-        `running init again with the same name and namespace uses it. To delete it: kubectl --context=${result.hostContext} -n ${result.namespace} delete pvc ${result.keptClaims.join(' ')} ` +
-        '(or deinit again with --purge-data)',
-    );
-  }
-  return 0;
 }

@@ -10,7 +10,7 @@ import { describeFailure } from '../kube/failures.ts';
 import { collectionPath } from '../kube/resources.ts';
 import { ApiError, isNotFound, type RestClient } from '../kube/rest.ts';
 import { clientFor } from '../join/contexts.ts';
-import { runUnjoin } from '../join/unjoin.ts';
+import { runUnjoin } from '../unjoin/unjoin.ts';
 import type { Output } from '../output.ts';
 import { runSteps, type Step, StepError } from '../steps.ts';
 import { done, notYet, poll } from '../wait.ts';

@@ -1,65 +1,38 @@
-// What `token create` does with its flags. Loaded only when it runs.
-import { parseDuration } from '../duration.ts';
-import { InputError } from '../errors.ts';
-import { clusterLabelsFlag, dryRunFormat, parseDryRun } from '../flags.ts';
-import { Kubeconfig } from '../kubeconfig.ts';
-import { LiveTarget, RecordingTarget } from '../kube/target.ts';
-import { serverURL } from '../manifests/member.ts';
-import { isDNSLabel } from '../names.ts';
-import { Output } from '../output.ts';
-import { formatObjects } from '../print.ts';
-import { clientFor, federationIdentity } from '../join/contexts.ts';
-import { CONTEXT_EXTENSION, DEFAULT_NAMESPACE, type FederationContextExtension } from '../constants.ts';
-import { runTokenCreate } from './create.ts';
+// `kubectl federation token create`: its flags and help; run.ts (loaded when it runs) checks them
+// and runs create.ts.
+import { Command, Option } from 'clipanion';
+import { KubeCommand } from '../cli/command.ts';
 
-interface Streams {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
-}
+export class TokenCreateCommand extends KubeCommand {
+  static override paths = [['token', 'create']];
+  static override usage = Command.Usage({
+    description: 'Print the command that joins a private cluster in pull mode',
+    details: `
+      Run against the federation (the current context, or --context). Prepares CLUSTER's place in
+      the federation (a namespace only its agent may read, and the Cluster), makes a join token
+      that joins CLUSTER and no other and expires after --ttl, and prints the command to run
+      against the member's own context: kubectl federation join CLUSTER --pull ... The machine
+      that runs it needs the member's kubeconfig and the federation's address, not the host's.
+      The token is a secret: pass it on as you would a password.
+    `,
+    examples: [
+      ['A token for cluster edge-1, valid for an hour', 'kubectl federation token create edge-1'],
+      ['Where members reach the federation at another address than this kubeconfig', 'kubectl federation token create edge-1 --federation-server=https://federation.example.com:443'],
+      ['Labelled for placement, valid for a day', 'kubectl federation token create edge-1 --cluster-labels=region=eu --ttl=24h'],
+    ],
+  });
 
-export async function tokenCreateCommand(
-  input: { cluster: string; federationContext?: string; ttl: string; federationServer?: string; clusterLabels?: string[]; dryRun?: string | boolean; output?: string; kubeconfig?: string; requestTimeout: string },
-  streams: Streams,
-): Promise<number> {
-  if (!isDNSLabel(input.cluster)) throw new InputError(`"${input.cluster}" is not a valid cluster name (a DNS-1123 label: lower-case letters, digits and '-'); choose another`);
-  const ttlMs = parseDuration(input.ttl, '--ttl');
-  if (ttlMs < 60_000) throw new InputError(`--ttl: ${input.ttl} is shorter than a minute: a join needs longer; give 10m or more`);
-  const federationServer = input.federationServer === undefined ? undefined : serverURL(input.federationServer.trim());
-  if (federationServer !== undefined && !/^https:\/\/[^/]+/.test(federationServer)) throw new InputError(`--federation-server: "${input.federationServer}" is not an https URL such as https://federation.example.com:443`);
-  const dryRun = parseDryRun(input.dryRun);
-  const format = dryRunFormat(input.output, dryRun);
-  const requestTimeoutMs = parseDuration(input.requestTimeout, '--request-timeout');
-  const kubeconfig = Kubeconfig.load(input.kubeconfig);
-  const federationContext = kubeconfig.resolve(input.federationContext, '--context');
-  const ext = kubeconfig.contextExtension<FederationContextExtension>(federationContext.name, CONTEXT_EXTENSION);
-  const client = await clientFor(federationContext, requestTimeoutMs);
-  const out = new Output({ stream: dryRun ? streams.stderr : streams.stdout, quiet: dryRun });
-  const recording = new RecordingTarget();
-  try {
-    const federationId = await federationIdentity(client, kubeconfig, federationContext.name);
-    const result = await runTokenCreate({
-      kubeconfig,
-      federationContext,
-      client,
-      target: dryRun ? recording : new LiveTarget(client),
-      out,
-      names: { federation: ext?.federation ?? federationContext.name, federationId, cluster: input.cluster, namespace: ext?.namespace ?? DEFAULT_NAMESPACE },
-      ttlMs,
-      clusterLabels: clusterLabelsFlag(input.clusterLabels),
-      ...(federationServer ? { federationServer } : {}),
-    });
-    if (dryRun) {
-      streams.stdout.write(formatObjects(recording.applied, format));
-      return 0;
-    }
-    out.line();
-    out.line(`Run this against cluster ${input.cluster}'s own context before ${result.expires.toISOString().replace(/\.\d{3}Z$/, 'Z')} (the token is a secret):`);
-    out.line();
-    out.line(`  ${result.command}`);
-    out.line();
-    out.line(`It joins the cluster in pull mode: an agent there calls the federation, which never calls the cluster. Then: kubectl get clusters`);
-    return 0;
-  } finally {
-    client.close();
+  cluster = Option.String({ name: 'CLUSTER' });
+  // Not `context`: clipanion's commands have a property of that name.
+  federationContext = Option.String('--context', { description: "The federation API server's context (default: the current context)" });
+  ttl = Option.String('--ttl', '1h', { description: 'How long the token joins (a Go duration: 30m, 1h, 24h)' });
+  federationServer = Option.String('--federation-server', { description: "The federation's address as the member reaches it (default: the context's server)" });
+  clusterLabels = Option.Array('--cluster-labels', { description: 'Labels of the Cluster, key=value,... (placement selects clusters by them)' });
+  dryRun = Option.String('--dry-run', { tolerateBoolean: true, description: 'Print the objects token create would create; create nothing' });
+  output = Option.String('-o,--output', { description: 'With --dry-run: yaml (default) or json' });
+
+  protected override async run(): Promise<number> {
+    const { tokenCreateCommand } = await import('./run.ts');
+    return tokenCreateCommand(this, this.context);
   }
 }

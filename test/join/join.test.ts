@@ -275,6 +275,7 @@ describe('unjoin', () => {
   test('removes all three kinds of object; kubectl get clusters no longer lists it', async () => {
     const result = await cli('unjoin', 'member-1');
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Checking cluster member-1 in federation federation\.\.\. done \(joined\)\nRemoving cluster member-1 from federation federation\.\.\. done\nRemoving the credentials of cluster member-1\.\.\. done \(Secret federation-system\/member-member-1, from the federation API server\)\nCounting what federation federation propagated into cluster member-1\.\.\. done \((?:none there|\d+ objects?, left running)\)\nRemoving federation federation's identity from cluster member-1\.\.\. done \(\d+ objects\)\n/m);
     assert.match(result.stdout, /Successfully removed cluster member-1/);
     assert.equal(await clusterExists(kc('federation'), 'member-1'), false);
     assert.equal(await storedSecret('member-member-1'), undefined);
@@ -291,6 +292,10 @@ describe('unjoin', () => {
       const result = await cli('unjoin', 'member-2', '--request-timeout=5s');
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /warning: cannot reach cluster member-2 \(context "member-2"\): connection refused; left behind in it: ServiceAccount/);
+      // Each step's line is finished, the ones that could not reach the member as skipped.
+      assert.match(result.stdout, /^Removing cluster member-2 from federation federation\.\.\. done$/m);
+      assert.match(result.stdout, /^Counting what federation federation propagated into cluster member-2\.\.\. skipped \(cannot reach it: connection refused\)$/m);
+      assert.doesNotMatch(result.stdout, /Removing federation federation's identity/, 'not tried once the member did not answer');
       assert.equal(await clusterExists(kc('federation'), 'member-2'), false);
       assert.equal(await storedSecret('member-member-2'), undefined);
     } finally {
@@ -300,7 +305,8 @@ describe('unjoin', () => {
     assert.equal((await memberObjects('member-2')).serviceAccounts.length, 1, 'the identity was left behind');
     const again = await cli('unjoin', 'member-2');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /Removed 8 objects of federation federation from cluster member-2/);
+    assert.match(again.stdout, /^Checking cluster member-2 in federation federation\.\.\. done \(not joined, but an earlier unjoin left some of it behind\)$/m);
+    assert.match(again.stdout, /^Removing federation federation's identity from cluster member-2\.\.\. done \(8 objects\)$/m);
     assert.match(again.stdout, /Left namespace federation-system in cluster member-2 .*delete namespace federation-system/);
     const left = await memberObjects('member-2');
     assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);
@@ -314,7 +320,7 @@ describe('unjoin', () => {
     assert.equal(gone.status, 0, gone.stderr);
     const again = await cli('unjoin', 'member-2');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /Removed its credentials from the federation API server \(Secret federation-system\/member-member-2\)/);
+    assert.match(again.stdout, /^Removing the credentials of cluster member-2\.\.\. done \(Secret federation-system\/member-member-2, from the federation API server\)$/m);
     assert.equal(await storedSecret('member-member-2'), undefined);
     const left = await memberObjects('member-2');
     assert.equal(left.serviceAccounts.length + left.clusterRoles.length + left.bindings.length, 0);

@@ -847,7 +847,7 @@ describe('propagation', { skip }, () => {
     // Not joined any more, and --delete-propagated still finds and removes what was left.
     const removed = await runCli(['unjoin', MEMBERS[1]!, '--delete-propagated', `--kubeconfig=${kubeconfig}`]);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.match(removed.stdout, /Removed \d+ objects the federation had propagated into cluster member-b/);
+    assert.match(removed.stdout, /^Removing what federation \S+ propagated into cluster member-b\.\.\. done \(\d+ objects removed\)$/m);
     await waitFor('ha gone from member-b', async () => ((await find(MEMBERS[1]!, '-n', 'ha', 'get', 'deployment', 'api')) ? undefined : true));
   });
 });

@@ -1,7 +1,7 @@
-// `kubectl federation status`: options and help; the work is in shared/status, the report's frame in
-// shared/cli/report.ts.
+// `kubectl federation status`: its flags and help; the work (loaded when it runs) is status.ts, the
+// report's frame shared/cli/report.ts.
 import { Command, Option } from 'clipanion';
-import { KubeCommand } from '../../shared/cli/command.ts';
+import { KubeCommand } from '../cli/command.ts';
 
 export class StatusCommand extends KubeCommand {
   static override paths = [['status']];
@@ -23,7 +23,7 @@ export class StatusCommand extends KubeCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ report }, { federationStatus, formatStatus }] = await Promise.all([import('../../shared/cli/report.ts'), import('../../shared/status/status.ts')]);
+    const [{ report }, { federationStatus, formatStatus }] = await Promise.all([import('../cli/report.ts'), import('./status.ts')]);
     const status = await report(this, this.context.stdout, (kubeconfig, timeoutMs) => federationStatus(kubeconfig, this.name, timeoutMs), formatStatus);
     return status.healthy ? 0 : 1;
   }

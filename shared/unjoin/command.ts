@@ -1,4 +1,5 @@
-// `kubectl federation unjoin`: options and help only; the work is in shared/join.
+// `kubectl federation unjoin`: its flags and help (the cluster and contexts as join takes them);
+// run.ts (loaded when it runs) runs the steps of unjoin.ts.
 import { Command, Option } from 'clipanion';
 import { MembershipCommand } from '../join/command.ts';
 
@@ -23,7 +24,7 @@ export class UnjoinCommand extends MembershipCommand {
   deletePropagated = Option.Boolean('--delete-propagated', false, { description: 'Delete the objects the federation propagated into the cluster (default: leave them running)' });
 
   protected override async run(): Promise<number> {
-    const { unjoinCommand } = await import('../../shared/join/command.ts');
+    const { unjoinCommand } = await import('./run.ts');
     return unjoinCommand(this, this.context);
   }
 }

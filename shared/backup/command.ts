@@ -1,6 +1,6 @@
-// `kubectl federation backup`: options and help only; the work is in shared/backup.
+// `kubectl federation backup`: its flags and help; the work (loaded when it runs) is backup.ts.
 import { Command, Option } from 'clipanion';
-import { KubeCommand } from '../../shared/cli/command.ts';
+import { KubeCommand } from '../cli/command.ts';
 
 export class BackupCommand extends KubeCommand {
   static override paths = [['backup']];
@@ -25,10 +25,10 @@ export class BackupCommand extends KubeCommand {
 
   protected override async run(): Promise<number> {
     const [{ Kubeconfig }, { runBackup }, { parseDuration }, { Output }] = await Promise.all([
-      import('../../shared/kubeconfig.ts'),
-      import('../../shared/backup/backup.ts'),
-      import('../../shared/duration.ts'),
-      import('../../shared/output.ts'),
+      import('../kubeconfig.ts'),
+      import('./backup.ts'),
+      import('../duration.ts'),
+      import('../output.ts'),
     ]);
     const out = new Output({ stream: this.context.stdout, warnings: this.context.stderr });
     const r = await runBackup({ kubeconfig: Kubeconfig.load(this.kubeconfig), ...(this.name ? { name: this.name } : {}), ...(this.file ? { file: this.file } : {}), requestTimeoutMs: parseDuration(this.requestTimeout, '--request-timeout'), out });

@@ -1,6 +1,6 @@
-// `kubectl federation diff`: options and help; the work is in shared/diff.
+// `kubectl federation diff`: its flags and help; the work (loaded when it runs) is diff.ts.
 import { Command, Option } from 'clipanion';
-import { KubeCommand, reportError } from '../../shared/cli/command.ts';
+import { KubeCommand, reportError } from '../cli/command.ts';
 
 export class DiffCommand extends KubeCommand {
   static override paths = [['diff']];
@@ -30,9 +30,9 @@ export class DiffCommand extends KubeCommand {
 
   protected override async run(): Promise<number> {
     const [{ parseDuration }, { Kubeconfig }, { runDiff }, { readFileSync }] = await Promise.all([
-      import('../../shared/duration.ts'),
-      import('../../shared/kubeconfig.ts'),
-      import('../../shared/diff/diff.ts'),
+      import('../duration.ts'),
+      import('../kubeconfig.ts'),
+      import('./diff.ts'),
       import('node:fs'),
     ]);
     // As kubectl diff: 1 means differences, so an error exits 2 or more.

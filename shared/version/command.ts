@@ -1,8 +1,8 @@
 // `kubectl federation version`: what this plugin is and what it deploys.
 import { Command, Option } from 'clipanion';
-import { reportError } from '../../shared/cli/command.ts';
-import { InputError } from '../../shared/errors.ts';
-import { versionInfo, versionText } from '../../shared/version-info.ts';
+import { reportError } from '../cli/command.ts';
+import { InputError } from '../errors.ts';
+import { versionInfo, versionText } from '../version-info.ts';
 
 export class VersionCommand extends Command {
   static override paths = [['version']];
@@ -20,7 +20,7 @@ export class VersionCommand extends Command {
     try {
       const info = versionInfo();
       if (this.output === undefined) this.context.stdout.write(versionText());
-      else if (this.output === 'json' || this.output === 'yaml') this.context.stdout.write((await import('../../shared/print.ts')).formatReport(info, this.output));
+      else if (this.output === 'json' || this.output === 'yaml') this.context.stdout.write((await import('../print.ts')).formatReport(info, this.output));
       else throw new InputError(`--output: "${this.output}" is not json or yaml`);
       return 0;
     } catch (err) {

@@ -1,7 +1,7 @@
-// `kubectl federation certs check-expiration` and `certs renew`: options and help only; the work is
-// in shared/certs.
+// `kubectl federation certs check-expiration` and `certs renew`: their flags and help; the work
+// (loaded when one runs) is certs.ts.
 import { Command, Option } from 'clipanion';
-import { KubeCommand } from '../../shared/cli/command.ts';
+import { KubeCommand } from '../cli/command.ts';
 
 abstract class CertsCommand extends KubeCommand {
   federation = Option.String('--federation', { description: "The federation's name or context (default: the current context)" });
@@ -17,7 +17,7 @@ export class CertsCheckExpirationCommand extends CertsCommand {
   output = Option.String('-o,--output', { description: 'json or yaml' });
 
   protected override async run(): Promise<number> {
-    const [{ report }, { checkExpiration, formatExpiration }] = await Promise.all([import('../../shared/cli/report.ts'), import('../../shared/certs/certs.ts')]);
+    const [{ report }, { checkExpiration, formatExpiration }] = await Promise.all([import('../cli/report.ts'), import('./certs.ts')]);
     await report(this, this.context.stdout, (kubeconfig, timeoutMs) => checkExpiration(kubeconfig, this.federation, timeoutMs), formatExpiration);
     return 0;
   }
@@ -45,10 +45,10 @@ export class CertsRenewCommand extends CertsCommand {
 
   protected override async run(): Promise<number> {
     const [{ Kubeconfig }, { parseWhich, renew }, { parseDuration }, { Output }] = await Promise.all([
-      import('../../shared/kubeconfig.ts'),
-      import('../../shared/certs/certs.ts'),
-      import('../../shared/duration.ts'),
-      import('../../shared/output.ts'),
+      import('../kubeconfig.ts'),
+      import('./certs.ts'),
+      import('../duration.ts'),
+      import('../output.ts'),
     ]);
     const which = parseWhich(this.which);
     const out = new Output({ stream: this.context.stdout, warnings: this.context.stderr });
