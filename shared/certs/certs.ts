@@ -17,6 +17,7 @@ import { kubeconfigText } from '../manifests/kubeconfig.ts';
 import type { Output } from '../output.ts';
 import { algorithmOf, type CertAndKey, newSignedCertificate, subjectAltNames } from '../pki.ts';
 import { roll, rolledOut } from '../kube/rollout.ts';
+import { need, runSteps, type Step, StepError } from '../steps.ts';
 
 export interface CertificateExpiry {
   name: string;
@@ -103,22 +104,31 @@ export interface RenewResult {
   renewed: string[];
 }
 
-export async function renew(kc: Kubeconfig, name: string | undefined, which: Renewable[], timeoutMs: number, out: Output): Promise<RenewResult> {
-  if (which.includes('admin')) kc.checkWritable();
-  const f = await open(kc, name, timeoutMs);
-  const k = CREDENTIAL_KEYS;
-  const s = f.secret;
-  const caCert = s[k.caCert];
-  const caKey = s[k.caKey];
-  if (!caCert || !caKey) {
-    f.host.close();
-    throw new UserError(`Secret ${f.namespace}/${CREDENTIALS_SECRET} holds no CA to sign with: re-run kubectl federation init ${f.federation}`);
-  }
-  const ca: CertAndKey = { cert: caCert, key: caKey };
-  const serverCert = s[k.serverCert];
-  const renewed: string[] = [];
-  try {
-    const changed: Record<string, string> = {};
+/** What renew's steps share: the federation found, its CAs, and what each step made for the next. */
+interface RenewData {
+  kc: Kubeconfig;
+  which: Renewable[];
+  f: Federation;
+  ca: CertAndKey;
+  etcdCA: CertAndKey | undefined;
+  /** The kubeconfig user whose admin certificate is renewed (checked before anything is written). */
+  admin?: { name: string; user: NonNullable<ReturnType<Kubeconfig['user']>> };
+  /** New Secret data by key (certificates and keys). */
+  changed: Record<string, string>;
+  cmKubeconfig?: string;
+  renewed: string[];
+}
+
+const annotation = 'federation.kubectl-federation.io/credentials-digest';
+
+/** Checks first (nothing written if one fails), then one certificate per part asked for, signed by the same CA. */
+const issueCertificates: Step<RenewData> = {
+  name: 'issue-certificates',
+  title: (d) => `Issuing new certificates for federation ${d.f.federation} with its CA`,
+  run: async (d) => {
+    const { f, which, ca, etcdCA } = d;
+    const k = CREDENTIAL_KEYS;
+    const s = f.secret;
     if (which.includes('apiserver')) {
       // Rolling the API server restarts etcd beside it: on an emptyDir, that is the federation's data.
       const deployment = await f.host.find<{ spec?: { template?: { spec?: { volumes?: { name: string; emptyDir?: object }[] } } } }>(
@@ -129,73 +139,142 @@ export async function renew(kc: Kubeconfig, name: string | undefined, which: Ren
           `federation ${f.federation} keeps etcd's data on an emptyDir (init --etcd-persistent-storage=false): rolling the API server to load a new certificate would lose that data; renew controller-manager and admin only, or move etcd to a volume first`,
         );
       }
+    }
+    if (which.includes('etcd') && !etcdCA && which.length === 1) {
+      throw new UserError(`federation ${f.federation} runs etcd in its API server's pod, with no certificates of its own: nothing to renew (init --ha makes them)`);
+    }
+    if (which.includes('admin')) {
+      const ctx = d.kc.context(f.context);
+      const user = ctx?.user ? d.kc.user(ctx.user) : undefined;
+      if (!ctx?.user || !user) throw new UserError(`context "${f.context}" names no user to renew the admin certificate of`);
+      d.admin = { name: ctx.user, user };
+    }
+    const issued: string[] = [];
+    if (which.includes('apiserver')) {
+      const serverCert = s[k.serverCert];
       // The same names as before: whoever reaches the API server by an address still does.
       const server = await newSignedCertificate({ commonName: 'federation-apiserver', usage: 'server', altNames: serverCert ? subjectAltNames(serverCert) : [] }, ca, algorithmOf(s[k.serverKey]));
-      changed[k.serverCert] = server.cert;
-      changed[k.serverKey] = server.key;
+      Object.assign(d.changed, { [k.serverCert]: server.cert, [k.serverKey]: server.key });
+      issued.push('apiserver');
     }
-    const [etcdCACert, etcdCAKey] = [s[k.etcdCaCert], s[k.etcdCaKey]];
-    const etcdCA: CertAndKey | undefined = etcdCACert && etcdCAKey ? { cert: etcdCACert, key: etcdCAKey } : undefined;
     if (which.includes('etcd') && etcdCA) {
       const [peer, client] = await Promise.all([
         newSignedCertificate({ commonName: 'etcd', usage: 'peer', altNames: subjectAltNames(s[k.etcdPeerCert] ?? '') }, etcdCA, algorithmOf(s[k.etcdPeerKey])),
         newSignedCertificate({ commonName: 'kube-apiserver-etcd-client', usage: 'client' }, etcdCA, algorithmOf(s[k.etcdClientKey])),
       ]);
-      Object.assign(changed, { [k.etcdPeerCert]: peer.cert, [k.etcdPeerKey]: peer.key, [k.etcdClientCert]: client.cert, [k.etcdClientKey]: client.key });
-    } else if (which.includes('etcd') && which.length === 1) {
-      throw new UserError(`federation ${f.federation} runs etcd in its API server's pod, with no certificates of its own: nothing to renew (init --ha makes them)`);
+      Object.assign(d.changed, { [k.etcdPeerCert]: peer.cert, [k.etcdPeerKey]: peer.key, [k.etcdClientCert]: client.cert, [k.etcdClientKey]: client.key });
+      issued.push('etcd (members)', 'apiserver-etcd-client');
     }
-    let cmKubeconfig: string | undefined;
     if (which.includes('controller-manager')) {
       const cm = await newSignedCertificate({ commonName: CONTROLLER_MANAGER_USER, usage: 'client' }, ca, algorithmOf(s[k.controllerManagerKey]));
-      changed[k.controllerManagerCert] = cm.cert;
-      changed[k.controllerManagerKey] = cm.key;
-      cmKubeconfig = kubeconfigText({ name: f.federation, server: `https://${APISERVER_NAME}.${f.namespace}.svc`, caCert: ca.cert, clientCert: cm.cert, clientKey: cm.key });
+      Object.assign(d.changed, { [k.controllerManagerCert]: cm.cert, [k.controllerManagerKey]: cm.key });
+      d.cmKubeconfig = kubeconfigText({ name: f.federation, server: `https://${APISERVER_NAME}.${f.namespace}.svc`, caCert: ca.cert, clientCert: cm.cert, clientKey: cm.key });
+      issued.push('controller-manager');
     }
-    if (Object.keys(changed).length > 0) {
-      await f.host.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(f.namespace)}/secrets/${CREDENTIALS_SECRET}`, {
-        body: { data: Object.fromEntries(Object.entries(changed).map(([key, v]) => [key, b64(v)])) },
-        contentType: 'application/merge-patch+json',
-      });
-    }
-    const annotation = 'federation.kubectl-federation.io/credentials-digest';
-    if (changed[k.etcdPeerCert] && etcdCA) {
-      // The members first, one at a time (each trusts the same CA, so old and new talk); then the API servers with their new client certificate.
-      await roll(f.host, f.namespace, ETCD_NAME, annotation, digest(etcdCA.cert, changed[k.etcdPeerCert]), 'statefulsets');
-      out.line(`Renewed the etcd certificates; rolling StatefulSet ${f.namespace}/${ETCD_NAME} one member at a time`);
-      await rolledOut(f.host, f.namespace, ETCD_NAME, 'statefulsets');
-      renewed.push('etcd');
-    }
-    if (changed[k.serverCert] || changed[k.etcdClientCert]) {
-      // The digest init computes from the same parts, so a later init run sees nothing to change.
-      const server = changed[k.serverCert] ?? serverCert;
-      await roll(f.host, f.namespace, APISERVER_NAME, annotation, digest(ca.cert, server, s[k.serviceAccountPub], s[k.tokens]?.split(',')[0], changed[k.etcdClientCert] ?? s[k.etcdClientCert]));
-      out.line(`${changed[k.serverCert] ? 'Renewed the API server certificate' : 'Loading the etcd client certificate'}; rolling Deployment ${f.namespace}/${APISERVER_NAME}`);
-      await rolledOut(f.host, f.namespace, APISERVER_NAME);
-      if (changed[k.serverCert]) renewed.push('apiserver');
-    }
-    if (cmKubeconfig) {
-      await f.host.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(f.namespace)}/secrets/${CONTROLLER_MANAGER_KUBECONFIG_SECRET}`, {
-        body: { data: { kubeconfig: b64(cmKubeconfig) } },
-        contentType: 'application/merge-patch+json',
-      });
-      await roll(f.host, f.namespace, CONTROLLER_MANAGER_NAME, 'federation.kubectl-federation.io/kubeconfig-digest', digest(cmKubeconfig));
-      out.line(`Renewed the controller manager certificate; rolling Deployment ${f.namespace}/${CONTROLLER_MANAGER_NAME}`);
-      await rolledOut(f.host, f.namespace, CONTROLLER_MANAGER_NAME);
-      renewed.push('controller-manager');
-    }
-    if (which.includes('admin')) {
-      const ctx = kc.context(f.context);
-      const user = ctx?.user ? kc.user(ctx.user) : undefined;
-      if (!ctx?.user || !user) throw new UserError(`context "${f.context}" names no user to renew the admin certificate of`);
-      // Same group as init's: its ClusterRoleBinding exists in the federation already.
-      const admin = await newAdminCertificate(ca, undefined, algorithmOf(user['client-key-data'] ? Buffer.from(user['client-key-data'], 'base64').toString() : undefined));
-      kc.write({ users: { [ctx.user]: { ...user, 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } } });
-      out.line(`Renewed the admin certificate in the kubeconfig (user ${ctx.user})`);
-      renewed.push('admin');
-    }
+    if (d.admin) issued.push('admin');
+    return issued.join(', ');
+  },
+};
+
+const storeCertificates: Step<RenewData> = {
+  name: 'store-certificates',
+  title: (d) => `Storing them in Secret ${d.f.namespace}/${CREDENTIALS_SECRET} of the host cluster`,
+  skip: (d) => Object.keys(d.changed).length === 0,
+  run: async (d) => {
+    await d.f.host.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(d.f.namespace)}/secrets/${CREDENTIALS_SECRET}`, {
+      body: { data: Object.fromEntries(Object.entries(d.changed).map(([key, v]) => [key, b64(v)])) },
+      contentType: 'application/merge-patch+json',
+    });
+  },
+};
+
+/** The members first, one at a time (each trusts the same CA, so old and new talk); the API servers after, with their new client certificate. */
+const rollEtcd: Step<RenewData> = {
+  name: 'roll-etcd',
+  title: (d) => `Rolling StatefulSet ${d.f.namespace}/${ETCD_NAME} one member at a time`,
+  skip: (d) => !d.changed[CREDENTIAL_KEYS.etcdPeerCert] || !d.etcdCA,
+  run: async (d) => {
+    await roll(d.f.host, d.f.namespace, ETCD_NAME, annotation, digest(need(d.etcdCA, "etcd's CA").cert, d.changed[CREDENTIAL_KEYS.etcdPeerCert]), 'statefulsets');
+    await rolledOut(d.f.host, d.f.namespace, ETCD_NAME, 'statefulsets');
+    d.renewed.push('etcd');
+  },
+};
+
+const rollApiServer: Step<RenewData> = {
+  name: 'roll-apiserver',
+  title: (d) => `Rolling Deployment ${d.f.namespace}/${APISERVER_NAME} onto its new ${d.changed[CREDENTIAL_KEYS.serverCert] ? 'certificate' : 'etcd client certificate'}`,
+  skip: (d) => !d.changed[CREDENTIAL_KEYS.serverCert] && !d.changed[CREDENTIAL_KEYS.etcdClientCert],
+  run: async (d) => {
+    const k = CREDENTIAL_KEYS;
+    const s = d.f.secret;
+    // The digest init computes from the same parts, so a later init run sees nothing to change.
+    const server = d.changed[k.serverCert] ?? s[k.serverCert];
+    await roll(d.f.host, d.f.namespace, APISERVER_NAME, annotation, digest(d.ca.cert, server, s[k.serviceAccountPub], s[k.tokens]?.split(',')[0], d.changed[k.etcdClientCert] ?? s[k.etcdClientCert]));
+    await rolledOut(d.f.host, d.f.namespace, APISERVER_NAME);
+    if (d.changed[k.serverCert]) d.renewed.push('apiserver');
+  },
+};
+
+const rollControllerManager: Step<RenewData> = {
+  name: 'roll-controller-manager',
+  title: (d) => `Rolling Deployment ${d.f.namespace}/${CONTROLLER_MANAGER_NAME} onto its new kubeconfig`,
+  skip: (d) => d.cmKubeconfig === undefined,
+  run: async (d) => {
+    const kubeconfig = need(d.cmKubeconfig, "the controller manager's new kubeconfig");
+    await d.f.host.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(d.f.namespace)}/secrets/${CONTROLLER_MANAGER_KUBECONFIG_SECRET}`, {
+      body: { data: { kubeconfig: b64(kubeconfig) } },
+      contentType: 'application/merge-patch+json',
+    });
+    await roll(d.f.host, d.f.namespace, CONTROLLER_MANAGER_NAME, 'federation.kubectl-federation.io/kubeconfig-digest', digest(kubeconfig));
+    await rolledOut(d.f.host, d.f.namespace, CONTROLLER_MANAGER_NAME);
+    d.renewed.push('controller-manager');
+  },
+};
+
+const updateKubeconfig: Step<RenewData> = {
+  name: 'update-kubeconfig',
+  title: (d) => `Writing the new admin certificate into the kubeconfig (user ${d.admin?.name})`,
+  skip: (d) => d.admin === undefined,
+  run: async (d) => {
+    const { name, user } = need(d.admin, 'the admin user');
+    // Same group as init's: its ClusterRoleBinding exists in the federation already.
+    const admin = await newAdminCertificate(d.ca, undefined, algorithmOf(user['client-key-data'] ? Buffer.from(user['client-key-data'], 'base64').toString() : undefined));
+    d.kc.write({ users: { [name]: { ...user, 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } } });
+    d.renewed.push('admin');
+  },
+};
+
+export const renewSteps: Step<RenewData>[] = [
+  issueCertificates, // 1. checks, then new certificates signed by the same CAs; nothing written yet
+  storeCertificates, // 2. into the credentials Secret
+  rollEtcd, // 3. init --ha: etcd's members, one at a time
+  rollApiServer, // 4. the API servers load theirs
+  rollControllerManager, // 5. its kubeconfig Secret, then its pods
+  updateKubeconfig, // 6. the admin certificate in the user's kubeconfig
+];
+
+export async function renew(kc: Kubeconfig, name: string | undefined, which: Renewable[], timeoutMs: number, out: Output): Promise<RenewResult> {
+  if (which.includes('admin')) kc.checkWritable();
+  const f = await open(kc, name, timeoutMs);
+  const k = CREDENTIAL_KEYS;
+  const s = f.secret;
+  const [caCert, caKey, etcdCACert, etcdCAKey] = [s[k.caCert], s[k.caKey], s[k.etcdCaCert], s[k.etcdCaKey]];
+  try {
+    if (!caCert || !caKey) throw new UserError(`Secret ${f.namespace}/${CREDENTIALS_SECRET} holds no CA to sign with: re-run kubectl federation init ${f.federation}`);
+    const d: RenewData = {
+      kc,
+      which,
+      f,
+      ca: { cert: caCert, key: caKey },
+      etcdCA: etcdCACert && etcdCAKey ? { cert: etcdCACert, key: etcdCAKey } : undefined,
+      changed: {},
+      renewed: [],
+    };
+    await runSteps(renewSteps, d, out);
+    return { federation: f.federation, renewed: d.renewed };
+  } catch (err) {
+    throw err instanceof StepError ? err.cause : err;
   } finally {
     f.host.close();
   }
-  return { federation: f.federation, renewed };
 }

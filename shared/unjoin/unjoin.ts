@@ -17,7 +17,7 @@ import { type MemberNames, memberObjectNames, memberSelector } from '../manifest
 import type { Output } from '../output.ts';
 import { failedAt } from '../kube/failures.ts';
 import { clientFor, federationIdentity, type Membership, type MembershipFlags, resolveMembership, validateClusterName } from '../join/contexts.ts';
-import { runSteps, type Step, StepError } from '../steps.ts';
+import { need, runSteps, type Step, StepError } from '../steps.ts';
 
 export interface UnjoinRequest extends MembershipFlags {
   kubeconfig: Kubeconfig;
@@ -288,14 +288,15 @@ const removeCredentials: Step<UnjoinData> = {
   title: (d) => `Removing the credentials of cluster ${d.n.cluster}`,
   skip: (d) => d.nothingLeft || !d.secretName,
   run: async (d) => {
-    const secret = `Secret ${d.n.namespace}/${d.secretName}`;
-    const stored = await findStoredCredentials(d, d.secretName!);
+    const secretName = need(d.secretName, "the credentials Secret's name");
+    const secret = `Secret ${d.n.namespace}/${secretName}`;
+    const stored = await findStoredCredentials(d, secretName);
     if (!stored) return `${secret} was gone`;
     if (!stored.ours) {
       d.req.out.warn(`${secret} in the ${stored.where} was not made by this federation's join; left in place`);
       return 'none made by this join';
     }
-    await deleteObject(stored.client, { apiVersion: 'v1', kind: 'Secret', metadata: { name: d.secretName!, namespace: d.n.namespace } });
+    await deleteObject(stored.client, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: d.n.namespace } });
     d.result.removed = true;
     return `${secret}, from the ${stored.where}`;
   },
@@ -315,7 +316,7 @@ const memberSkipped = (d: UnjoinData) => d.nothingLeft || !d.member || d.unreach
 /** A member that cannot be reached once its Cluster is gone: noted for the warnings, the run goes on. */
 async function inMember<T>(d: UnjoinData, work: (member: RestClient) => Promise<T>): Promise<T | undefined> {
   try {
-    return await work(d.member!);
+    return await work(need(d.member, "the cluster's client"));
   } catch (err) {
     if (!d.cluster) return memberFailure(d)(err);
     d.unreachable = err instanceof ConnectionError ? err.reason : errorMessage(err);

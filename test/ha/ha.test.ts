@@ -196,8 +196,8 @@ describe('a highly available control plane', { skip }, () => {
     const w = await writer('renew');
     await new Promise((r) => setTimeout(r, 2000));
     const out = await run('federation', 'certs', 'renew', 'etcd');
-    assert.match(out, /rolling StatefulSet federation-system\/etcd one member at a time/);
-    assert.match(out, /Loading the etcd client certificate; rolling Deployment federation-system\/apiserver/);
+    assert.match(out, /^Rolling StatefulSet federation-system\/etcd one member at a time\.\.\. done$/m);
+    assert.match(out, /^Rolling Deployment federation-system\/apiserver onto its new etcd client certificate\.\.\. done$/m);
     await new Promise((r) => setTimeout(r, 2000));
     await assertNoneLost(await w.stop(), 'renewal of the etcd certificates');
     const pods = await planeReady();
