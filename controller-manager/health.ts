@@ -36,6 +36,7 @@ interface NodeList {
 }
 
 const ZONE = 'topology.kubernetes.io/zone';
+const TOPOLOGY_REFRESH_MS = 10 * 60_000;
 const REGION = 'topology.kubernetes.io/region';
 
 export class HealthController implements Reconciler {
@@ -46,7 +47,8 @@ export class HealthController implements Reconciler {
   private readonly streaks = new Map<string, Streak>();
   /** When each member was last probed, and what the probe found (served on /probes). */
   private readonly lastProbes = new Map<string, { at: string; result: string }>();
-  private readonly zonesCheckedAt = new Map<string, number>();
+  /** When each member's nodes are next listed for its zones (absent: at its next Ready probe). */
+  private readonly topologyDue = new Map<string, number>();
   /** Per pull member: the renewTime of its agent's Lease last read, and when this clock first saw it. */
   private readonly leaseSeen = new Map<string, { renewTime: string; at: number }>();
   /**
@@ -85,11 +87,15 @@ export class HealthController implements Reconciler {
     }
   }
 
-  /** Zones and region from the member's nodes, refreshed every few minutes. */
+  /**
+   * Zones and region from the member's nodes: read when it turns Ready, then about every ten
+   * minutes, spread so members joined together do not list their nodes together. Nodes change
+   * zones rarely, and a list of nodes (a connection of its own) costs more than a probe: once a
+   * minute it was a sixth of a 5,000-member fleet's connections.
+   */
   private async topology(name: string, client: RestClient): Promise<{ zones: string[]; region?: string } | undefined> {
-    const last = this.zonesCheckedAt.get(name) ?? 0;
-    if (Date.now() - last < Math.max(5 * this.o.periodMs, 60_000)) return undefined;
-    this.zonesCheckedAt.set(name, Date.now());
+    if (Date.now() < (this.topologyDue.get(name) ?? 0)) return undefined;
+    this.topologyDue.set(name, Date.now() + Math.max(5 * this.o.periodMs, TOPOLOGY_REFRESH_MS) * (0.75 + Math.random() / 2));
     try {
       const nodes = await client.get<NodeList>('/api/v1/nodes', { query: { limit: 500 }, timeoutMs: this.o.probeTimeoutMs });
       const zones = new Set<string>();
@@ -111,7 +117,7 @@ export class HealthController implements Reconciler {
       // Gone: forget it; no next probe.
       this.streaks.delete(name);
       this.lastProbes.delete(name);
-      this.zonesCheckedAt.delete(name);
+      this.topologyDue.delete(name);
       this.leaseSeen.delete(name);
       this.written.delete(name);
       this.o.tokens?.forget(name);
@@ -129,6 +135,8 @@ export class HealthController implements Reconciler {
     this.streaks.set(name, streak);
     const previous = known?.conditions;
     const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
+    // Back from not Ready (or new): its nodes may have changed meanwhile.
+    if (observation.kind === 'ready' && previous?.find((c) => c.type === 'Ready')?.status !== 'True') this.topologyDue.delete(name);
     const topology = observation.kind === 'ready' && client && !('kind' in client) ? await this.topology(name, client) : undefined;
     // Renewed only through a member that answers: a renewal is one more request on a healthy link.
     if (observation.kind === 'ready' && client && !('kind' in client)) await this.o.tokens?.renewIfDue(name, client);

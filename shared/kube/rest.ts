@@ -5,7 +5,7 @@
 // is bundled); exec-plugin credentials are our own (plugin-credentials.ts).
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Credentials } from './credentials.ts';
 
 export interface Status {
@@ -108,6 +108,22 @@ export function parseWarnings(header: string | string[]): string[] {
   return [...all.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
 }
 
+/**
+ * One TLS context per credentials object: a member's probe client and its watch-and-write client
+ * are made from the same one and share it (an OpenSSL context costs about 19 KB; thousands of
+ * members). Reused only while the object still holds the very CA, certificate and key it was made
+ * from (an exec plugin fills them in). Weak: a context goes with the last client that uses it.
+ */
+const secureContexts = new WeakMap<Credentials, { from: [Buffer | undefined, Buffer | undefined, Buffer | undefined]; context: SecureContext }>();
+
+function secureContextFor(creds: Credentials): SecureContext {
+  const made = secureContexts.get(creds);
+  if (made && made.from[0] === creds.ca && made.from[1] === creds.cert && made.from[2] === creds.key) return made.context;
+  const context = createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key });
+  secureContexts.set(creds, { from: [creds.ca, creds.cert, creds.key], context });
+  return context;
+}
+
 export class RestClient {
   /** Requests sent so far: the benchmarks count them. */
   requests = 0;
@@ -116,8 +132,12 @@ export class RestClient {
   readonly server: string;
   private readonly base: URL;
   private readonly agent: Agent;
-  /** Watches hold their connection for minutes: they get sockets of their own, never the requests'. */
-  private readonly streamAgent: Agent;
+  /**
+   * Watches hold their connection for minutes: they get sockets of their own, never the requests'.
+   * Made on the first watch: most clients (a probe per member) never watch, and an Agent is a few KB.
+   */
+  private streamAgentMade: Agent | undefined;
+  private readonly agentOptions: ConstructorParameters<typeof Agent>[0];
   private token: string | undefined;
   private readonly tokenFile: string | undefined;
   private tokenReadAt = Date.now();
@@ -163,14 +183,14 @@ export class RestClient {
     const tls = {
       // One TLS context for all of this client's connections: without it Node parses the CA and
       // keys again for every new connection.
-      secureContext: createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }),
+      secureContext: secureContextFor(creds),
       rejectUnauthorized: !creds.insecureSkipTLSVerify,
       servername: creds.tlsServerName,
     };
     // Node's Agent tunnels through an HTTP(S) proxy itself (CONNECT); proxy.ts chose whether to.
     const proxy = creds.proxy ? { proxyEnv: { HTTPS_PROXY: creds.proxy } } : {};
     this.agent = new Agent({ keepAlive, maxSockets: 16, ...tls, ...proxy });
-    this.streamAgent = new Agent({ keepAlive: false, ...tls, ...proxy });
+    this.agentOptions = { keepAlive: false, ...tls, ...proxy };
     const as = creds.impersonate;
     if (as?.user) this.impersonation['Impersonate-User'] = as.user;
     if (as?.groups?.length) this.impersonation['Impersonate-Group'] = as.groups;
@@ -179,7 +199,7 @@ export class RestClient {
 
   close(): void {
     this.agent.destroy();
-    this.streamAgent.destroy();
+    this.streamAgentMade?.destroy();
   }
 
   /** The bearer token, read again from its file once a minute (client-go's interval). */
@@ -300,7 +320,8 @@ export class RestClient {
     if (token) headers.Authorization = `Bearer ${token}`;
     this.requests += 1;
     return new Promise<void>((resolve, reject) => {
-      const req = httpsRequest(url, { method: 'GET', headers, agent: this.streamAgent, signal }, (res) => {
+      this.streamAgentMade ??= new Agent(this.agentOptions);
+      const req = httpsRequest(url, { method: 'GET', headers, agent: this.streamAgentMade, signal }, (res) => {
         clearTimeout(unanswered);
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
