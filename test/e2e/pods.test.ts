@@ -542,7 +542,7 @@ describe('pods on the local pod runner', { skip }, () => {
     try {
       await oldClient.get('/apis/core.federation.kubectl-federation.io/v1beta1/clusters');
       const renewed = await run('federation', 'certs', 'renew', '--federation=federation');
-      assert.match(renewed, /^Issuing new certificates for federation \S+ with its CA\.\.\. done \(apiserver\)$/m);
+      assert.match(renewed, /^Issuing new certificates for federation \S+ with its CA\.\.\. done \(apiserver, controller-manager, admin\)$/m);
       assert.match(renewed, /^Rolling Deployment federation-system\/apiserver onto its new certificate\.\.\. done$/m);
       assert.match(renewed, /^Renewed apiserver, controller-manager, admin for federation federation\./m);
       assert.notEqual(await servingCert(), before, 'a new serving certificate');
