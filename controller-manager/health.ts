@@ -36,8 +36,8 @@ interface NodeList {
 }
 
 const ZONE = 'topology.kubernetes.io/zone';
-const TOPOLOGY_REFRESH_MS = 10 * 60_000;
 const REGION = 'topology.kubernetes.io/region';
+const TOPOLOGY_REFRESH_MS = 10 * 60_000;
 
 export class HealthController implements Reconciler {
   readonly name = 'health';
@@ -134,9 +134,10 @@ export class HealthController implements Reconciler {
     const streak = this.streaks.get(name) ?? { successes: 0, failures: 0 };
     this.streaks.set(name, streak);
     const previous = known?.conditions;
-    const counted = decide(previous?.find((c) => c.type === 'Ready'), observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
+    const readyBefore = previous?.find((c) => c.type === 'Ready');
+    const counted = decide(readyBefore, observation, streak, this.o.thresholds, { now: Date.now(), periodMs: this.o.periodMs });
     // Back from not Ready (or new): its nodes may have changed meanwhile.
-    if (observation.kind === 'ready' && previous?.find((c) => c.type === 'Ready')?.status !== 'True') this.topologyDue.delete(name);
+    if (observation.kind === 'ready' && readyBefore?.status !== 'True') this.topologyDue.delete(name);
     const topology = observation.kind === 'ready' && client && !('kind' in client) ? await this.topology(name, client) : undefined;
     // Renewed only through a member that answers: a renewal is one more request on a healthy link.
     if (observation.kind === 'ready' && client && !('kind' in client)) await this.o.tokens?.renewIfDue(name, client);

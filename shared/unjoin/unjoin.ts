@@ -220,14 +220,6 @@ interface UnjoinData {
   result: UnjoinResult;
 }
 
-/** A member's failure: tolerated (and warned about) only once its Cluster is gone from the federation. */
-function memberFailure(d: UnjoinData): (err: unknown) => never {
-  return (err) => {
-    if (!d.cluster) failedAt('cluster', d.m.memberContextName)(err);
-    throw err;
-  };
-}
-
 /**
  * Where the member's credentials are: in the federation (or, joined by a release before 0.4, in the
  * host), and whether this federation's join put them there (only then are they removed).
@@ -263,7 +255,7 @@ const checkMembership: Step<UnjoinData> = {
     // still works. Those go in the next steps.
     d.secretName = memberObjectNames(d.n).credentialsSecret;
     const stored = await findStoredCredentials(d, d.secretName);
-    const inMember = d.member ? await countMemberObjects(d.member, d.n).catch(memberFailure(d)) : 0;
+    const inMember = d.member ? await countMemberObjects(d.member, d.n).catch(failedAt('cluster', d.m.memberContextName)) : 0;
     if ((stored?.ours ?? false) || inMember > 0) return 'not joined, but an earlier unjoin left some of it behind';
     d.nothingLeft = true;
     if (!d.req.ignoreNotFound) {
@@ -313,12 +305,15 @@ const removeAgentPlace: Step<UnjoinData> = {
 /** Whether the member is asked at all: its context exists, it answered so far, and there is something to do there. */
 const memberSkipped = (d: UnjoinData) => d.nothingLeft || !d.member || d.unreachable !== undefined;
 
-/** A member that cannot be reached once its Cluster is gone: noted for the warnings, the run goes on. */
+/**
+ * Work in the member. Once its Cluster is gone from the federation, a member that cannot be reached
+ * is noted for the warnings and the run goes on; before (a half-unjoined member), it is an error.
+ */
 async function inMember<T>(d: UnjoinData, work: (member: RestClient) => Promise<T>): Promise<T | undefined> {
   try {
     return await work(need(d.member, "the cluster's client"));
   } catch (err) {
-    if (!d.cluster) return memberFailure(d)(err);
+    if (!d.cluster) return failedAt('cluster', d.m.memberContextName)(err);
     d.unreachable = err instanceof ConnectionError ? err.reason : errorMessage(err);
     return undefined;
   }
@@ -382,7 +377,8 @@ export async function runUnjoin(req: UnjoinRequest): Promise<UnjoinResult> {
   } finally {
     for (const c of [federation, d.host, member]) c?.close();
   }
-  const { n, out } = { n: d.n, out: req.out };
+  const { n } = d;
+  const out = req.out;
   if (d.nothingLeft) return d.result;
   if (!member && d.cluster) {
     if (d.cluster.spec.mode === 'Pull') {
